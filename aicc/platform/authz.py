@@ -1,0 +1,153 @@
+"""The one authorisation policy: which roles may call each RPC of every service.
+
+Per-object checks (own organisation, own city, assigned applications only) are made by each
+service's domain code with :func:`require_*` helpers below, on the loaded object. A test enumerates
+every RPC in the proto descriptors and fails if one has no rule here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aicc.platform.auth import Principal
+from aicc.platform.errors import PermissionDenied
+
+APPLICANT = "applicant"
+CITY_INDUSTRY = "city_industry"
+CITY_FINANCE = "city_finance"
+PROVINCE_INDUSTRY = "province_industry"
+PROVINCE_FINANCE = "province_finance"
+PARTY_GROUP = "party_group"
+EXPERT = "expert"
+AUDITOR = "auditor"
+OPERATOR = "operator"
+# The cycle workflow's worker (a service account, not a person).
+SYSTEM = "system"
+
+ROLES = frozenset(
+    {APPLICANT, CITY_INDUSTRY, CITY_FINANCE, PROVINCE_INDUSTRY, PROVINCE_FINANCE, PARTY_GROUP, EXPERT, AUDITOR, OPERATOR, SYSTEM}
+)
+CITY_ROLES = frozenset({CITY_INDUSTRY, CITY_FINANCE})
+PROVINCE_ROLES = frozenset({PROVINCE_INDUSTRY, PROVINCE_FINANCE})
+OFFICIALS = ROLES - {APPLICANT, SYSTEM}
+
+
+@dataclass(frozen=True)
+class Rule:
+    roles: frozenset[str] = frozenset()
+    # No token needed: health (outside this table), login and public verification keys.
+    public: bool = False
+    # Changes state (audited; never allowed to auditor/operator unless listed).
+    mutating: bool = False
+
+
+def _r(*roles: str, mutating: bool = False) -> Rule:
+    return Rule(frozenset(roles), mutating=mutating)
+
+
+def _w(*roles: str) -> Rule:
+    return _r(*roles, mutating=True)
+
+
+READERS_ALL = (APPLICANT, *CITY_ROLES, *PROVINCE_ROLES, PARTY_GROUP, EXPERT, AUDITOR, OPERATOR, SYSTEM)
+PROVINCE_READERS = (*PROVINCE_ROLES, PARTY_GROUP, AUDITOR, SYSTEM)
+
+ID = "/aicc.identity.v1.IdentityService/"
+IN = "/aicc.intake.v1.IntakeService/"
+RV = "/aicc.review.v1.ReviewService/"
+FU = "/aicc.funding.v1.FundingService/"
+SU = "/aicc.supervision.v1.SupervisionService/"
+
+RULES: dict[str, Rule] = {
+    # identity
+    ID + "ListJurisdictions": _r(*READERS_ALL),
+    ID + "CreateOrganization": _w(OPERATOR),
+    ID + "GetOrganization": _r(*READERS_ALL),
+    ID + "ListOrganizations": _r(*CITY_ROLES, *PROVINCE_ROLES, PARTY_GROUP, AUDITOR, OPERATOR, SYSTEM),
+    ID + "CreateUser": _w(OPERATOR),
+    ID + "GetUser": _r(*READERS_ALL),
+    ID + "Login": Rule(public=True, mutating=True),
+    ID + "GetPublicKeys": Rule(public=True),
+    ID + "RegisterExpert": _w(OPERATOR, PROVINCE_INDUSTRY),
+    ID + "ListExperts": _r(PROVINCE_INDUSTRY, AUDITOR, SYSTEM),
+    ID + "CheckEligibility": _r(APPLICANT, *CITY_ROLES, *PROVINCE_ROLES, AUDITOR, SYSTEM),
+    # intake
+    IN + "CreateCycle": _w(PROVINCE_INDUSTRY),
+    IN + "GetCycle": _r(*READERS_ALL),
+    IN + "ListCycles": _r(*READERS_ALL),
+    IN + "CreateApplication": _w(APPLICANT),
+    IN + "GetApplication": _r(APPLICANT, *CITY_ROLES, *PROVINCE_ROLES, PARTY_GROUP, AUDITOR, SYSTEM),
+    IN + "ListApplications": _r(APPLICANT, *CITY_ROLES, *PROVINCE_ROLES, PARTY_GROUP, AUDITOR, SYSTEM),
+    IN + "SubmitApplication": _w(APPLICANT),
+    IN + "SignCityRecommendation": _w(CITY_INDUSTRY, CITY_FINANCE),
+    IN + "DecideCompliance": _w(PROVINCE_INDUSTRY),
+    IN + "ConcludeExpertReview": _w(PROVINCE_INDUSTRY),
+    IN + "DecideFinanceConcurrence": _w(PROVINCE_FINANCE),
+    IN + "DecidePartyGroupApproval": _w(PARTY_GROUP),
+    IN + "DecidePublicityOutcome": _w(PROVINCE_INDUSTRY),
+    IN + "ConcludeSupervision": _w(PROVINCE_INDUSTRY),
+    IN + "RecordCyclePhase": _w(SYSTEM),
+    IN + "CloseApplicationWindow": _w(SYSTEM),
+    IN + "RecordRecommendation": _w(SYSTEM),
+    # review
+    RV + "OpenReview": _w(SYSTEM),
+    RV + "RecordComplianceDecisions": _w(SYSTEM),
+    RV + "DrawPanels": _w(SYSTEM),
+    RV + "ComputeProposal": _w(SYSTEM),
+    RV + "OpenPublicity": _w(SYSTEM),
+    RV + "ClosePublicity": _w(SYSTEM),
+    RV + "ListAssignments": _r(EXPERT, PROVINCE_INDUSTRY, AUDITOR, SYSTEM),
+    RV + "DeclareConflict": _w(EXPERT),
+    RV + "SubmitScoreSheet": _w(EXPERT),
+    RV + "GetProposal": _r(*PROVINCE_READERS),
+    RV + "ListComplianceReviews": _r(*PROVINCE_READERS),
+    # Any authenticated real person may object during publicity (Art. 10).
+    RV + "FileObjection": _w(APPLICANT, *CITY_ROLES, *PROVINCE_ROLES, EXPERT),
+    RV + "RecordInvestigation": _w(PROVINCE_INDUSTRY),
+    RV + "ListObjections": _r(*PROVINCE_READERS),
+    # funding
+    FU + "OpenBudget": _w(SYSTEM),
+    FU + "ReserveFunds": _w(SYSTEM),
+    FU + "DisburseAward": _w(SYSTEM),
+    FU + "GetBudget": _r(*PROVINCE_READERS),
+    FU + "ListDisbursements": _r(APPLICANT, *CITY_ROLES, *PROVINCE_READERS),
+    FU + "ListLedgerEntries": _r(*PROVINCE_READERS),
+    # supervision
+    SU + "CreatePerformanceTargets": _w(SYSTEM),
+    SU + "GetSupervisionStatus": _r(*PROVINCE_READERS),
+    SU + "ListPerformanceTargets": _r(APPLICANT, *CITY_ROLES, *PROVINCE_READERS),
+    SU + "SubmitMonitoringReport": _w(APPLICANT),
+    SU + "RecordEvaluation": _w(PROVINCE_INDUSTRY),
+}
+
+UNAUTHENTICATED_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+def rule_for(method: str) -> Rule | None:
+    return RULES.get(method)
+
+
+def denied(what: str, what_zh: str) -> PermissionDenied:
+    return PermissionDenied(f"permission denied: {what}", f"无权操作：{what_zh}", reason="PERMISSION_DENIED")
+
+
+def require_role(p: Principal, *roles: str) -> None:
+    if not p.has(*roles):
+        raise denied(f"needs role {' or '.join(roles)}", f"需要角色 {' 或 '.join(roles)}")
+
+
+def is_province_wide(p: Principal) -> bool:
+    """May see every city's and every organisation's records (read)."""
+    return p.has(PROVINCE_INDUSTRY, PROVINCE_FINANCE, PARTY_GROUP, AUDITOR, SYSTEM)
+
+
+def can_see_city(p: Principal, city_code: str) -> bool:
+    if is_province_wide(p):
+        return True
+    return p.has(*CITY_ROLES) and p.city_code == city_code
+
+
+def can_see_organization(p: Principal, organization_id: str, city_code: str) -> bool:
+    if can_see_city(p, city_code):
+        return True
+    return p.has(APPLICANT) and p.organization_id == organization_id

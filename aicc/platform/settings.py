@@ -1,0 +1,99 @@
+"""One settings object per process, from ``AICC_*`` environment variables (Helm values map onto them)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES: tuple[str, ...] = ("identity", "intake", "review", "funding", "supervision")
+DEFAULT_PORTS: dict[str, int] = {
+    "identity": 50051,
+    "intake": 50052,
+    "review": 50053,
+    "funding": 50054,
+    "supervision": 50055,
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AICC_", extra="ignore")
+
+    # Embedded laptop mode (``aicc up``): plaintext gRPC, generated dev keys. Never in a deployment.
+    dev_mode: bool = False
+    data_dir: Path = Path(".aicc-data")
+    policy_dir: Path | None = None
+    policy_name: str = "shandong-2026"
+
+    instance_scope: str = Field(default="province", pattern="^(province|city)$")
+    instance_city_code: str = "370000"
+    province_intake_address: str | None = None
+
+    identity_database_url: str | None = None
+    intake_database_url: str | None = None
+    review_database_url: str | None = None
+    funding_database_url: str | None = None
+    supervision_database_url: str | None = None
+
+    identity_port: int = DEFAULT_PORTS["identity"]
+    intake_port: int = DEFAULT_PORTS["intake"]
+    review_port: int = DEFAULT_PORTS["review"]
+    funding_port: int = DEFAULT_PORTS["funding"]
+    supervision_port: int = DEFAULT_PORTS["supervision"]
+
+    identity_address: str | None = None
+    intake_address: str | None = None
+    review_address: str | None = None
+    funding_address: str | None = None
+    supervision_address: str | None = None
+
+    listen_host: str = "[::]"
+    grace_seconds: float = 5.0
+
+    temporal_address: str = "127.0.0.1:7233"
+    temporal_namespace: str = "default"
+    temporal_task_queue: str = "aicc-cycle"
+
+    # Access tokens: identity signs with Ed25519 keys from this directory (file name = kid; the newest
+    # file signs, all verify). Dev mode generates one under data_dir when empty.
+    token_signing_keys_dir: Path | None = None
+    token_ttl_seconds: int = 900
+    token_issuer: str = "aicc-identity"
+
+    # The workflow worker's service account (role "system").
+    worker_username: str = "aicc-worker"
+    worker_password: str | None = None
+    worker_password_file: Path | None = None
+
+    # Bootstrap operator account created on first start of identity.
+    bootstrap_operator_username: str = "operator"
+    bootstrap_operator_password: str | None = None
+
+    def database_url(self, service: str) -> str:
+        url = getattr(self, f"{service}_database_url")
+        if url:
+            return url
+        return f"sqlite:///{(self.data_dir / f'{service}.db').resolve()}"
+
+    def port(self, service: str) -> int:
+        return int(getattr(self, f"{service}_port"))
+
+    def address(self, service: str) -> str:
+        return getattr(self, f"{service}_address") or f"127.0.0.1:{self.port(service)}"
+
+    def resolved_worker_password(self) -> str | None:
+        if self.worker_password:
+            return self.worker_password
+        if self.worker_password_file and self.worker_password_file.exists():
+            return self.worker_password_file.read_text().strip()
+        dev_file = self.data_dir / "secrets" / "worker-password"
+        if self.dev_mode and dev_file.exists():
+            return dev_file.read_text().strip()
+        return None
+
+
+@functools.lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

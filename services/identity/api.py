@@ -1,0 +1,246 @@
+"""IdentityService: proto ⇄ domain only."""
+
+from __future__ import annotations
+
+from aicc.identity.v1 import identity_pb2 as pb
+from aicc.identity.v1 import identity_pb2_grpc
+from aicc.platform import authz
+from aicc.platform.auth import TokenSigner, principal
+from aicc.platform.convert import ts
+from aicc.platform.server import Runtime
+from aicc.platform.validation import Check
+from services.identity.domain import accounts, jurisdictions
+from services.identity.store import IdentityStore
+
+KIND_TO_PB = {
+    "enterprise": pb.ORGANIZATION_KIND_ENTERPRISE,
+    "operator_org": pb.ORGANIZATION_KIND_OPERATOR_ORG,
+    "city_bureau": pb.ORGANIZATION_KIND_CITY_BUREAU,
+    "provincial_department": pb.ORGANIZATION_KIND_PROVINCIAL_DEPARTMENT,
+    "expert_employer": pb.ORGANIZATION_KIND_EXPERT_EMPLOYER,
+}
+PB_TO_KIND = {v: k for k, v in KIND_TO_PB.items()}
+RELATION_KINDS = ("employment", "shareholding", "consulting")
+
+
+def org_pb(o) -> pb.Organization:
+    return pb.Organization(
+        organization_id=o.organization_id,
+        uscc=o.uscc,
+        name=o.name,
+        kind=KIND_TO_PB[o.kind],
+        city_code=o.city_code,
+        legal_person=o.legal_person,
+        parent_organization_id=o.parent_organization_id or "",
+        created_at=ts(o.created_at),
+    )
+
+
+def user_pb(u) -> pb.User:
+    return pb.User(
+        user_id=u.user_id,
+        username=u.username,
+        display_name=u.display_name,
+        roles=list(u.roles),
+        organization_id=u.organization_id or "",
+        city_code=u.city_code,
+    )
+
+
+def expert_pb(e, u, relations) -> pb.Expert:
+    iso = lambda d: d.isoformat() if d else ""  # noqa: E731
+    return pb.Expert(
+        user_id=e.user_id,
+        display_name=u.display_name,
+        fields=list(e.fields),
+        employer_organization_id=e.employer_organization_id or "",
+        employment=[
+            pb.EmploymentRecord(
+                organization_id=r.organization_id, start_date=iso(r.start_date), end_date=iso(r.end_date)
+            )
+            for r in relations
+            if r.kind == "employment"
+        ],
+        shareholdings=[
+            pb.Shareholding(organization_id=r.organization_id) for r in relations if r.kind == "shareholding"
+        ],
+        consulting=[
+            pb.ConsultingEngagement(
+                organization_id=r.organization_id, start_date=iso(r.start_date), end_date=iso(r.end_date)
+            )
+            for r in relations
+            if r.kind == "consulting"
+        ],
+        active=e.active,
+    )
+
+
+class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
+    def __init__(self, rt: Runtime, signer: TokenSigner) -> None:
+        self.rt = rt
+        self.signer = signer
+
+    async def ListJurisdictions(self, request, context):
+        return pb.ListJurisdictionsResponse(
+            jurisdictions=[
+                pb.Jurisdiction(code=j.code, name=j.name, name_en=j.name_en, level=j.level)
+                for j in jurisdictions.load_jurisdictions()
+            ]
+        )
+
+    async def CreateOrganization(self, request, context):
+        v = Check()
+        v.required("uscc", request.uscc)
+        v.required("name", request.name) and v.max_length("name", request.name, 200)
+        v.enum_set("kind", request.kind)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            row = await accounts.create_organization(
+                IdentityStore(s),
+                uscc_code=request.uscc,
+                name=request.name,
+                kind=PB_TO_KIND[request.kind],
+                city_code=request.city_code,
+                legal_person=request.legal_person,
+                parent_organization_id=request.parent_organization_id,
+            )
+        return pb.CreateOrganizationResponse(organization=org_pb(row))
+
+    async def GetOrganization(self, request, context):
+        v = Check()
+        v.identifier("organization_id", request.organization_id)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            row = await IdentityStore(s).organization(request.organization_id)
+        p = principal()
+        visible = row is not None and (
+            authz.can_see_organization(p, row.organization_id, row.city_code)
+            or p.has(authz.OPERATOR, authz.EXPERT)
+            or (p.organization_id and row.parent_organization_id == p.organization_id)
+        )
+        if not visible:  # another organisation's record is indistinguishable from a missing one
+            raise accounts.not_found("organization", request.organization_id, "单位")
+        return pb.GetOrganizationResponse(organization=org_pb(row))
+
+    async def ListOrganizations(self, request, context):
+        p = principal()
+        city = request.city_code
+        if not authz.is_province_wide(p) and not p.has(authz.OPERATOR):
+            city = p.city_code  # city officials see their own city only
+        async with self.rt.db.transaction() as s:
+            rows = await IdentityStore(s).organizations(
+                kind=PB_TO_KIND.get(request.kind), city_code=city or None, uscc=request.uscc or None
+            )
+        return pb.ListOrganizationsResponse(organizations=[org_pb(r) for r in rows])
+
+    async def CreateUser(self, request, context):
+        v = Check()
+        v.identifier("username", request.username)
+        v.required("display_name", request.display_name)
+        if v.required("password", request.password) and len(request.password) < 12:
+            v.fail("password", "must be at least 12 characters", "至少12个字符")
+        if v.required("roles", list(request.roles)):
+            for i, r in enumerate(request.roles):
+                if r not in authz.ROLES - {authz.SYSTEM}:
+                    v.fail(f"roles[{i}]", f"unknown role {r!r}", f"未知角色 {r}")
+        v.done()
+        async with self.rt.db.transaction() as s:
+            row = await accounts.create_user(
+                IdentityStore(s),
+                username=request.username,
+                display_name=request.display_name,
+                password=request.password,
+                roles=list(request.roles),
+                organization_id=request.organization_id,
+                city_code=request.city_code,
+            )
+        return pb.CreateUserResponse(user=user_pb(row))
+
+    async def GetUser(self, request, context):
+        v = Check()
+        v.identifier("user_id", request.user_id)
+        v.done()
+        p = principal()
+        async with self.rt.db.transaction() as s:
+            row = await IdentityStore(s).user(request.user_id)
+        if row is None or not (p.user_id == row.user_id or p.has(*authz.OFFICIALS, authz.SYSTEM)):
+            raise accounts.not_found("user", request.user_id, "用户")
+        return pb.GetUserResponse(user=user_pb(row))
+
+    async def Login(self, request, context):
+        v = Check()
+        v.required("username", request.username)
+        v.required("password", request.password)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            token, exp, user = await accounts.login(
+                IdentityStore(s), self.signer, username=request.username, password=request.password
+            )
+        return pb.LoginResponse(access_token=token, expires_at=ts(exp), user=user_pb(user))
+
+    async def GetPublicKeys(self, request, context):
+        return pb.GetPublicKeysResponse(
+            keys=[
+                pb.PublicKey(kid=k, algorithm="EdDSA", public_key_pem=pem)
+                for k, pem in self.signer.public_keys().items()
+            ]
+        )
+
+    async def RegisterExpert(self, request, context):
+        v = Check()
+        v.identifier("user_id", request.user_id)
+        v.required("fields", list(request.fields))
+        relations = []
+        for name, items in (("employment", request.employment), ("consulting", request.consulting)):
+            for i, r in enumerate(items):
+                v.identifier(f"{name}[{i}].organization_id", r.organization_id)
+                start = v.iso_date(f"{name}[{i}].start_date", r.start_date)
+                end = v.iso_date(f"{name}[{i}].end_date", r.end_date, required=False)
+                relations.append(accounts.RelationIn(name, r.organization_id, start, end))
+        for i, r in enumerate(request.shareholdings):
+            v.identifier(f"shareholdings[{i}].organization_id", r.organization_id)
+            relations.append(accounts.RelationIn("shareholding", r.organization_id, None, None))
+        v.done()
+        async with self.rt.db.transaction() as s:
+            e, u, rels = await accounts.register_expert(
+                IdentityStore(s),
+                user_id=request.user_id,
+                fields=list(request.fields),
+                employer_organization_id=request.employer_organization_id,
+                relations=relations,
+            )
+        return pb.RegisterExpertResponse(expert=expert_pb(e, u, rels))
+
+    async def ListExperts(self, request, context):
+        async with self.rt.db.transaction() as s:
+            store = IdentityStore(s)
+            out = []
+            for e, u in await store.experts():
+                if request.field and request.field not in e.fields:
+                    continue
+                out.append(expert_pb(e, u, await store.relations(e.user_id)))
+        return pb.ListExpertsResponse(experts=out)
+
+    async def CheckEligibility(self, request, context):
+        v = Check()
+        v.identifier("organization_id", request.organization_id)
+        as_of = v.iso_date("as_of_date", request.as_of_date)
+        v.done()
+        p = principal()
+        async with self.rt.db.transaction() as s:
+            store = IdentityStore(s)
+            org = await store.organization(request.organization_id)
+            if org is None or not (authz.can_see_organization(p, org.organization_id, org.city_code)):
+                raise accounts.not_found("organization", request.organization_id, "单位")
+            failures = await accounts.check_eligibility(
+                store, organization_id=org.organization_id, as_of=as_of
+            )
+        return pb.CheckEligibilityResponse(
+            eligible=not failures,
+            failures=[
+                pb.EligibilityFailure(
+                    rule=f.rule, article=f.article, message=f.message, message_zh=f.message_zh
+                )
+                for f in failures
+            ],
+        )
