@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61icc/funding/v1/funding.proto\x12\x0f\x61icc.funding.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x01\n\x06\x42udget\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x11\n\ttotal_fen\x18\x02 \x01(\x03\x12\x14\n\x0creserved_fen\x18\x03 \x01(\x03\x12\x15\n\rdisbursed_fen\x18\x04 \x01(\x03\x12\x15\n\ravailable_fen\x18\x05 \x01(\x03\x12\x1b\n\x13reservation_version\x18\x06 \x01(\x05\"8\n\x11OpenBudgetRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x11\n\ttotal_fen\x18\x02 \x01(\x03\"=\n\x12OpenBudgetResponse\x12\'\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x17.aicc.funding.v1.Budget\"V\n\x0fReservationLine\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x12\n\namount_fen\x18\x03 \x01(\x03\"r\n\x13ReserveFundsRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x18\n\x10proposal_version\x18\x02 \x01(\x05\x12/\n\x05lines\x18\x03 \x03(\x0b\x32 .aicc.funding.v1.ReservationLine\"?\n\x14ReserveFundsResponse\x12\'\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x17.aicc.funding.v1.Budget\"\x9a\x02\n\x0c\x44isbursement\x12\x17\n\x0f\x64isbursement_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x03 \x01(\t\x12\x17\n\x0forganization_id\x18\x04 \x01(\t\x12\x12\n\namount_fen\x18\x05 \x01(\x03\x12\x33\n\x06status\x18\x06 \x01(\x0e\x32#.aicc.funding.v1.DisbursementStatus\x12\x1a\n\x12treasury_reference\x18\x07 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x08 \x01(\t\x12\x30\n\x0crequested_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x86\x01\n\x14\x44isburseAwardRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x17\n\x0forganization_id\x18\x03 \x01(\t\x12\x12\n\namount_fen\x18\x04 \x01(\x03\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\"L\n\x15\x44isburseAwardResponse\x12\x33\n\x0c\x64isbursement\x18\x01 \x01(\x0b\x32\x1d.aicc.funding.v1.Disbursement\"$\n\x10GetBudgetRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\"<\n\x11GetBudgetResponse\x12\'\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x17.aicc.funding.v1.Budget\",\n\x18ListDisbursementsRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\"Q\n\x19ListDisbursementsResponse\x12\x34\n\rdisbursements\x18\x01 \x03(\x0b\x32\x1d.aicc.funding.v1.Disbursement\"\xab\x01\n\x0bLedgerEntry\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x16\n\x0etransaction_id\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x04 \x01(\t\x12\x12\n\namount_fen\x18\x05 \x01(\x03\x12\x0c\n\x04memo\x18\x06 \x01(\t\x12-\n\tposted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\",\n\x18ListLedgerEntriesRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\"J\n\x19ListLedgerEntriesResponse\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.aicc.funding.v1.LedgerEntry*\x9a\x01\n\x12\x44isbursementStatus\x12#\n\x1f\x44ISBURSEMENT_STATUS_UNSPECIFIED\x10\x00\x12!\n\x1d\x44ISBURSEMENT_STATUS_REQUESTED\x10\x01\x12\x1c\n\x18\x44ISBURSEMENT_STATUS_PAID\x10\x02\x12\x1e\n\x1a\x44ISBURSEMENT_STATUS_FAILED\x10\x03\x32\xd0\x04\n\x0e\x46undingService\x12U\n\nOpenBudget\x12\".aicc.funding.v1.OpenBudgetRequest\x1a#.aicc.funding.v1.OpenBudgetResponse\x12[\n\x0cReserveFunds\x12$.aicc.funding.v1.ReserveFundsRequest\x1a%.aicc.funding.v1.ReserveFundsResponse\x12^\n\rDisburseAward\x12%.aicc.funding.v1.DisburseAwardRequest\x1a&.aicc.funding.v1.DisburseAwardResponse\x12R\n\tGetBudget\x12!.aicc.funding.v1.GetBudgetRequest\x1a\".aicc.funding.v1.GetBudgetResponse\x12j\n\x11ListDisbursements\x12).aicc.funding.v1.ListDisbursementsRequest\x1a*.aicc.funding.v1.ListDisbursementsResponse\x12j\n\x11ListLedgerEntries\x12).aicc.funding.v1.ListLedgerEntriesRequest\x1a*.aicc.funding.v1.ListLedgerEntriesResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1d\x61icc/funding/v1/funding.proto\x12\x0f\x61icc.funding.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8e\x01\n\x06\x42udget\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x11\n\ttotal_fen\x18\x02 \x01(\x03\x12\x14\n\x0creserved_fen\x18\x03 \x01(\x03\x12\x15\n\rdisbursed_fen\x18\x04 \x01(\x03\x12\x15\n\ravailable_fen\x18\x05 \x01(\x03\x12\x1b\n\x13reservation_version\x18\x06 \x01(\x05\"8\n\x11OpenBudgetRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x11\n\ttotal_fen\x18\x02 \x01(\x03\"=\n\x12OpenBudgetResponse\x12\'\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x17.aicc.funding.v1.Budget\"i\n\x0fReservationLine\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x12\n\namount_fen\x18\x03 \x01(\x03\x12\x11\n\tcity_code\x18\x04 \x01(\t\"r\n\x13ReserveFundsRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x18\n\x10proposal_version\x18\x02 \x01(\x05\x12/\n\x05lines\x18\x03 \x03(\x0b\x32 .aicc.funding.v1.ReservationLine\"?\n\x14ReserveFundsResponse\x12\'\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x17.aicc.funding.v1.Budget\"\xad\x02\n\x0c\x44isbursement\x12\x17\n\x0f\x64isbursement_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x03 \x01(\t\x12\x17\n\x0forganization_id\x18\x04 \x01(\t\x12\x12\n\namount_fen\x18\x05 \x01(\x03\x12\x33\n\x06status\x18\x06 \x01(\x0e\x32#.aicc.funding.v1.DisbursementStatus\x12\x1a\n\x12treasury_reference\x18\x07 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x08 \x01(\t\x12\x30\n\x0crequested_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tcity_code\x18\n \x01(\t\"\x99\x01\n\x14\x44isburseAwardRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x17\n\x0forganization_id\x18\x03 \x01(\t\x12\x12\n\namount_fen\x18\x04 \x01(\x03\x12\x17\n\x0fidempotency_key\x18\x05 \x01(\t\x12\x11\n\tcity_code\x18\x06 \x01(\t\"L\n\x15\x44isburseAwardResponse\x12\x33\n\x0c\x64isbursement\x18\x01 \x01(\x0b\x32\x1d.aicc.funding.v1.Disbursement\"$\n\x10GetBudgetRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\"<\n\x11GetBudgetResponse\x12\'\n\x06\x62udget\x18\x01 \x01(\x0b\x32\x17.aicc.funding.v1.Budget\",\n\x18ListDisbursementsRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\"Q\n\x19ListDisbursementsResponse\x12\x34\n\rdisbursements\x18\x01 \x03(\x0b\x32\x1d.aicc.funding.v1.Disbursement\"\xab\x01\n\x0bLedgerEntry\x12\x10\n\x08\x65ntry_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x16\n\x0etransaction_id\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x63\x63ount\x18\x04 \x01(\t\x12\x12\n\namount_fen\x18\x05 \x01(\x03\x12\x0c\n\x04memo\x18\x06 \x01(\t\x12-\n\tposted_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\",\n\x18ListLedgerEntriesRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\"J\n\x19ListLedgerEntriesResponse\x12-\n\x07\x65ntries\x18\x01 \x03(\x0b\x32\x1c.aicc.funding.v1.LedgerEntry*\x9a\x01\n\x12\x44isbursementStatus\x12#\n\x1f\x44ISBURSEMENT_STATUS_UNSPECIFIED\x10\x00\x12!\n\x1d\x44ISBURSEMENT_STATUS_REQUESTED\x10\x01\x12\x1c\n\x18\x44ISBURSEMENT_STATUS_PAID\x10\x02\x12\x1e\n\x1a\x44ISBURSEMENT_STATUS_FAILED\x10\x03\x32\xd0\x04\n\x0e\x46undingService\x12U\n\nOpenBudget\x12\".aicc.funding.v1.OpenBudgetRequest\x1a#.aicc.funding.v1.OpenBudgetResponse\x12[\n\x0cReserveFunds\x12$.aicc.funding.v1.ReserveFundsRequest\x1a%.aicc.funding.v1.ReserveFundsResponse\x12^\n\rDisburseAward\x12%.aicc.funding.v1.DisburseAwardRequest\x1a&.aicc.funding.v1.DisburseAwardResponse\x12R\n\tGetBudget\x12!.aicc.funding.v1.GetBudgetRequest\x1a\".aicc.funding.v1.GetBudgetResponse\x12j\n\x11ListDisbursements\x12).aicc.funding.v1.ListDisbursementsRequest\x1a*.aicc.funding.v1.ListDisbursementsResponse\x12j\n\x11ListLedgerEntries\x12).aicc.funding.v1.ListLedgerEntriesRequest\x1a*.aicc.funding.v1.ListLedgerEntriesResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aicc.funding.v1.funding_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_DISBURSEMENTSTATUS']._serialized_start=1644
-  _globals['_DISBURSEMENTSTATUS']._serialized_end=1798
+  _globals['_DISBURSEMENTSTATUS']._serialized_start=1701
+  _globals['_DISBURSEMENTSTATUS']._serialized_end=1855
   _globals['_BUDGET']._serialized_start=84
   _globals['_BUDGET']._serialized_end=226
   _globals['_OPENBUDGETREQUEST']._serialized_start=228
@@ -41,31 +41,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OPENBUDGETRESPONSE']._serialized_start=286
   _globals['_OPENBUDGETRESPONSE']._serialized_end=347
   _globals['_RESERVATIONLINE']._serialized_start=349
-  _globals['_RESERVATIONLINE']._serialized_end=435
-  _globals['_RESERVEFUNDSREQUEST']._serialized_start=437
-  _globals['_RESERVEFUNDSREQUEST']._serialized_end=551
-  _globals['_RESERVEFUNDSRESPONSE']._serialized_start=553
-  _globals['_RESERVEFUNDSRESPONSE']._serialized_end=616
-  _globals['_DISBURSEMENT']._serialized_start=619
-  _globals['_DISBURSEMENT']._serialized_end=901
-  _globals['_DISBURSEAWARDREQUEST']._serialized_start=904
-  _globals['_DISBURSEAWARDREQUEST']._serialized_end=1038
-  _globals['_DISBURSEAWARDRESPONSE']._serialized_start=1040
-  _globals['_DISBURSEAWARDRESPONSE']._serialized_end=1116
-  _globals['_GETBUDGETREQUEST']._serialized_start=1118
-  _globals['_GETBUDGETREQUEST']._serialized_end=1154
-  _globals['_GETBUDGETRESPONSE']._serialized_start=1156
-  _globals['_GETBUDGETRESPONSE']._serialized_end=1216
-  _globals['_LISTDISBURSEMENTSREQUEST']._serialized_start=1218
-  _globals['_LISTDISBURSEMENTSREQUEST']._serialized_end=1262
-  _globals['_LISTDISBURSEMENTSRESPONSE']._serialized_start=1264
-  _globals['_LISTDISBURSEMENTSRESPONSE']._serialized_end=1345
-  _globals['_LEDGERENTRY']._serialized_start=1348
-  _globals['_LEDGERENTRY']._serialized_end=1519
-  _globals['_LISTLEDGERENTRIESREQUEST']._serialized_start=1521
-  _globals['_LISTLEDGERENTRIESREQUEST']._serialized_end=1565
-  _globals['_LISTLEDGERENTRIESRESPONSE']._serialized_start=1567
-  _globals['_LISTLEDGERENTRIESRESPONSE']._serialized_end=1641
-  _globals['_FUNDINGSERVICE']._serialized_start=1801
-  _globals['_FUNDINGSERVICE']._serialized_end=2393
+  _globals['_RESERVATIONLINE']._serialized_end=454
+  _globals['_RESERVEFUNDSREQUEST']._serialized_start=456
+  _globals['_RESERVEFUNDSREQUEST']._serialized_end=570
+  _globals['_RESERVEFUNDSRESPONSE']._serialized_start=572
+  _globals['_RESERVEFUNDSRESPONSE']._serialized_end=635
+  _globals['_DISBURSEMENT']._serialized_start=638
+  _globals['_DISBURSEMENT']._serialized_end=939
+  _globals['_DISBURSEAWARDREQUEST']._serialized_start=942
+  _globals['_DISBURSEAWARDREQUEST']._serialized_end=1095
+  _globals['_DISBURSEAWARDRESPONSE']._serialized_start=1097
+  _globals['_DISBURSEAWARDRESPONSE']._serialized_end=1173
+  _globals['_GETBUDGETREQUEST']._serialized_start=1175
+  _globals['_GETBUDGETREQUEST']._serialized_end=1211
+  _globals['_GETBUDGETRESPONSE']._serialized_start=1213
+  _globals['_GETBUDGETRESPONSE']._serialized_end=1273
+  _globals['_LISTDISBURSEMENTSREQUEST']._serialized_start=1275
+  _globals['_LISTDISBURSEMENTSREQUEST']._serialized_end=1319
+  _globals['_LISTDISBURSEMENTSRESPONSE']._serialized_start=1321
+  _globals['_LISTDISBURSEMENTSRESPONSE']._serialized_end=1402
+  _globals['_LEDGERENTRY']._serialized_start=1405
+  _globals['_LEDGERENTRY']._serialized_end=1576
+  _globals['_LISTLEDGERENTRIESREQUEST']._serialized_start=1578
+  _globals['_LISTLEDGERENTRIESREQUEST']._serialized_end=1622
+  _globals['_LISTLEDGERENTRIESRESPONSE']._serialized_start=1624
+  _globals['_LISTLEDGERENTRIESRESPONSE']._serialized_end=1698
+  _globals['_FUNDINGSERVICE']._serialized_start=1858
+  _globals['_FUNDINGSERVICE']._serialized_end=2450
 # @@protoc_insertion_point(module_scope)

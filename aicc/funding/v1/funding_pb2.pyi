@@ -52,14 +52,16 @@ class OpenBudgetResponse(_message.Message):
     def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ...) -> None: ...
 
 class ReservationLine(_message.Message):
-    __slots__ = ("application_id", "organization_id", "amount_fen")
+    __slots__ = ("application_id", "organization_id", "amount_fen", "city_code")
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     application_id: str
     organization_id: str
     amount_fen: int
-    def __init__(self, application_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., amount_fen: _Optional[int] = ...) -> None: ...
+    city_code: str
+    def __init__(self, application_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., city_code: _Optional[str] = ...) -> None: ...
 
 class ReserveFundsRequest(_message.Message):
     __slots__ = ("cycle_id", "proposal_version", "lines")
@@ -78,7 +80,7 @@ class ReserveFundsResponse(_message.Message):
     def __init__(self, budget: _Optional[_Union[Budget, _Mapping]] = ...) -> None: ...
 
 class Disbursement(_message.Message):
-    __slots__ = ("disbursement_id", "cycle_id", "application_id", "organization_id", "amount_fen", "status", "treasury_reference", "idempotency_key", "requested_at")
+    __slots__ = ("disbursement_id", "cycle_id", "application_id", "organization_id", "amount_fen", "status", "treasury_reference", "idempotency_key", "requested_at", "city_code")
     DISBURSEMENT_ID_FIELD_NUMBER: _ClassVar[int]
     CYCLE_ID_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -88,6 +90,7 @@ class Disbursement(_message.Message):
     TREASURY_REFERENCE_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
     REQUESTED_AT_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     disbursement_id: str
     cycle_id: str
     application_id: str
@@ -97,21 +100,24 @@ class Disbursement(_message.Message):
     treasury_reference: str
     idempotency_key: str
     requested_at: _timestamp_pb2.Timestamp
-    def __init__(self, disbursement_id: _Optional[str] = ..., cycle_id: _Optional[str] = ..., application_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., status: _Optional[_Union[DisbursementStatus, str]] = ..., treasury_reference: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    city_code: str
+    def __init__(self, disbursement_id: _Optional[str] = ..., cycle_id: _Optional[str] = ..., application_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., status: _Optional[_Union[DisbursementStatus, str]] = ..., treasury_reference: _Optional[str] = ..., idempotency_key: _Optional[str] = ..., requested_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., city_code: _Optional[str] = ...) -> None: ...
 
 class DisburseAwardRequest(_message.Message):
-    __slots__ = ("cycle_id", "application_id", "organization_id", "amount_fen", "idempotency_key")
+    __slots__ = ("cycle_id", "application_id", "organization_id", "amount_fen", "idempotency_key", "city_code")
     CYCLE_ID_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
     IDEMPOTENCY_KEY_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     cycle_id: str
     application_id: str
     organization_id: str
     amount_fen: int
     idempotency_key: str
-    def __init__(self, cycle_id: _Optional[str] = ..., application_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., idempotency_key: _Optional[str] = ...) -> None: ...
+    city_code: str
+    def __init__(self, cycle_id: _Optional[str] = ..., application_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., idempotency_key: _Optional[str] = ..., city_code: _Optional[str] = ...) -> None: ...
 
 class DisburseAwardResponse(_message.Message):
     __slots__ = ("disbursement",)

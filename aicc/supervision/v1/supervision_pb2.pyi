@@ -24,14 +24,16 @@ EVALUATION_GRADE_PASS: EvaluationGrade
 EVALUATION_GRADE_FAIL: EvaluationGrade
 
 class AwardRef(_message.Message):
-    __slots__ = ("application_id", "organization_id", "amount_fen")
+    __slots__ = ("application_id", "organization_id", "amount_fen", "city_code")
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     AMOUNT_FEN_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     application_id: str
     organization_id: str
     amount_fen: int
-    def __init__(self, application_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., amount_fen: _Optional[int] = ...) -> None: ...
+    city_code: str
+    def __init__(self, application_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., amount_fen: _Optional[int] = ..., city_code: _Optional[str] = ...) -> None: ...
 
 class TargetTemplate(_message.Message):
     __slots__ = ("code", "description", "unit", "target_value")
@@ -46,7 +48,7 @@ class TargetTemplate(_message.Message):
     def __init__(self, code: _Optional[str] = ..., description: _Optional[str] = ..., unit: _Optional[str] = ..., target_value: _Optional[str] = ...) -> None: ...
 
 class PerformanceTarget(_message.Message):
-    __slots__ = ("target_id", "cycle_id", "application_id", "organization_id", "code", "description", "unit", "target_value", "reported_value")
+    __slots__ = ("target_id", "cycle_id", "application_id", "organization_id", "code", "description", "unit", "target_value", "reported_value", "city_code")
     TARGET_ID_FIELD_NUMBER: _ClassVar[int]
     CYCLE_ID_FIELD_NUMBER: _ClassVar[int]
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +58,7 @@ class PerformanceTarget(_message.Message):
     UNIT_FIELD_NUMBER: _ClassVar[int]
     TARGET_VALUE_FIELD_NUMBER: _ClassVar[int]
     REPORTED_VALUE_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     target_id: str
     cycle_id: str
     application_id: str
@@ -65,7 +68,8 @@ class PerformanceTarget(_message.Message):
     unit: str
     target_value: str
     reported_value: str
-    def __init__(self, target_id: _Optional[str] = ..., cycle_id: _Optional[str] = ..., application_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., code: _Optional[str] = ..., description: _Optional[str] = ..., unit: _Optional[str] = ..., target_value: _Optional[str] = ..., reported_value: _Optional[str] = ...) -> None: ...
+    city_code: str
+    def __init__(self, target_id: _Optional[str] = ..., cycle_id: _Optional[str] = ..., application_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., code: _Optional[str] = ..., description: _Optional[str] = ..., unit: _Optional[str] = ..., target_value: _Optional[str] = ..., reported_value: _Optional[str] = ..., city_code: _Optional[str] = ...) -> None: ...
 
 class CreatePerformanceTargetsRequest(_message.Message):
     __slots__ = ("cycle_id", "awards", "templates")
