@@ -1,0 +1,1 @@
+"""Temporal workflows. One workflow per annual cycle (:mod:`workflows.cycle`)."""

@@ -83,6 +83,7 @@ RULES: dict[str, Rule] = {
     IN + "DecideCompliance": _w(PROVINCE_INDUSTRY),
     IN + "ConcludeExpertReview": _w(PROVINCE_INDUSTRY),
     IN + "DecideFinanceConcurrence": _w(PROVINCE_FINANCE),
+    IN + "ResubmitProposal": _w(PROVINCE_INDUSTRY),
     IN + "DecidePartyGroupApproval": _w(PARTY_GROUP),
     IN + "DecidePublicityOutcome": _w(PROVINCE_INDUSTRY),
     IN + "ConcludeSupervision": _w(PROVINCE_INDUSTRY),

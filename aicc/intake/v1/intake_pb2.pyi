@@ -81,7 +81,7 @@ class CycleCounts(_message.Message):
     def __init__(self, submitted: _Optional[int] = ..., ineligible: _Optional[int] = ..., recommended: _Optional[int] = ..., compliant: _Optional[int] = ..., scored: _Optional[int] = ..., awarded: _Optional[int] = ..., reserve: _Optional[int] = ..., disbursed: _Optional[int] = ..., evaluated: _Optional[int] = ..., cities_recommended: _Optional[int] = ...) -> None: ...
 
 class Cycle(_message.Message):
-    __slots__ = ("cycle_id", "title", "policy_id", "scope", "city_code", "phase", "legal_basis", "applications_open_at", "applications_close_at", "city_review_due_at", "budget_fen", "counts", "workflow_id", "proposal_version", "created_at", "note")
+    __slots__ = ("cycle_id", "title", "policy_id", "scope", "city_code", "phase", "legal_basis", "applications_open_at", "applications_close_at", "city_review_due_at", "budget_fen", "counts", "workflow_id", "proposal_version", "created_at", "note", "history", "publicity_ends_at")
     CYCLE_ID_FIELD_NUMBER: _ClassVar[int]
     TITLE_FIELD_NUMBER: _ClassVar[int]
     POLICY_ID_FIELD_NUMBER: _ClassVar[int]
@@ -98,6 +98,8 @@ class Cycle(_message.Message):
     PROPOSAL_VERSION_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     NOTE_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    PUBLICITY_ENDS_AT_FIELD_NUMBER: _ClassVar[int]
     cycle_id: str
     title: str
     policy_id: str
@@ -114,7 +116,19 @@ class Cycle(_message.Message):
     proposal_version: int
     created_at: _timestamp_pb2.Timestamp
     note: str
-    def __init__(self, cycle_id: _Optional[str] = ..., title: _Optional[str] = ..., policy_id: _Optional[str] = ..., scope: _Optional[str] = ..., city_code: _Optional[str] = ..., phase: _Optional[_Union[CyclePhase, str]] = ..., legal_basis: _Optional[_Iterable[str]] = ..., applications_open_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., applications_close_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., city_review_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budget_fen: _Optional[int] = ..., counts: _Optional[_Union[CycleCounts, _Mapping]] = ..., workflow_id: _Optional[str] = ..., proposal_version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ...) -> None: ...
+    history: _containers.RepeatedCompositeFieldContainer[PhaseRecord]
+    publicity_ends_at: _timestamp_pb2.Timestamp
+    def __init__(self, cycle_id: _Optional[str] = ..., title: _Optional[str] = ..., policy_id: _Optional[str] = ..., scope: _Optional[str] = ..., city_code: _Optional[str] = ..., phase: _Optional[_Union[CyclePhase, str]] = ..., legal_basis: _Optional[_Iterable[str]] = ..., applications_open_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., applications_close_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., city_review_due_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., budget_fen: _Optional[int] = ..., counts: _Optional[_Union[CycleCounts, _Mapping]] = ..., workflow_id: _Optional[str] = ..., proposal_version: _Optional[int] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ..., history: _Optional[_Iterable[_Union[PhaseRecord, _Mapping]]] = ..., publicity_ends_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class PhaseRecord(_message.Message):
+    __slots__ = ("phase", "entered_at", "note")
+    PHASE_FIELD_NUMBER: _ClassVar[int]
+    ENTERED_AT_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    phase: CyclePhase
+    entered_at: _timestamp_pb2.Timestamp
+    note: str
+    def __init__(self, phase: _Optional[_Union[CyclePhase, str]] = ..., entered_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., note: _Optional[str] = ...) -> None: ...
 
 class CreateCycleRequest(_message.Message):
     __slots__ = ("cycle_id", "title", "policy_name", "policy_yaml")
@@ -399,6 +413,20 @@ class DecideFinanceConcurrenceRequest(_message.Message):
     def __init__(self, cycle_id: _Optional[str] = ..., proposal_version: _Optional[int] = ..., agree: _Optional[bool] = ..., opinion: _Optional[str] = ...) -> None: ...
 
 class DecideFinanceConcurrenceResponse(_message.Message):
+    __slots__ = ("cycle",)
+    CYCLE_FIELD_NUMBER: _ClassVar[int]
+    cycle: Cycle
+    def __init__(self, cycle: _Optional[_Union[Cycle, _Mapping]] = ...) -> None: ...
+
+class ResubmitProposalRequest(_message.Message):
+    __slots__ = ("cycle_id", "note")
+    CYCLE_ID_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    cycle_id: str
+    note: str
+    def __init__(self, cycle_id: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
+
+class ResubmitProposalResponse(_message.Message):
     __slots__ = ("cycle",)
     CYCLE_FIELD_NUMBER: _ClassVar[int]
     cycle: Cycle

@@ -92,6 +92,11 @@ class IntakeServiceStub:
                 request_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.DecideFinanceConcurrenceRequest.SerializeToString,
                 response_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.DecideFinanceConcurrenceResponse.FromString,
                 _registered_method=True)
+        self.ResubmitProposal = channel.unary_unary(
+                '/aicc.intake.v1.IntakeService/ResubmitProposal',
+                request_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ResubmitProposalRequest.SerializeToString,
+                response_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ResubmitProposalResponse.FromString,
+                _registered_method=True)
         self.DecidePartyGroupApproval = channel.unary_unary(
                 '/aicc.intake.v1.IntakeService/DecidePartyGroupApproval',
                 request_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.DecidePartyGroupApprovalRequest.SerializeToString,
@@ -206,6 +211,13 @@ class IntakeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ResubmitProposal(self, request, context):
+        """After finance did not concur or the party group did not approve: send the proposal again.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def DecidePartyGroupApproval(self, request, context):
         """The party-group meeting's decision (Art. 10).
         """
@@ -303,6 +315,11 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.DecideFinanceConcurrence,
                     request_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.DecideFinanceConcurrenceRequest.FromString,
                     response_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.DecideFinanceConcurrenceResponse.SerializeToString,
+            ),
+            'ResubmitProposal': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResubmitProposal,
+                    request_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ResubmitProposalRequest.FromString,
+                    response_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ResubmitProposalResponse.SerializeToString,
             ),
             'DecidePartyGroupApproval': grpc.unary_unary_rpc_method_handler(
                     servicer.DecidePartyGroupApproval,
@@ -635,6 +652,33 @@ class IntakeService:
             '/aicc.intake.v1.IntakeService/DecideFinanceConcurrence',
             aicc_dot_intake_dot_v1_dot_intake__pb2.DecideFinanceConcurrenceRequest.SerializeToString,
             aicc_dot_intake_dot_v1_dot_intake__pb2.DecideFinanceConcurrenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResubmitProposal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.intake.v1.IntakeService/ResubmitProposal',
+            aicc_dot_intake_dot_v1_dot_intake__pb2.ResubmitProposalRequest.SerializeToString,
+            aicc_dot_intake_dot_v1_dot_intake__pb2.ResubmitProposalResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -1,0 +1,287 @@
+"""The cycle's activities: each is one idempotent gRPC call to the service that owns the record,
+made with the worker's service-account token. A refusal by the service (bad input, wrong state)
+becomes a non-retryable ``ApplicationError`` whose ``type`` is the gRPC code name; transport
+failures are retried by Temporal."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import grpc
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from aicc.funding.v1 import funding_pb2 as fpb
+from aicc.identity.v1 import identity_pb2 as ipb
+from aicc.intake.v1 import intake_pb2 as inpb
+from aicc.platform.clients import Clients
+from aicc.platform.convert import from_ts, ts
+from aicc.platform.errors import read_error
+from aicc.platform.settings import Settings
+from aicc.platform.workdays import add_working_days
+from aicc.review.v1 import review_pb2 as rpb
+from aicc.supervision.v1 import supervision_pb2 as spb
+from workflows.cycle.models import (
+    AppRef,
+    AwardLine,
+    BudgetOpening,
+    ComplianceRecord,
+    DeadlineRequest,
+    DisbursementRequest,
+    PanelDraw,
+    PhaseChange,
+    ProposalRequest,
+    ProposalSummary,
+    PublicityOpening,
+    RecommendationRecord,
+    Reservation,
+    ReviewOpening,
+    SupervisionStatus,
+    TargetsRequest,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TIMEOUT = 20
+_RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED}
+TIER_NAMES = {rpb.TIER_EXCELLENT: "excellent", rpb.TIER_ADVANCED: "advanced", rpb.TIER_NONE: "none"}
+
+
+class ServiceAccountToken:
+    """Logs the worker in with its service account and renews the token before it expires."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._token: str | None = None
+        self._expires = 0.0
+        self._clients = Clients(settings, token_source=None)
+
+    async def __call__(self) -> str:
+        if self._token is None or time.time() > self._expires - 60:
+            password = self.settings.resolved_worker_password()
+            if not password:
+                raise RuntimeError("the worker's service-account password is not configured (AICC_WORKER_PASSWORD_FILE)")
+            resp = await self._clients.identity.Login(
+                ipb.LoginRequest(username=self.settings.worker_username, password=password), timeout=TIMEOUT
+            )
+            self._token = resp.access_token
+            self._expires = resp.expires_at.seconds
+        return self._token
+
+    async def close(self) -> None:
+        await self._clients.close()
+
+
+async def _call(method, request):
+    try:
+        return await method(request, timeout=TIMEOUT)
+    except grpc.aio.AioRpcError as e:
+        if e.code() in _RETRYABLE:
+            raise
+        err = read_error(e)
+        raise ApplicationError(err.message, {"zh": err.message_zh, **err.metadata}, type=err.code.name, non_retryable=True) from None
+
+
+def summary_of(p: rpb.Proposal) -> ProposalSummary:
+    lines = [
+        AwardLine(
+            application_id=line.application_id,
+            organization_id="",
+            city_code=line.city_code,
+            enterprise_name=line.enterprise_name,
+            tier=TIER_NAMES.get(line.tier, "none"),
+            amount_fen=line.amount_fen,
+            rank=line.rank,
+            final_score=line.final_score,
+        )
+        for line in p.lines
+    ]
+    return ProposalSummary(
+        version=p.version,
+        lines=lines,
+        reserve=[line.application_id for line in p.lines if line.reserve],
+        allocated_fen=p.allocated_fen,
+    )
+
+
+class CycleActivities:
+    def __init__(self, clients: Clients) -> None:
+        self.c = clients
+
+    @activity.defn(name="record_phase")
+    async def record_phase(self, x: PhaseChange) -> None:
+        await _call(
+            self.c.intake.RecordCyclePhase,
+            inpb.RecordCyclePhaseRequest(
+                cycle_id=x.cycle_id, phase=inpb.CyclePhase.Value(f"CYCLE_PHASE_{x.phase}"), note=x.note, proposal_version=x.proposal_version
+            ),
+        )
+
+    @activity.defn(name="open_budget")
+    async def open_budget(self, x: BudgetOpening) -> None:
+        await _call(self.c.funding.OpenBudget, fpb.OpenBudgetRequest(cycle_id=x.cycle_id, total_fen=x.total_fen))
+
+    @activity.defn(name="close_application_window")
+    async def close_application_window(self, cycle_id: str) -> list[AppRef]:
+        resp = await _call(self.c.intake.CloseApplicationWindow, inpb.CloseApplicationWindowRequest(cycle_id=cycle_id))
+        return [
+            AppRef(
+                application_id=a.application_id,
+                organization_id=a.organization_id,
+                operator_organization_id=a.operator_organization_id,
+                enterprise_name=a.enterprise_name,
+                city_code=a.city_code,
+                submitted_at=from_ts(a.submitted_at).isoformat(),
+            )
+            for a in resp.submitted
+        ]
+
+    @activity.defn(name="record_recommendation")
+    async def record_recommendation(self, x: RecommendationRecord) -> None:
+        rec = inpb.Recommendation(
+            cycle_id=x.cycle_id,
+            city_code=x.city_code,
+            document_no=x.document_no,
+            items=[inpb.RecommendationItem(application_id=i.application_id, recommended=i.recommended, opinion=i.opinion) for i in x.items],
+            signoffs=[
+                inpb.Signoff(role=a.role, user_id=a.user_id, display_name=a.display_name, signed_at=ts(datetime.fromisoformat(x.signed_at[a.role])))
+                for a in x.signoffs
+            ],
+            complete=True,
+        )
+        await _call(self.c.intake.RecordRecommendation, inpb.RecordRecommendationRequest(recommendation=rec))
+
+    @activity.defn(name="open_review")
+    async def open_review(self, x: ReviewOpening) -> None:
+        await _call(
+            self.c.review.OpenReview,
+            rpb.OpenReviewRequest(
+                cycle_id=x.cycle_id,
+                policy_json=x.policy_json,
+                candidates=[
+                    rpb.Candidate(
+                        application_id=a.application_id,
+                        organization_id=a.organization_id,
+                        operator_organization_id=a.operator_organization_id,
+                        enterprise_name=a.enterprise_name,
+                        city_code=a.city_code,
+                        submitted_at=ts(datetime.fromisoformat(a.submitted_at)),
+                    )
+                    for a in x.candidates
+                ],
+            ),
+        )
+
+    @activity.defn(name="record_compliance")
+    async def record_compliance(self, x: ComplianceRecord) -> None:
+        at = ts(datetime.fromisoformat(x.decided_at))
+        await _call(
+            self.c.review.RecordComplianceDecisions,
+            rpb.RecordComplianceDecisionsRequest(
+                cycle_id=x.cycle_id,
+                decisions=[
+                    rpb.ComplianceReview(application_id=d.application_id, compliant=d.compliant, reasons=d.reasons, decided_by=x.decided_by, decided_at=at)
+                    for d in x.decisions
+                ],
+            ),
+        )
+
+    @activity.defn(name="draw_panels")
+    async def draw_panels(self, x: PanelDraw) -> int:
+        resp = await _call(self.c.review.DrawPanels, rpb.DrawPanelsRequest(cycle_id=x.cycle_id, seed=x.seed))
+        return len(resp.assignments)
+
+    @activity.defn(name="compute_proposal")
+    async def compute_proposal(self, x: ProposalRequest) -> ProposalSummary:
+        resp = await _call(self.c.review.ComputeProposal, rpb.ComputeProposalRequest(cycle_id=x.cycle_id, budget_fen=x.budget_fen))
+        return summary_of(resp.proposal)
+
+    @activity.defn(name="reserve_funds")
+    async def reserve_funds(self, x: Reservation) -> None:
+        await _call(
+            self.c.funding.ReserveFunds,
+            fpb.ReserveFundsRequest(
+                cycle_id=x.cycle_id,
+                proposal_version=x.proposal_version,
+                lines=[
+                    fpb.ReservationLine(application_id=a.application_id, organization_id=a.organization_id, amount_fen=a.amount_fen, city_code=a.city_code)
+                    for a in x.lines
+                ],
+            ),
+        )
+
+    @activity.defn(name="deadline_after")
+    async def deadline_after(self, x: DeadlineRequest) -> str:
+        start = datetime.fromisoformat(x.start)
+        if x.span.working_days:
+            local = start.astimezone(SHANGHAI)
+            day = add_working_days(local.date(), x.span.working_days)
+            end = datetime.combine(day, local.timetz()).astimezone(UTC)
+        else:
+            end = start + timedelta(seconds=x.span.seconds)
+        return end.isoformat()
+
+    @activity.defn(name="open_publicity")
+    async def open_publicity(self, x: PublicityOpening) -> None:
+        await _call(
+            self.c.review.OpenPublicity,
+            rpb.OpenPublicityRequest(cycle_id=x.cycle_id, proposal_version=x.proposal_version, ends_at=ts(datetime.fromisoformat(x.ends_at))),
+        )
+
+    @activity.defn(name="close_publicity")
+    async def close_publicity(self, cycle_id: str) -> ProposalSummary:
+        resp = await _call(self.c.review.ClosePublicity, rpb.ClosePublicityRequest(cycle_id=cycle_id))
+        return summary_of(resp.proposal)
+
+    @activity.defn(name="disburse_award")
+    async def disburse_award(self, x: DisbursementRequest) -> str:
+        a = x.award
+        resp = await _call(
+            self.c.funding.DisburseAward,
+            fpb.DisburseAwardRequest(
+                cycle_id=x.cycle_id,
+                application_id=a.application_id,
+                organization_id=a.organization_id,
+                amount_fen=a.amount_fen,
+                idempotency_key=x.idempotency_key,
+                city_code=a.city_code,
+            ),
+        )
+        return resp.disbursement.treasury_reference
+
+    @activity.defn(name="create_performance_targets")
+    async def create_performance_targets(self, x: TargetsRequest) -> int:
+        resp = await _call(
+            self.c.supervision.CreatePerformanceTargets,
+            spb.CreatePerformanceTargetsRequest(
+                cycle_id=x.cycle_id,
+                awards=[spb.AwardRef(application_id=a.application_id, organization_id=a.organization_id, amount_fen=a.amount_fen, city_code=a.city_code) for a in x.awards],
+                templates=[spb.TargetTemplate(code=t.code, description=t.description, unit=t.unit, target_value=t.target_value) for t in x.templates],
+            ),
+        )
+        return len(resp.targets)
+
+    @activity.defn(name="supervision_status")
+    async def supervision_status(self, cycle_id: str) -> SupervisionStatus:
+        resp = await _call(self.c.supervision.GetSupervisionStatus, spb.GetSupervisionStatusRequest(cycle_id=cycle_id))
+        return SupervisionStatus(resp.awards, resp.reported, resp.evaluated)
+
+    def all(self) -> list:
+        return [
+            self.record_phase,
+            self.open_budget,
+            self.close_application_window,
+            self.record_recommendation,
+            self.open_review,
+            self.record_compliance,
+            self.draw_panels,
+            self.compute_proposal,
+            self.reserve_funds,
+            self.deadline_after,
+            self.open_publicity,
+            self.close_publicity,
+            self.disburse_award,
+            self.create_performance_targets,
+            self.supervision_status,
+        ]

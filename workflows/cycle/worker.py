@@ -1,0 +1,64 @@
+"""The Temporal worker for the cycle workflow and its activities (``aicc worker``)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.worker import Worker
+
+from aicc.platform import telemetry
+from aicc.platform.clients import Clients
+from aicc.platform.settings import Settings
+from workflows.cycle.activities import CycleActivities, ServiceAccountToken
+from workflows.cycle.workflow import CycleWorkflow
+
+log = logging.getLogger("aicc.worker")
+
+
+async def connect(settings: Settings, *, attempts: int = 60) -> Client:
+    """Connects to Temporal, retrying while the server starts."""
+    delay = 0.2
+    for i in range(attempts):
+        try:
+            return await Client.connect(
+                settings.temporal_address, namespace=settings.temporal_namespace, interceptors=[TracingInterceptor()]
+            )
+        except Exception as e:  # noqa: BLE001 - server not up yet
+            if i == attempts - 1:
+                raise
+            log.info("Temporal at %s not reachable yet (%s); retrying", settings.temporal_address, type(e).__name__)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 3.0)
+    raise RuntimeError("unreachable")
+
+
+def build_worker(client: Client, settings: Settings, clients: Clients) -> Worker:
+    return Worker(
+        client,
+        task_queue=settings.temporal_task_queue,
+        workflows=[CycleWorkflow],
+        activities=CycleActivities(clients).all(),
+    )
+
+
+async def run(settings: Settings) -> None:
+    telemetry.configure("worker")
+    client = await connect(settings)
+    token = ServiceAccountToken(settings)
+    clients = Clients(settings, token_source=token)
+    worker = build_worker(client, settings, clients)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        log.info("worker polling task queue %s in namespace %s", settings.temporal_task_queue, settings.temporal_namespace)
+        await stop.wait()
+        log.info("worker: shutting down")
+    await clients.close()
+    await token.close()
+    telemetry.shutdown()
