@@ -70,6 +70,9 @@ RULES: dict[str, Rule] = {
     ID + "GetPublicKeys": Rule(public=True),
     ID + "RegisterExpert": _w(OPERATOR, PROVINCE_INDUSTRY),
     ID + "ListExperts": _r(PROVINCE_INDUSTRY, AUDITOR, SYSTEM),
+    ID + "RecordCreditRecord": _w(PROVINCE_INDUSTRY),
+    ID + "RecordGreenThreshold": _w(PROVINCE_INDUSTRY),
+    ID + "ImportRegistryRecords": _w(PROVINCE_INDUSTRY),
     ID + "CheckEligibility": _r(APPLICANT, *CITY_ROLES, *PROVINCE_ROLES, AUDITOR, SYSTEM),
     # intake
     IN + "CreateCycle": _w(PROVINCE_INDUSTRY),

@@ -221,6 +221,45 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
                 out.append(expert_pb(e, u, await store.relations(e.user_id)))
         return pb.ListExpertsResponse(experts=out)
 
+    async def RecordCreditRecord(self, request, context):
+        v = Check()
+        v.required("uscc", request.uscc)
+        v.required("severity", request.severity)
+        start = v.iso_date("start_date", request.start_date)
+        end = v.iso_date("end_date", request.end_date, required=False)
+        v.required("source", request.source)
+        v.required("reference", request.reference)
+        if start and end and end < start:
+            v.fail("end_date", "must not be before start_date", "不得早于开始日期")
+        v.done()
+        async with self.rt.db.transaction() as s:
+            await accounts.record_credit(
+                IdentityStore(s), uscc_code=request.uscc, severity=request.severity, start=start, end=end,
+                source=request.source, reference=request.reference,
+            )
+        return pb.RecordCreditRecordResponse()
+
+    async def RecordGreenThreshold(self, request, context):
+        v = Check()
+        v.required("uscc", request.uscc)
+        as_of = v.iso_date("as_of_date", request.as_of_date)
+        v.required("source", request.source)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            await accounts.record_green(IdentityStore(s), uscc_code=request.uscc, meets=request.meets, as_of=as_of, source=request.source)
+        return pb.RecordGreenThresholdResponse()
+
+    async def ImportRegistryRecords(self, request, context):
+        v = Check()
+        v.enum_set("kind", request.kind)
+        v.required("csv_text", request.csv_text)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            n = await accounts.import_registry(
+                IdentityStore(s), kind="credit" if request.kind == pb.REGISTRY_KIND_CREDIT else "green", csv_text=request.csv_text
+            )
+        return pb.ImportRegistryRecordsResponse(imported=n)
+
     async def CheckEligibility(self, request, context):
         v = Check()
         v.identifier("organization_id", request.organization_id)

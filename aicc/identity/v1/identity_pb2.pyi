@@ -18,12 +18,21 @@ class OrganizationKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ORGANIZATION_KIND_CITY_BUREAU: _ClassVar[OrganizationKind]
     ORGANIZATION_KIND_PROVINCIAL_DEPARTMENT: _ClassVar[OrganizationKind]
     ORGANIZATION_KIND_EXPERT_EMPLOYER: _ClassVar[OrganizationKind]
+
+class RegistryKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REGISTRY_KIND_UNSPECIFIED: _ClassVar[RegistryKind]
+    REGISTRY_KIND_CREDIT: _ClassVar[RegistryKind]
+    REGISTRY_KIND_GREEN_THRESHOLD: _ClassVar[RegistryKind]
 ORGANIZATION_KIND_UNSPECIFIED: OrganizationKind
 ORGANIZATION_KIND_ENTERPRISE: OrganizationKind
 ORGANIZATION_KIND_OPERATOR_ORG: OrganizationKind
 ORGANIZATION_KIND_CITY_BUREAU: OrganizationKind
 ORGANIZATION_KIND_PROVINCIAL_DEPARTMENT: OrganizationKind
 ORGANIZATION_KIND_EXPERT_EMPLOYER: OrganizationKind
+REGISTRY_KIND_UNSPECIFIED: RegistryKind
+REGISTRY_KIND_CREDIT: RegistryKind
+REGISTRY_KIND_GREEN_THRESHOLD: RegistryKind
 
 class Jurisdiction(_message.Message):
     __slots__ = ("code", "name", "name_en", "level")
@@ -314,3 +323,53 @@ class CheckEligibilityResponse(_message.Message):
     eligible: bool
     failures: _containers.RepeatedCompositeFieldContainer[EligibilityFailure]
     def __init__(self, eligible: _Optional[bool] = ..., failures: _Optional[_Iterable[_Union[EligibilityFailure, _Mapping]]] = ...) -> None: ...
+
+class RecordCreditRecordRequest(_message.Message):
+    __slots__ = ("uscc", "severity", "start_date", "end_date", "source", "reference")
+    USCC_FIELD_NUMBER: _ClassVar[int]
+    SEVERITY_FIELD_NUMBER: _ClassVar[int]
+    START_DATE_FIELD_NUMBER: _ClassVar[int]
+    END_DATE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    uscc: str
+    severity: str
+    start_date: str
+    end_date: str
+    source: str
+    reference: str
+    def __init__(self, uscc: _Optional[str] = ..., severity: _Optional[str] = ..., start_date: _Optional[str] = ..., end_date: _Optional[str] = ..., source: _Optional[str] = ..., reference: _Optional[str] = ...) -> None: ...
+
+class RecordCreditRecordResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class RecordGreenThresholdRequest(_message.Message):
+    __slots__ = ("uscc", "meets", "as_of_date", "source")
+    USCC_FIELD_NUMBER: _ClassVar[int]
+    MEETS_FIELD_NUMBER: _ClassVar[int]
+    AS_OF_DATE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    uscc: str
+    meets: bool
+    as_of_date: str
+    source: str
+    def __init__(self, uscc: _Optional[str] = ..., meets: _Optional[bool] = ..., as_of_date: _Optional[str] = ..., source: _Optional[str] = ...) -> None: ...
+
+class RecordGreenThresholdResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ImportRegistryRecordsRequest(_message.Message):
+    __slots__ = ("kind", "csv_text")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    CSV_TEXT_FIELD_NUMBER: _ClassVar[int]
+    kind: RegistryKind
+    csv_text: str
+    def __init__(self, kind: _Optional[_Union[RegistryKind, str]] = ..., csv_text: _Optional[str] = ...) -> None: ...
+
+class ImportRegistryRecordsResponse(_message.Message):
+    __slots__ = ("imported",)
+    IMPORTED_FIELD_NUMBER: _ClassVar[int]
+    imported: int
+    def __init__(self, imported: _Optional[int] = ...) -> None: ...

@@ -85,6 +85,21 @@ class IdentityServiceStub:
                 request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ListExpertsRequest.SerializeToString,
                 response_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ListExpertsResponse.FromString,
                 _registered_method=True)
+        self.RecordCreditRecord = channel.unary_unary(
+                '/aicc.identity.v1.IdentityService/RecordCreditRecord',
+                request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.RecordCreditRecordRequest.SerializeToString,
+                response_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.RecordCreditRecordResponse.FromString,
+                _registered_method=True)
+        self.RecordGreenThreshold = channel.unary_unary(
+                '/aicc.identity.v1.IdentityService/RecordGreenThreshold',
+                request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.RecordGreenThresholdRequest.SerializeToString,
+                response_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.RecordGreenThresholdResponse.FromString,
+                _registered_method=True)
+        self.ImportRegistryRecords = channel.unary_unary(
+                '/aicc.identity.v1.IdentityService/ImportRegistryRecords',
+                request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ImportRegistryRecordsRequest.SerializeToString,
+                response_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ImportRegistryRecordsResponse.FromString,
+                _registered_method=True)
         self.CheckEligibility = channel.unary_unary(
                 '/aicc.identity.v1.IdentityService/CheckEligibility',
                 request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.CheckEligibilityRequest.SerializeToString,
@@ -159,6 +174,26 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordCreditRecord(self, request, context):
+        """Art. 5 records: serious dishonesty (严重失信) and the green threshold (绿色门槛), one by one or
+        from a CSV file (docs/data-formats.md; all rows or none).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordGreenThreshold(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportRegistryRecords(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CheckEligibility(self, request, context):
         """Art. 5 hard rules for an organisation as of a date; each failed rule names its article.
         """
@@ -218,6 +253,21 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ListExperts,
                     request_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ListExpertsRequest.FromString,
                     response_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ListExpertsResponse.SerializeToString,
+            ),
+            'RecordCreditRecord': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordCreditRecord,
+                    request_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.RecordCreditRecordRequest.FromString,
+                    response_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.RecordCreditRecordResponse.SerializeToString,
+            ),
+            'RecordGreenThreshold': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordGreenThreshold,
+                    request_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.RecordGreenThresholdRequest.FromString,
+                    response_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.RecordGreenThresholdResponse.SerializeToString,
+            ),
+            'ImportRegistryRecords': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportRegistryRecords,
+                    request_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ImportRegistryRecordsRequest.FromString,
+                    response_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ImportRegistryRecordsResponse.SerializeToString,
             ),
             'CheckEligibility': grpc.unary_unary_rpc_method_handler(
                     servicer.CheckEligibility,
@@ -496,6 +546,87 @@ class IdentityService:
             '/aicc.identity.v1.IdentityService/ListExperts',
             aicc_dot_identity_dot_v1_dot_identity__pb2.ListExpertsRequest.SerializeToString,
             aicc_dot_identity_dot_v1_dot_identity__pb2.ListExpertsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordCreditRecord(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.identity.v1.IdentityService/RecordCreditRecord',
+            aicc_dot_identity_dot_v1_dot_identity__pb2.RecordCreditRecordRequest.SerializeToString,
+            aicc_dot_identity_dot_v1_dot_identity__pb2.RecordCreditRecordResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordGreenThreshold(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.identity.v1.IdentityService/RecordGreenThreshold',
+            aicc_dot_identity_dot_v1_dot_identity__pb2.RecordGreenThresholdRequest.SerializeToString,
+            aicc_dot_identity_dot_v1_dot_identity__pb2.RecordGreenThresholdResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportRegistryRecords(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.identity.v1.IdentityService/ImportRegistryRecords',
+            aicc_dot_identity_dot_v1_dot_identity__pb2.ImportRegistryRecordsRequest.SerializeToString,
+            aicc_dot_identity_dot_v1_dot_identity__pb2.ImportRegistryRecordsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -15,9 +15,11 @@ from aicc.platform import authz
 from aicc.platform.auth import Principal, TokenSigner
 from aicc.platform.db import new_id
 from aicc.platform.errors import AlreadyExists, FieldViolation, InvalidArgument, Unauthenticated, not_found
-from services.identity.domain import eligibility, jurisdictions, uscc
+from services.identity.domain import eligibility, imports, jurisdictions, uscc
 from services.identity.store import (
+    CreditRecordRow,
     ExpertRelationRow,
+    GreenThresholdRow,
     ExpertRow,
     IdentityStore,
     OrganizationRow,
@@ -69,7 +71,10 @@ async def create_organization(
             violations=[FieldViolation("uscc", p.message, p.message_zh) for p in problems],
         )
     if kind in ("enterprise", "operator_org"):
-        city = jurisdictions.city_for_division(uscc.division_code(code))
+        division = uscc.division_code(code)
+        city = jurisdictions.city_for_division(division)
+        if city is None and division.startswith("37") and city_code:
+            city = jurisdictions.get(city_code)  # registered with the province: an official names the city
         if city is None:
             raise _invalid(
                 "uscc",
@@ -281,3 +286,49 @@ def dev_secret(data_dir: Path, name: str) -> str:
     path.write_text(value)
     path.chmod(0o600)
     return value
+
+
+async def _org_by_uscc(store: IdentityStore, code: str, field: str = "uscc") -> OrganizationRow:
+    org = await store.organization_by_uscc(code.strip().upper())
+    if org is None:
+        raise not_found("organization with USCC", code, "统一社会信用代码对应单位")
+    return org
+
+
+async def record_credit(store: IdentityStore, *, uscc_code: str, severity: str, start: date, end: date | None, source: str, reference: str) -> None:
+    org = await _org_by_uscc(store, uscc_code)
+    await store.add(CreditRecordRow(organization_id=org.organization_id, severity=severity, start_date=start, end_date=end, source=source, reference=reference))
+
+
+async def record_green(store: IdentityStore, *, uscc_code: str, meets: bool, as_of: date, source: str) -> None:
+    org = await _org_by_uscc(store, uscc_code)
+    await store.add(GreenThresholdRow(organization_id=org.organization_id, meets=meets, as_of=as_of, source=source))
+
+
+async def import_registry(store: IdentityStore, *, kind: str, csv_text: str) -> int:
+    """All rows or none: every bad row (and every unknown USCC) is reported with its line."""
+    try:
+        rows = imports.parse_credit_csv(csv_text) if kind == "credit" else imports.parse_green_csv(csv_text)
+    except imports.ImportRowError as e:
+        raise InvalidArgument(
+            str(e).splitlines()[0],
+            "导入文件有误，未导入任何记录",
+            reason="IMPORT_ROWS_INVALID",
+            violations=[FieldViolation(f"csv_text.line[{x.line}]" + (f".{x.column}" if x.column else ""), x.message) for x in e.errors],
+        ) from None
+    orgs = {}
+    unknown = []
+    for r in rows:
+        org = await store.organization_by_uscc(r.uscc)
+        if org is None:
+            unknown.append(FieldViolation(f"csv_text.line[{r.line}].uscc", f"no registered organisation has USCC {r.uscc}", "未登记该统一社会信用代码"))
+        orgs[r.line] = org
+    if unknown:
+        raise InvalidArgument(f"{len(unknown)} row(s) name an unknown organisation; nothing imported", "存在未登记单位，未导入任何记录", reason="IMPORT_ROWS_INVALID", violations=unknown)
+    for r in rows:
+        org_id = orgs[r.line].organization_id
+        if kind == "credit":
+            await store.add(CreditRecordRow(organization_id=org_id, severity=r.severity, start_date=r.start_date, end_date=r.end_date, source=r.source, reference=r.reference))
+        else:
+            await store.add(GreenThresholdRow(organization_id=org_id, meets=r.meets, as_of=r.as_of, source=r.source))
+    return len(rows)
