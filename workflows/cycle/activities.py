@@ -248,7 +248,10 @@ class CycleActivities:
                 city_code=a.city_code,
             ),
         )
-        return resp.disbursement.treasury_reference
+        d = resp.disbursement
+        if d.status != fpb.DISBURSEMENT_STATUS_PAID:
+            return f"FAILED:{d.idempotency_key}"
+        return d.treasury_reference
 
     @activity.defn(name="create_performance_targets")
     async def create_performance_targets(self, x: TargetsRequest) -> int:

@@ -210,10 +210,16 @@ class CycleWorkflow:
 
         awards = [line for line in self.proposal.lines if line.amount_fen > 0]
         await self._enter("DISBURSING")
+        refused: list[str] = []
         for award in awards:
             key = f"{inp.cycle_id}:{award.application_id}:v{self.proposal.version}"
-            await self._act("disburse_award", DisbursementRequest(inp.cycle_id, award, key))
-            self.counts.disbursed += 1
+            ref: str = await self._act("disburse_award", DisbursementRequest(inp.cycle_id, award, key), str)
+            if ref.startswith("FAILED:"):  # the treasury refused: recorded in funding, shown here
+                refused.append(award.application_id)
+            else:
+                self.counts.disbursed += 1
+        if refused:
+            self.note = f"treasury refused payment for {', '.join(refused)} / 国库拒绝支付"
         await self._act("create_performance_targets", TargetsRequest(inp.cycle_id, awards, inp.performance_targets))
 
         await self._enter("SUPERVISING")

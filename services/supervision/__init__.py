@@ -1,0 +1,1 @@
+"""Supervision service: performance targets, monitoring reports and evaluations (Art. 14)."""

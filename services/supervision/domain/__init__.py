@@ -1,0 +1,1 @@
+"""Use cases of the supervision service (no gRPC or SQL here)."""

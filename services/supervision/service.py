@@ -1,0 +1,18 @@
+"""How supervision is served: its servicer (tokens verified with identity's published keys)."""
+
+from __future__ import annotations
+
+from aicc.platform.server import Runtime, ServiceSpec
+from aicc.supervision.v1 import supervision_pb2, supervision_pb2_grpc
+from services.supervision.api import SupervisionServicer
+
+
+def _register(rt: Runtime, server) -> None:
+    supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(SupervisionServicer(rt), server)
+
+
+SPEC = ServiceSpec(
+    name="supervision",
+    service_names=(supervision_pb2.DESCRIPTOR.services_by_name["SupervisionService"].full_name,),
+    register=_register,
+)

@@ -1,0 +1,508 @@
+"""Funding over gRPC (identity + funding in process): budget, reservations, disbursements, ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+import pytest
+import pytest_asyncio
+
+from aicc.funding.v1 import funding_pb2 as pb
+from aicc.identity.v1 import identity_pb2 as ipb
+from aicc.platform.errors import ErrorReport, read_error
+from services.funding.domain.treasury import FakeTreasury
+from services.identity.domain.uscc import make_uscc
+from tests.support.suite import InProcessSuite, suite_settings
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+WAN = 1_000_000  # fen in 10,000 yuan
+PW = "a-long-password-for-tests"
+QINGDAO, JINAN = "370200", "370100"
+
+
+@dataclass
+class World:
+    suite: InProcessSuite
+    system: object  # FundingService stub as the workflow worker
+    org_a: str  # Qingdao enterprise
+    org_b: str  # Jinan enterprise
+    tokens: dict[str, str]
+    treasury: FakeTreasury = None  # type: ignore[assignment]
+    cycle: str = ""
+
+    async def as_user(self, username: str):
+        if username not in self.tokens:
+            self.tokens[username] = await self.suite.login(username, PW)
+        return self.suite.stub("funding", self.tokens[username])
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(tmp_path_factory):
+    """One suite and one set of users per module (password hashing is slow by design);
+    each test works in a cycle of its own with a fresh fake treasury."""
+    settings = suite_settings(tmp_path_factory.mktemp("funding"))
+    async with InProcessSuite(settings, services=["identity", "funding"]) as suite:
+        ident = suite.stub("identity", await suite.operator_token())
+
+        async def org(division: str, n: int, name: str) -> str:
+            resp = await ident.CreateOrganization(
+                ipb.CreateOrganizationRequest(
+                    uscc=make_uscc(division, n),
+                    name=name,
+                    kind=ipb.ORGANIZATION_KIND_ENTERPRISE,
+                    legal_person=True,
+                )
+            )
+            return resp.organization.organization_id
+
+        org_a = await org("370212", 1, "青岛智算科技有限公司")
+        org_b = await org("370102", 2, "济南工业智能有限公司")
+        users = [
+            ("app-a", ["applicant"], org_a, ""),
+            ("app-b", ["applicant"], org_b, ""),
+            ("qd-industry", ["city_industry"], "", QINGDAO),
+            ("jn-finance", ["city_finance"], "", JINAN),
+            ("prov-finance", ["province_finance"], "", ""),
+        ]
+        for username, roles, org_id, city in users:
+            await ident.CreateUser(
+                ipb.CreateUserRequest(
+                    username=username,
+                    display_name=username,
+                    password=PW,
+                    roles=roles,
+                    organization_id=org_id,
+                    city_code=city,
+                )
+            )
+        system = suite.stub("funding", await suite.worker_token())
+        yield World(suite, system, org_a, org_b, {})
+
+
+@pytest.fixture
+def world(shared: World, request) -> World:
+    shared.treasury = FakeTreasury()
+    shared.suite.hosts["funding"].runtime.extras["treasury"] = shared.treasury
+    shared.cycle = "cyc-" + request.node.name.removeprefix("test_")[:100]
+    return shared
+
+
+async def error_of(call) -> ErrorReport:
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await call
+    return read_error(e.value)
+
+
+def lines(w: World, a: int = 200 * WAN, b: int = 100 * WAN) -> list[pb.ReservationLine]:
+    out = []
+    if a:
+        out.append(
+            pb.ReservationLine(
+                application_id="app-1", organization_id=w.org_a, amount_fen=a, city_code=QINGDAO
+            )
+        )
+    if b:
+        out.append(
+            pb.ReservationLine(application_id="app-2", organization_id=w.org_b, amount_fen=b, city_code=JINAN)
+        )
+    return out
+
+
+async def reserved_world(w: World, total: int = 500 * WAN) -> None:
+    await w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=w.cycle, total_fen=total))
+    await w.system.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=1, lines=lines(w)))
+
+
+def disburse_req(w: World, key: str = "pay-app-1", amount: int = 200 * WAN) -> pb.DisburseAwardRequest:
+    return pb.DisburseAwardRequest(
+        cycle_id=w.cycle,
+        application_id="app-1",
+        organization_id=w.org_a,
+        amount_fen=amount,
+        idempotency_key=f"{w.cycle}:{key}",
+        city_code=QINGDAO,
+    )
+
+
+def check_ledger(entries, budget: pb.Budget) -> None:
+    """Every transaction balances and the budget is what its postings add up to."""
+    by_txn: dict[str, int] = {}
+    by_account: dict[str, int] = {}
+    for e in entries:
+        by_txn[e.transaction_id] = by_txn.get(e.transaction_id, 0) + e.amount_fen
+        by_account[e.account] = by_account.get(e.account, 0) + e.amount_fen
+    assert by_txn and all(v == 0 for v in by_txn.values())
+    assert -by_account["appropriation"] == budget.total_fen
+    assert by_account["budget:available"] == budget.available_fen
+    assert sum(v for a, v in by_account.items() if a.startswith("budget:reserved:")) == budget.reserved_fen
+    assert sum(v for a, v in by_account.items() if a.startswith("treasury:paid:")) == budget.disbursed_fen
+
+
+async def test_happy_path_open_reserve_disburse(world: World) -> None:
+    w = world
+    opened = (await w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=w.cycle, total_fen=500 * WAN))).budget
+    assert (opened.total_fen, opened.available_fen, opened.reserved_fen, opened.reservation_version) == (
+        500 * WAN,
+        500 * WAN,
+        0,
+        0,
+    )
+    reserved = (
+        await w.system.ReserveFunds(
+            pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=1, lines=lines(w))
+        )
+    ).budget
+    assert (reserved.available_fen, reserved.reserved_fen, reserved.reservation_version) == (
+        200 * WAN,
+        300 * WAN,
+        1,
+    )
+
+    d = (await w.system.DisburseAward(disburse_req(w))).disbursement
+    assert d.status == pb.DISBURSEMENT_STATUS_PAID
+    assert d.treasury_reference == FakeTreasury.reference_for(f"{w.cycle}:pay-app-1")
+    assert (d.amount_fen, d.organization_id, d.city_code) == (200 * WAN, w.org_a, QINGDAO)
+    assert w.treasury.orders[f"{w.cycle}:pay-app-1"][:2] == (w.org_a, 200 * WAN)
+
+    prov = await w.as_user("prov-finance")
+    budget = (await prov.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle))).budget
+    assert (budget.total_fen, budget.available_fen, budget.reserved_fen, budget.disbursed_fen) == (
+        500 * WAN,
+        200 * WAN,
+        100 * WAN,
+        200 * WAN,
+    )
+    entries = (await prov.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle))).entries
+    assert len({e.transaction_id for e in entries}) == 3  # open, reserve, disburse
+    check_ledger(entries, budget)
+    listed = (await prov.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle))).disbursements
+    assert [x.disbursement_id for x in listed] == [d.disbursement_id]
+
+
+async def test_open_budget_is_idempotent_and_cannot_change_total(world: World) -> None:
+    w = world
+    first = (await w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=w.cycle, total_fen=300 * WAN))).budget
+    again = (await w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=w.cycle, total_fen=300 * WAN))).budget
+    assert first == again
+    err = await error_of(w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=w.cycle, total_fen=301 * WAN)))
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "BUDGET_ALREADY_OPEN"
+    entries = (await w.system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle))).entries
+    assert len(entries) == 2  # opened once
+
+
+async def test_same_idempotency_key_pays_once(world: World) -> None:
+    w = world
+    await reserved_world(w)
+    first = (await w.system.DisburseAward(disburse_req(w))).disbursement
+    entries_after_first = (
+        await w.system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle))
+    ).entries
+    second = (await w.system.DisburseAward(disburse_req(w))).disbursement
+    assert second == first
+    assert w.treasury.calls == 1 and len(w.treasury.orders) == 1
+    entries = (await w.system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle))).entries
+    assert entries == entries_after_first
+    assert sum(1 for e in entries if e.account.startswith("treasury:paid:")) == 1
+
+    # A different key for the paid application is refused, without calling the treasury.
+    err = await error_of(w.system.DisburseAward(disburse_req(w, key="pay-app-1-again")))
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "ALREADY_DISBURSED"
+    assert w.treasury.calls == 1
+    # The same key for a different payment is refused too.
+    other = pb.DisburseAwardRequest(
+        cycle_id=w.cycle,
+        application_id="app-2",
+        organization_id=w.org_b,
+        amount_fen=100 * WAN,
+        idempotency_key=f"{w.cycle}:pay-app-1",
+    )
+    err = await error_of(w.system.DisburseAward(other))
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "IDEMPOTENCY_KEY_REUSED"
+
+
+async def test_treasury_outage_leaves_requested_and_same_key_resumes(world: World) -> None:
+    w = world
+    await reserved_world(w)
+    w.treasury.unavailable_times = 1
+    err = await error_of(w.system.DisburseAward(disburse_req(w)))
+    assert err.code == grpc.StatusCode.UNAVAILABLE and err.reason == "TREASURY_UNAVAILABLE"
+    pending = (await w.system.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle))).disbursements
+    assert [x.status for x in pending] == [pb.DISBURSEMENT_STATUS_REQUESTED]
+    budget = (await w.system.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle))).budget
+    assert budget.disbursed_fen == 0 and budget.reserved_fen == 300 * WAN
+
+    # Another key while one is in flight is refused: the caller must resume the first.
+    err = await error_of(w.system.DisburseAward(disburse_req(w, key="other-key")))
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "DISBURSEMENT_IN_PROGRESS"
+
+    done = (await w.system.DisburseAward(disburse_req(w))).disbursement
+    assert done.status == pb.DISBURSEMENT_STATUS_PAID and done.disbursement_id == pending[0].disbursement_id
+    assert len(w.treasury.orders) == 1
+    budget = (await w.system.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle))).budget
+    assert budget.disbursed_fen == 200 * WAN and budget.reserved_fen == 100 * WAN
+
+
+async def test_treasury_refusal_marks_failed_and_a_new_key_may_retry(world: World) -> None:
+    w = world
+    await reserved_world(w)
+    w.treasury.reject = True
+    failed = (await w.system.DisburseAward(disburse_req(w))).disbursement
+    assert failed.status == pb.DISBURSEMENT_STATUS_FAILED
+    budget = (await w.system.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle))).budget
+    assert budget.disbursed_fen == 0 and budget.reserved_fen == 300 * WAN
+    w.treasury.reject = False
+    assert (
+        await w.system.DisburseAward(disburse_req(w))
+    ).disbursement.status == pb.DISBURSEMENT_STATUS_FAILED
+    paid = (await w.system.DisburseAward(disburse_req(w, key="pay-app-1-retry"))).disbursement
+    assert paid.status == pb.DISBURSEMENT_STATUS_PAID
+
+
+async def test_over_budget_reservation_refused_and_nothing_changes(world: World) -> None:
+    w = world
+    await reserved_world(w, total=400 * WAN)
+    before = (await w.system.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle))).budget
+    entries_before = (await w.system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle))).entries
+    err = await error_of(
+        w.system.ReserveFunds(
+            pb.ReserveFundsRequest(
+                cycle_id=w.cycle, proposal_version=2, lines=lines(w, 300 * WAN, 100 * WAN + 1)
+            )
+        )
+    )
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "EXCEEDS_BUDGET"
+    assert "exceeds available budget" in err.message
+    assert "4,000,000.01 yuan" in err.message and "4,000,000 yuan" in err.message
+    assert "超出可用预算" in err.message_zh
+    assert (await w.system.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle))).budget == before
+    assert (
+        await w.system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle))
+    ).entries == entries_before
+    # exactly the total fits
+    ok = (
+        await w.system.ReserveFunds(
+            pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=2, lines=lines(w, 300 * WAN, 100 * WAN))
+        )
+    ).budget
+    assert (ok.available_fen, ok.reserved_fen, ok.reservation_version) == (0, 400 * WAN, 2)
+
+
+async def test_new_version_replaces_reservation_same_is_noop_older_refused(world: World) -> None:
+    w = world
+    await reserved_world(w)
+    v2 = (
+        await w.system.ReserveFunds(
+            pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=2, lines=lines(w, 250 * WAN, 0))
+        )
+    ).budget
+    assert (v2.available_fen, v2.reserved_fen, v2.reservation_version) == (250 * WAN, 250 * WAN, 2)
+    entries = (await w.system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle))).entries
+    last = [e for e in entries if e.transaction_id == entries[-1].transaction_id]
+    assert {e.account: e.amount_fen for e in last} == {
+        "budget:reserved:app-1": 50 * WAN,
+        "budget:reserved:app-2": -100 * WAN,
+        "budget:available": 50 * WAN,
+    }
+    again = (
+        await w.system.ReserveFunds(
+            pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=2, lines=lines(w, 250 * WAN, 0))
+        )
+    ).budget
+    assert again == v2
+    assert len(
+        (await w.system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle))).entries
+    ) == len(entries)
+    err = await error_of(
+        w.system.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=1, lines=lines(w)))
+    )
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "STALE_PROPOSAL_VERSION"
+    # app-2 was released: disbursing it is refused
+    err = await error_of(
+        w.system.DisburseAward(
+            pb.DisburseAwardRequest(
+                cycle_id=w.cycle,
+                application_id="app-2",
+                organization_id=w.org_b,
+                amount_fen=100 * WAN,
+                idempotency_key=f"{w.cycle}:k2",
+            )
+        )
+    )
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "NO_RESERVATION"
+
+
+async def test_invalid_arguments_name_each_field(world: World) -> None:
+    w = world
+    err = await error_of(w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id="", total_fen=0)))
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert {v.field for v in err.violations} == {"cycle_id", "total_fen"}
+
+    bad = lines(w)
+    bad[0].amount_fen = -5
+    bad[1].amount_fen = 0
+    bad.append(
+        pb.ReservationLine(application_id="app-1", organization_id=w.org_a, amount_fen=1, city_code="37")
+    )
+    err = await error_of(
+        w.system.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=1, lines=bad))
+    )
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert {v.field for v in err.violations} == {
+        "lines[0].amount_fen",
+        "lines[1].amount_fen",
+        "lines[2].application_id",
+        "lines[2].city_code",
+    }
+    assert all(v.description_zh for v in err.violations)
+
+    req = disburse_req(w)
+    req.idempotency_key = ""
+    req.amount_fen = -1
+    err = await error_of(w.system.DisburseAward(req))
+    assert {v.field for v in err.violations} == {"idempotency_key", "amount_fen"}
+
+
+async def test_unknown_cycle_is_not_found(world: World) -> None:
+    w = world
+    for call in (
+        w.system.GetBudget(pb.GetBudgetRequest(cycle_id="nope")),
+        w.system.ReserveFunds(pb.ReserveFundsRequest(cycle_id="nope", proposal_version=1, lines=lines(w))),
+        w.system.DisburseAward(
+            pb.DisburseAwardRequest(
+                cycle_id="nope",
+                application_id="app-1",
+                organization_id=w.org_a,
+                amount_fen=1,
+                idempotency_key="k",
+            )
+        ),
+        w.system.ListDisbursements(pb.ListDisbursementsRequest(cycle_id="nope")),
+        w.system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id="nope")),
+    ):
+        err = await error_of(call)
+        assert err.code == grpc.StatusCode.NOT_FOUND and err.reason == "BUDGET_NOT_FOUND"
+
+
+async def test_disbursement_preconditions(world: World) -> None:
+    w = world
+    await w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=w.cycle, total_fen=500 * WAN))
+    err = await error_of(w.system.DisburseAward(disburse_req(w)))  # nothing reserved yet
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "NO_RESERVATION"
+    await w.system.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=1, lines=lines(w)))
+    err = await error_of(w.system.DisburseAward(disburse_req(w, amount=150 * WAN)))
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "AMOUNT_MISMATCH"
+    assert "2,000,000 yuan" in err.message
+    wrong_payee = disburse_req(w)
+    wrong_payee.organization_id = w.org_b
+    err = await error_of(w.system.DisburseAward(wrong_payee))
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "PAYEE_MISMATCH"
+    assert w.treasury.calls == 0
+    await w.system.DisburseAward(disburse_req(w))
+    # once paying has begun the reservation is frozen
+    err = await error_of(
+        w.system.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=2, lines=lines(w)))
+    )
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "DISBURSEMENT_STARTED"
+
+
+async def test_who_sees_which_disbursements(world: World) -> None:
+    w = world
+    await reserved_world(w)
+    await w.system.DisburseAward(disburse_req(w))
+    await w.system.DisburseAward(
+        pb.DisburseAwardRequest(
+            cycle_id=w.cycle,
+            application_id="app-2",
+            organization_id=w.org_b,
+            amount_fen=100 * WAN,
+            idempotency_key=f"{w.cycle}:pay-app-2",
+        )
+    )
+
+    async def seen(username: str) -> set[str]:
+        stub = await w.as_user(username)
+        resp = await stub.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle))
+        return {d.application_id for d in resp.disbursements}
+
+    assert await seen("app-a") == {"app-1"}
+    assert await seen("app-b") == {"app-2"}
+    assert await seen("qd-industry") == {"app-1"}
+    assert await seen("jn-finance") == {"app-2"}
+    assert await seen("prov-finance") == {"app-1", "app-2"}
+
+    applicant = await w.as_user("app-a")
+    for call in (
+        applicant.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle)),
+        applicant.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle)),
+        applicant.DisburseAward(disburse_req(w, key="sneaky")),
+    ):
+        assert (await error_of(call)).code == grpc.StatusCode.PERMISSION_DENIED
+    prov = await w.as_user("prov-finance")  # only the workflow moves money
+    err = await error_of(
+        prov.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=9, lines=lines(w)))
+    )
+    assert err.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+@pytest.mark.postgres
+async def test_concurrent_requests_on_postgresql_pay_once_and_never_overspend(tmp_path) -> None:
+    """Row locks (SELECT ... FOR UPDATE on the budget) under real concurrency."""
+    import asyncio
+
+    from tests.support.pg import Databases, server_url
+
+    dbs = Databases(server_url(), ["identity", "funding"])  # PostgreSQL is required: no skip
+    try:
+        settings = suite_settings(tmp_path, db_urls=dbs.urls)
+        async with InProcessSuite(settings, services=["identity", "funding"]) as suite:
+            treasury = FakeTreasury()
+            suite.hosts["funding"].runtime.extras["treasury"] = treasury
+            system = suite.stub("funding", await suite.worker_token())
+            cycle = "cyc-pg"
+            await system.OpenBudget(pb.OpenBudgetRequest(cycle_id=cycle, total_fen=300 * WAN))
+
+            # Competing proposal versions, each alone within budget: the final state is one of them.
+            def version(n: int) -> pb.ReserveFundsRequest:
+                line = pb.ReservationLine(
+                    application_id=f"app-{n}",
+                    organization_id="org-x",
+                    amount_fen=(100 + n) * WAN,
+                    city_code=QINGDAO,
+                )
+                return pb.ReserveFundsRequest(cycle_id=cycle, proposal_version=n, lines=[line])
+
+            results = await asyncio.gather(
+                *(system.ReserveFunds(version(n)) for n in range(1, 9)), return_exceptions=True
+            )
+            for r in results:
+                if isinstance(r, grpc.aio.AioRpcError):
+                    assert r.code() == grpc.StatusCode.FAILED_PRECONDITION  # an older version arriving late
+            budget = (await system.GetBudget(pb.GetBudgetRequest(cycle_id=cycle))).budget
+            n = budget.reservation_version
+            assert (
+                budget.reserved_fen == (100 + n) * WAN
+                and budget.available_fen == 300 * WAN - budget.reserved_fen
+            )
+
+            req = pb.DisburseAwardRequest(
+                cycle_id=cycle,
+                application_id=f"app-{n}",
+                organization_id="org-x",
+                amount_fen=(100 + n) * WAN,
+                idempotency_key="pg-key",
+            )
+            paid = await asyncio.gather(
+                *(system.DisburseAward(req) for _ in range(6)), return_exceptions=True
+            )
+            ok = [p.disbursement for p in paid if not isinstance(p, BaseException)]
+            assert len(ok) == 6 and {d.disbursement_id for d in ok} == {ok[0].disbursement_id}
+            assert len(treasury.orders) == 1
+            entries = (await system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=cycle))).entries
+            assert sum(1 for e in entries if e.account.startswith("treasury:paid:")) == 1
+            budget = (await system.GetBudget(pb.GetBudgetRequest(cycle_id=cycle))).budget
+            assert budget.disbursed_fen == (100 + n) * WAN and budget.reserved_fen == 0
+            check_ledger(entries, budget)
+    finally:
+        dbs.close()

@@ -1,0 +1,402 @@
+"""Supervision over gRPC (identity + supervision in process): targets, monitoring reports, evaluations."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import grpc
+import pytest
+import pytest_asyncio
+
+from aicc.identity.v1 import identity_pb2 as ipb
+from aicc.platform.errors import ErrorReport, read_error
+from aicc.supervision.v1 import supervision_pb2 as pb
+from services.identity.domain.uscc import make_uscc
+from tests.support.suite import InProcessSuite, suite_settings
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+
+WAN = 1_000_000
+PW = "a-long-password-for-tests"
+QINGDAO, JINAN = "370200", "370100"
+TEMPLATES = [
+    pb.TargetTemplate(
+        code="firms_served", description="Firms served (Annex 3.1)", unit="firms", target_value="50"
+    ),
+    pb.TargetTemplate(
+        code="models", description="Industry models deployed (Annex 2.3)", unit="models", target_value="3"
+    ),
+]
+
+
+@dataclass
+class World:
+    suite: InProcessSuite
+    system: object
+    org_a: str
+    org_b: str
+    tokens: dict[str, str]
+    cycle: str = ""
+
+    async def as_user(self, username: str):
+        if username not in self.tokens:
+            self.tokens[username] = await self.suite.login(username, PW)
+        return self.suite.stub("supervision", self.tokens[username])
+
+    def awards(self) -> list[pb.AwardRef]:
+        return [
+            pb.AwardRef(
+                application_id="app-1", organization_id=self.org_a, amount_fen=200 * WAN, city_code=QINGDAO
+            ),
+            pb.AwardRef(
+                application_id="app-2", organization_id=self.org_b, amount_fen=100 * WAN, city_code=JINAN
+            ),
+        ]
+
+    async def create_targets(self) -> list[pb.PerformanceTarget]:
+        resp = await self.system.CreatePerformanceTargets(
+            pb.CreatePerformanceTargetsRequest(cycle_id=self.cycle, awards=self.awards(), templates=TEMPLATES)
+        )
+        return list(resp.targets)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def shared(tmp_path_factory):
+    settings = suite_settings(tmp_path_factory.mktemp("supervision"))
+    async with InProcessSuite(settings, services=["identity", "supervision"]) as suite:
+        ident = suite.stub("identity", await suite.operator_token())
+
+        async def org(division: str, n: int, name: str) -> str:
+            resp = await ident.CreateOrganization(
+                ipb.CreateOrganizationRequest(
+                    uscc=make_uscc(division, n),
+                    name=name,
+                    kind=ipb.ORGANIZATION_KIND_ENTERPRISE,
+                    legal_person=True,
+                )
+            )
+            return resp.organization.organization_id
+
+        org_a = await org("370212", 11, "青岛工业智能中心有限公司")
+        org_b = await org("370102", 12, "济南智造赋能有限公司")
+        for username, roles, org_id, city in [
+            ("app-a", ["applicant"], org_a, ""),
+            ("app-b", ["applicant"], org_b, ""),
+            ("qd-industry", ["city_industry"], "", QINGDAO),
+            ("prov-industry", ["province_industry"], "", ""),
+        ]:
+            await ident.CreateUser(
+                ipb.CreateUserRequest(
+                    username=username,
+                    display_name=username,
+                    password=PW,
+                    roles=roles,
+                    organization_id=org_id,
+                    city_code=city,
+                )
+            )
+        system = suite.stub("supervision", await suite.worker_token())
+        yield World(suite, system, org_a, org_b, {})
+
+
+@pytest.fixture
+def world(shared: World, request) -> World:
+    shared.cycle = "cyc-" + request.node.name.removeprefix("test_")[:100]
+    return shared
+
+
+async def error_of(call) -> ErrorReport:
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await call
+    return read_error(e.value)
+
+
+async def test_happy_path_targets_report_evaluation(world: World) -> None:
+    w = world
+    targets = await w.create_targets()
+    assert len(targets) == 4
+    assert {(t.application_id, t.code) for t in targets} == {
+        (a, c) for a in ("app-1", "app-2") for c in ("firms_served", "models")
+    }
+    assert all(t.reported_value == "" and t.cycle_id == w.cycle for t in targets)
+    again = await w.create_targets()  # idempotent
+    assert {t.target_id for t in again} == {t.target_id for t in targets}
+
+    status = await w.system.GetSupervisionStatus(pb.GetSupervisionStatusRequest(cycle_id=w.cycle))
+    assert (status.awards, status.reported, status.evaluated) == (2, 0, 0)
+
+    applicant = await w.as_user("app-a")
+    own = (await applicant.ListPerformanceTargets(pb.ListPerformanceTargetsRequest(cycle_id=w.cycle))).targets
+    assert {t.application_id for t in own} == {"app-1"} and len(own) == 2
+    firms = next(t for t in own if t.code == "firms_served")
+    report = (
+        await applicant.SubmitMonitoringReport(
+            pb.SubmitMonitoringReportRequest(
+                cycle_id=w.cycle,
+                application_id="app-1",
+                values=[pb.ReportedValue(target_id=firms.target_id, value="38")],
+                narrative="上半年服务企业38家，算力平台已上线。",
+            )
+        )
+    ).report
+    assert report.report_id and [(v.target_id, v.value) for v in report.values] == [(firms.target_id, "38")]
+    own = (
+        await applicant.ListPerformanceTargets(
+            pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, application_id="app-1")
+        )
+    ).targets
+    assert {t.code: t.reported_value for t in own} == {"firms_served": "38", "models": ""}
+
+    prov = await w.as_user("prov-industry")
+    ev = (
+        await prov.RecordEvaluation(
+            pb.RecordEvaluationRequest(
+                cycle_id=w.cycle,
+                application_id="app-1",
+                grade=pb.EVALUATION_GRADE_GOOD,
+                comments="进度符合预期",
+            )
+        )
+    ).evaluation
+    assert ev.grade == pb.EVALUATION_GRADE_GOOD and ev.evaluated_by
+    status = await w.system.GetSupervisionStatus(pb.GetSupervisionStatusRequest(cycle_id=w.cycle))
+    assert (status.awards, status.reported, status.evaluated) == (2, 1, 1)
+
+    err = await error_of(
+        prov.RecordEvaluation(
+            pb.RecordEvaluationRequest(
+                cycle_id=w.cycle, application_id="app-1", grade=pb.EVALUATION_GRADE_EXCELLENT
+            )
+        )
+    )
+    assert err.code == grpc.StatusCode.ALREADY_EXISTS and err.message_zh
+
+
+async def test_who_sees_which_targets(world: World) -> None:
+    w = world
+    await w.create_targets()
+
+    async def seen(username: str, application_id: str = "") -> set[str]:
+        stub = await w.as_user(username)
+        resp = await stub.ListPerformanceTargets(
+            pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, application_id=application_id)
+        )
+        return {t.application_id for t in resp.targets}
+
+    assert await seen("app-a") == {"app-1"}
+    assert await seen("app-b") == {"app-2"}
+    assert await seen("qd-industry") == {"app-1"}
+    assert await seen("prov-industry") == {"app-1", "app-2"}
+    # Another organisation's (or city's) award is indistinguishable from a missing one.
+    app_a = await w.as_user("app-a")
+    qd = await w.as_user("qd-industry")
+    for stub in (app_a, qd):
+        err = await error_of(
+            stub.ListPerformanceTargets(
+                pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, application_id="app-2")
+            )
+        )
+        assert err.code == grpc.StatusCode.NOT_FOUND
+    # The supervision overview is for the province.
+    err = await error_of(app_a.GetSupervisionStatus(pb.GetSupervisionStatusRequest(cycle_id=w.cycle)))
+    assert err.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_only_the_recipient_reports(world: World) -> None:
+    w = world
+    targets = await w.create_targets()
+    t1 = next(t for t in targets if t.application_id == "app-1")
+    req = pb.SubmitMonitoringReportRequest(
+        cycle_id=w.cycle,
+        application_id="app-1",
+        values=[pb.ReportedValue(target_id=t1.target_id, value="1")],
+        narrative="x",
+    )
+    err = await error_of((await w.as_user("app-b")).SubmitMonitoringReport(req))
+    assert err.code == grpc.StatusCode.NOT_FOUND
+    err = await error_of((await w.as_user("qd-industry")).SubmitMonitoringReport(req))
+    assert err.code == grpc.StatusCode.PERMISSION_DENIED
+    err = await error_of(
+        (await w.as_user("app-a")).RecordEvaluation(
+            pb.RecordEvaluationRequest(
+                cycle_id=w.cycle, application_id="app-1", grade=pb.EVALUATION_GRADE_PASS
+            )
+        )
+    )
+    assert err.code == grpc.StatusCode.PERMISSION_DENIED
+    err = await error_of(
+        (await w.as_user("prov-industry")).CreatePerformanceTargets(
+            pb.CreatePerformanceTargetsRequest(cycle_id=w.cycle, awards=w.awards(), templates=TEMPLATES)
+        )
+    )
+    assert err.code == grpc.StatusCode.PERMISSION_DENIED
+    status = await w.system.GetSupervisionStatus(pb.GetSupervisionStatusRequest(cycle_id=w.cycle))
+    assert status.reported == 0
+
+
+async def test_invalid_arguments_name_each_field(world: World) -> None:
+    w = world
+    targets = await w.create_targets()
+    t1 = next(t for t in targets if t.application_id == "app-1")
+    t2 = next(t for t in targets if t.application_id == "app-2")
+    app_a = await w.as_user("app-a")
+
+    err = await error_of(
+        app_a.SubmitMonitoringReport(
+            pb.SubmitMonitoringReportRequest(
+                cycle_id=w.cycle,
+                application_id="app-1",
+                values=[
+                    pb.ReportedValue(target_id=t1.target_id, value="5"),
+                    pb.ReportedValue(target_id=t2.target_id, value="9"),
+                ],
+                narrative="ok",
+            )
+        )
+    )
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in err.violations] == ["values[1].target_id"]
+    assert "app-1" in err.violations[0].description and err.violations[0].description_zh
+
+    err = await error_of(
+        app_a.SubmitMonitoringReport(
+            pb.SubmitMonitoringReportRequest(
+                cycle_id=w.cycle,
+                application_id="app-1",
+                values=[
+                    pb.ReportedValue(target_id=t1.target_id, value=""),
+                    pb.ReportedValue(target_id=t1.target_id, value="2"),
+                ],
+            )
+        )
+    )
+    assert {v.field for v in err.violations} == {"values[0].value", "values[1].target_id", "narrative"}
+    err = await error_of(
+        app_a.SubmitMonitoringReport(
+            pb.SubmitMonitoringReportRequest(cycle_id=w.cycle, application_id="app-1", narrative="n")
+        )
+    )
+    assert {v.field for v in err.violations} == {"values"}
+    # nothing was stored by the refused reports
+    listed = (await app_a.ListPerformanceTargets(pb.ListPerformanceTargetsRequest(cycle_id=w.cycle))).targets
+    assert all(t.reported_value == "" for t in listed)
+
+    prov = await w.as_user("prov-industry")
+    err = await error_of(
+        prov.RecordEvaluation(pb.RecordEvaluationRequest(cycle_id=w.cycle, application_id="app-1"))
+    )
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["grade"]
+
+    awards = w.awards()
+    awards[1].application_id = "app-1"
+    awards[0].amount_fen = 0
+    awards[0].city_code = ""
+    err = await error_of(
+        w.system.CreatePerformanceTargets(
+            pb.CreatePerformanceTargetsRequest(
+                cycle_id=w.cycle,
+                awards=awards,
+                templates=[
+                    pb.TargetTemplate(code="a", description="d", target_value=""),
+                    pb.TargetTemplate(code="a", description="", target_value="1"),
+                ],
+            )
+        )
+    )
+    assert {v.field for v in err.violations} == {
+        "awards[0].amount_fen",
+        "awards[0].city_code",
+        "awards[1].application_id",
+        "templates[0].target_value",
+        "templates[1].code",
+        "templates[1].description",
+    }
+    err = await error_of(
+        w.system.CreatePerformanceTargets(
+            pb.CreatePerformanceTargetsRequest(cycle_id=w.cycle, awards=w.awards())
+        )
+    )
+    assert {v.field for v in err.violations} == {"templates"}
+
+
+async def test_a_cycle_without_awards_is_known_and_empty(world: World) -> None:
+    w = world
+    resp = await w.system.CreatePerformanceTargets(pb.CreatePerformanceTargetsRequest(cycle_id=w.cycle))
+    assert list(resp.targets) == []
+    status = await w.system.GetSupervisionStatus(pb.GetSupervisionStatusRequest(cycle_id=w.cycle))
+    assert (status.awards, status.reported, status.evaluated) == (0, 0, 0)
+    prov = await w.as_user("prov-industry")
+    assert (
+        list((await prov.ListPerformanceTargets(pb.ListPerformanceTargetsRequest(cycle_id=w.cycle))).targets)
+        == []
+    )
+
+
+async def test_unknown_cycle_or_award_is_not_found(world: World) -> None:
+    w = world
+    prov = await w.as_user("prov-industry")
+    app_a = await w.as_user("app-a")
+    for call in (
+        w.system.GetSupervisionStatus(pb.GetSupervisionStatusRequest(cycle_id=w.cycle)),
+        prov.ListPerformanceTargets(pb.ListPerformanceTargetsRequest(cycle_id=w.cycle)),
+    ):
+        assert (await error_of(call)).code == grpc.StatusCode.NOT_FOUND
+    await w.create_targets()
+    for call in (
+        prov.RecordEvaluation(
+            pb.RecordEvaluationRequest(
+                cycle_id=w.cycle, application_id="app-9", grade=pb.EVALUATION_GRADE_PASS
+            )
+        ),
+        prov.ListPerformanceTargets(
+            pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, application_id="app-9")
+        ),
+        app_a.SubmitMonitoringReport(
+            pb.SubmitMonitoringReportRequest(
+                cycle_id=w.cycle,
+                application_id="app-9",
+                values=[pb.ReportedValue(target_id="tgt_x", value="1")],
+                narrative="n",
+            )
+        ),
+    ):
+        err = await error_of(call)
+        assert err.code == grpc.StatusCode.NOT_FOUND and err.reason == "AWARD_NOT_FOUND"
+
+
+async def test_evaluation_needs_a_monitoring_report(world: World) -> None:
+    w = world
+    await w.create_targets()
+    prov = await w.as_user("prov-industry")
+    err = await error_of(
+        prov.RecordEvaluation(
+            pb.RecordEvaluationRequest(
+                cycle_id=w.cycle, application_id="app-2", grade=pb.EVALUATION_GRADE_FAIL
+            )
+        )
+    )
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "NO_MONITORING_REPORT"
+    status = await w.system.GetSupervisionStatus(pb.GetSupervisionStatusRequest(cycle_id=w.cycle))
+    assert status.evaluated == 0
+
+
+async def test_targets_conflict_when_an_award_changes(world: World) -> None:
+    w = world
+    await w.create_targets()
+    awards = w.awards()
+    awards[0].amount_fen = 150 * WAN
+    err = await error_of(
+        w.system.CreatePerformanceTargets(
+            pb.CreatePerformanceTargetsRequest(cycle_id=w.cycle, awards=awards, templates=TEMPLATES)
+        )
+    )
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "AWARD_CONFLICT"
+    # a new template adds a target per award, keeping the old ones
+    more = [
+        *TEMPLATES,
+        pb.TargetTemplate(code="patents", description="Patents (Annex 3.3)", unit="items", target_value="5"),
+    ]
+    resp = await w.system.CreatePerformanceTargets(
+        pb.CreatePerformanceTargetsRequest(cycle_id=w.cycle, awards=w.awards(), templates=more)
+    )
+    assert len(resp.targets) == 6
