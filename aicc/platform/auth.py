@@ -54,7 +54,14 @@ def principal() -> Principal:
 
 
 def _kid_of(path: Path) -> str:
-    return path.stem
+    return path.name.removesuffix(".pem")
+
+
+def _key_files(keys_dir: Path) -> list[Path]:
+    """Key files, one per kid; skips dot-entries (a Kubernetes Secret volume has ``..data`` etc.)."""
+    if not keys_dir.exists():
+        return []
+    return sorted(p for p in keys_dir.iterdir() if not p.name.startswith(".") and p.is_file())
 
 
 class TokenSigner:
@@ -66,10 +73,10 @@ class TokenSigner:
     @classmethod
     def from_dir(cls, keys_dir: Path, *, issuer: str, ttl: int, generate: bool = False) -> TokenSigner:
         keys_dir.mkdir(parents=True, exist_ok=True) if generate else None
-        files = sorted(keys_dir.glob("*.pem")) if keys_dir.exists() else []
+        files = _key_files(keys_dir)
         if not files:
             if not generate:
-                raise RuntimeError(f"no token signing keys (*.pem) in {keys_dir}")
+                raise RuntimeError(f"no token signing keys in {keys_dir}")
             kid = "dev-" + datetime.now(UTC).strftime("%Y%m%d%H%M%S")
             key = Ed25519PrivateKey.generate()
             path = keys_dir / f"{kid}.pem"

@@ -113,6 +113,16 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
         )
 
 
+async def start_health_server(servicer: health.aio.HealthServicer, host: str, port: int) -> grpc.aio.Server:
+    """Only grpc.health.v1, plaintext, for probes (the main port may require mTLS)."""
+    server = grpc.aio.server()
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    if server.add_insecure_port(f"{host}:{port}") == 0:
+        raise RuntimeError(f"cannot listen on health port {port}")
+    await server.start()
+    return server
+
+
 class ServiceHost:
     """Runs one service: ``await host.start()`` then ``await host.stop()``; or ``run()`` until a signal."""
 
@@ -141,6 +151,7 @@ class ServiceHost:
             self.server,
         )
         self.port: int | None = None
+        self.health_server: grpc.aio.Server | None = None
 
     async def _set_health(self, status) -> None:
         for name in ("", *self.spec.service_names):
@@ -153,6 +164,8 @@ class ServiceHost:
             raise RuntimeError(f"cannot listen on port {port}")
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.start()
+        if self.settings.health_port:
+            self.health_server = await start_health_server(self.health, self.settings.listen_host, self.settings.health_port)
         log.info("%s listening on %s (database %s)", self.spec.name, self.port, safe_url(self.runtime.db.url))
         delay = 0.2
         while True:
@@ -171,6 +184,8 @@ class ServiceHost:
     async def stop(self, grace: float | None = None) -> None:
         await self.health.enter_graceful_shutdown()
         await self.server.stop(self.settings.grace_seconds if grace is None else grace)
+        if self.health_server is not None:
+            await self.health_server.stop(0)
         if self.spec.on_stop:
             await self.spec.on_stop(self.runtime)
         await self.runtime.clients.close()

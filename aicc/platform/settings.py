@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     supervision_address: str | None = None
 
     listen_host: str = "[::]"
+    # A plaintext port serving only grpc.health.v1 (kubelet gRPC probes cannot do mTLS); 0 = off.
+    health_port: int = 0
     grace_seconds: float = 5.0
 
     temporal_address: str = "127.0.0.1:7233"

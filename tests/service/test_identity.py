@@ -100,3 +100,22 @@ async def test_wrong_role_is_permission_denied(suite):
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await auditor.CreateUser(pb.CreateUserRequest(username="x", display_name="x", password="a-long-password-3", roles=["auditor"]))
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def test_probe_port_serves_health_only(tmp_path):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from aicc.platform.clients import open_channel
+    from tests.support.suite import free_port
+
+    port = free_port()
+    async with InProcessSuite(suite_settings(tmp_path, health_port=port), services=["identity"]):
+        ch = open_channel(f"127.0.0.1:{port}")
+        resp = await health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest())
+        assert resp.status == health_pb2.HealthCheckResponse.SERVING
+        with pytest.raises(grpc.aio.AioRpcError) as e:  # business RPCs are not on the probe port
+            from aicc.identity.v1 import identity_pb2_grpc
+
+            await identity_pb2_grpc.IdentityServiceStub(ch).ListJurisdictions(pb.ListJurisdictionsRequest())
+        assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
+        await ch.close()

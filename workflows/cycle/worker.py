@@ -55,10 +55,25 @@ async def run(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    health_server = None
+    status = None
+    if settings.health_port:
+        from grpc_health.v1 import health, health_pb2
+
+        from aicc.platform.server import start_health_server
+
+        status = health.aio.HealthServicer()
+        health_server = await start_health_server(status, settings.listen_host, settings.health_port)
     async with worker:
         log.info("worker polling task queue %s in namespace %s", settings.temporal_task_queue, settings.temporal_namespace)
+        if status is not None:
+            await status.set("", health_pb2.HealthCheckResponse.SERVING)
         await stop.wait()
         log.info("worker: shutting down")
+        if status is not None:
+            await status.enter_graceful_shutdown()
+    if health_server is not None:
+        await health_server.stop(0)
     await clients.close()
     await token.close()
     telemetry.shutdown()

@@ -1,0 +1,779 @@
+"""A programme policy file (政策配置文件): the rules of one award programme, as data.
+
+The measures (管理办法及实施细则) fix the process but leave weights, thresholds, quota, caps and
+dates to configuration; Art. 18 lets each city adopt its own rules by reference. A policy file
+is YAML with exactly the keys of :class:`Policy` (unknown keys are refused at every level).
+:func:`load_policy_text` reports EVERY problem in a file at once as :class:`PolicyError`,
+each with its path in the file ("tiers[1].min_score") and, where known, its line number.
+
+Money is integer yuan in the file; the model exposes fen (分) as ``*_fen`` properties.
+Scores are :class:`~decimal.Decimal`, never float.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import core_schema
+
+__all__ = [
+    "Dimension",
+    "Duration",
+    "Eligibility",
+    "FundUseCategory",
+    "Indicator",
+    "IndicatorRef",
+    "Panel",
+    "PerformanceTarget",
+    "Policy",
+    "PolicyError",
+    "Schedule",
+    "Scoring",
+    "Tier",
+    "find_policy",
+    "load_policy_file",
+    "load_policy_text",
+]
+
+
+# --------------------------------------------------------------------------------------- errors
+
+
+class PolicyError(ValueError):
+    """A policy file is invalid. ``errors`` lists every problem as ``(path, message)``."""
+
+    def __init__(self, errors: Sequence[tuple[str, str]], source: str = "") -> None:
+        self.errors: list[tuple[str, str]] = [(str(p), str(m)) for p, m in errors]
+        self.source = source
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        head = f"{self.source}: " if self.source else ""
+        lines = [f"{head}{len(self.errors)} problem(s) in policy / 政策文件有误:"]
+        lines += [f"  {p or '<file>'}: {m}" for p, m in self.errors]
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------- Duration
+
+_ISO_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<d>\d+)D)?(?:T(?=\d)(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$"
+)
+
+
+@dataclass(frozen=True)
+class Duration:
+    """A schedule length: either a fixed ISO-8601 duration (``timedelta``) or a count of
+    official working days (``working_days``, see :mod:`aicc.platform.workdays`). Exactly one
+    of the two is set. ``str()`` gives the form written in the file."""
+
+    timedelta: _dt.timedelta | None = None
+    working_days: int | None = None
+    text: str = ""
+
+    def __post_init__(self) -> None:
+        if (self.timedelta is None) == (self.working_days is None):
+            raise ValueError("exactly one of timedelta / working_days must be set")
+
+    @classmethod
+    def parse(cls, value: Any) -> Duration:
+        if isinstance(value, Duration):
+            return value
+        if isinstance(value, str):
+            m = _ISO_DURATION.match(value.strip())
+            if not m or value.strip().endswith("T"):
+                raise ValueError(
+                    f"{value!r} is not an ISO-8601 duration with D/H/M/S parts only "
+                    "(e.g. 'P30D', 'PT30S', 'P1DT2H') / 不是合法的ISO-8601时长"
+                )
+            parts = {k: int(v) if v else 0 for k, v in m.groupdict().items()}
+            td = _dt.timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+            return cls(timedelta=td, text=value.strip())
+        if isinstance(value, dict):
+            if set(value) != {"working_days"}:
+                raise ValueError(
+                    "a mapping duration must be exactly {working_days: N}; got keys "
+                    f"{sorted(map(str, value))} / 工作日时长只能写作 {{working_days: N}}"
+                )
+            n = value["working_days"]
+            if isinstance(n, bool) or not isinstance(n, int):
+                raise ValueError(f"working_days must be an integer, got {n!r} / working_days 须为整数")
+            if n < 0:
+                raise ValueError("working_days must be >= 0 / working_days 不能为负")
+            return cls(working_days=n, text=f"{{working_days: {n}}}")
+        raise ValueError(
+            f"expected an ISO-8601 duration string or {{working_days: N}}, got {type(value).__name__}"
+        )
+
+    @property
+    def is_zero(self) -> bool:
+        return (self.timedelta is not None and self.timedelta == _dt.timedelta(0)) or self.working_days == 0
+
+    def to_jsonable(self) -> str | dict[str, int]:
+        if self.working_days is not None:
+            return {"working_days": self.working_days}
+        return self.text or _format_iso(self.timedelta)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return self.text or (
+            _format_iso(self.timedelta) if self.timedelta is not None else f"{{working_days: {self.working_days}}}"
+        )
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, _source: Any, _handler: Any) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls.parse,
+            serialization=core_schema.plain_serializer_function_ser_schema(lambda v: v.to_jsonable()),
+        )
+
+
+def _format_iso(td: _dt.timedelta) -> str:
+    secs = int(td.total_seconds())
+    d, rem = divmod(secs, 86400)
+    h, rem = divmod(rem, 3600)
+    m, s = divmod(rem, 60)
+    out = "P" + (f"{d}D" if d else "")
+    t = (f"{h}H" if h else "") + (f"{m}M" if m else "") + (f"{s}S" if s else "")
+    if t:
+        out += "T" + t
+    return out if out != "P" else "P0D"
+
+
+# ------------------------------------------------------------------------------ scalar helpers
+
+
+def _to_decimal(v: Any) -> Any:
+    if isinstance(v, bool):
+        raise ValueError("expected a number, got a boolean")
+    if isinstance(v, Decimal):
+        d = v
+    elif isinstance(v, int):
+        d = Decimal(v)
+    elif isinstance(v, float):
+        d = Decimal(repr(v))  # 0.4 -> Decimal("0.4"), not the binary expansion
+    elif isinstance(v, str):
+        try:
+            d = Decimal(v.strip())
+        except InvalidOperation:
+            raise ValueError(f"{v!r} is not a decimal number / 不是合法的数值") from None
+    else:
+        raise ValueError(f"expected a decimal number, got {type(v).__name__}")
+    if not d.is_finite():
+        raise ValueError(f"{v!r} is not a finite number")
+    return d
+
+
+def _to_yuan(v: Any) -> Any:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"money must be an integer number of yuan, got {v!r} / 金额须为整数元")
+    return v
+
+
+def _strict_int(v: Any) -> Any:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ValueError(f"expected an integer, got {v!r}")
+    return v
+
+
+def _strict_bool(v: Any) -> Any:
+    if not isinstance(v, bool):
+        raise ValueError(f"expected true or false, got {v!r}")
+    return v
+
+
+def _code_str(v: Any) -> Any:
+    if isinstance(v, bool):
+        raise ValueError("expected a string")
+    if isinstance(v, int):
+        return str(v)
+    return v
+
+
+Dec = Annotated[Decimal, BeforeValidator(_to_decimal)]
+Yuan = Annotated[int, BeforeValidator(_to_yuan), Field(ge=0)]
+PosInt = Annotated[int, BeforeValidator(_strict_int), Field(gt=0)]
+NonNegInt = Annotated[int, BeforeValidator(_strict_int), Field(ge=0)]
+StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
+NonEmpty = Annotated[str, Field(min_length=1)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
+
+
+# ------------------------------------------------------------------------------------- sections
+
+
+class Schedule(_Model):
+    """Phase lengths of a cycle (Art. 7-10, 14). Each is an ISO-8601 duration or {working_days: N}."""
+
+    applications_open_after: Duration
+    application_window: Duration
+    city_review: Duration
+    compliance_review: Duration
+    expert_review: Duration
+    publicity: Duration
+    supervision: Duration
+
+    @field_validator(
+        "application_window", "city_review", "compliance_review", "expert_review", "publicity", "supervision"
+    )
+    @classmethod
+    def _positive(cls, v: Duration) -> Duration:
+        if v.is_zero:
+            raise ValueError("must be longer than zero / 时长须大于零")
+        return v
+
+    def items(self) -> list[tuple[str, Duration]]:
+        return [(k, getattr(self, k)) for k in type(self).model_fields]
+
+
+class Eligibility(_Model):
+    """Hard eligibility rules of Art. 5(1)."""
+
+    require_legal_person: StrictBool
+    require_green_threshold: StrictBool
+    serious_dishonesty_lookback_years: NonNegInt
+    division_prefix: Annotated[str, BeforeValidator(_code_str), Field(pattern=r"^\d{2}(\d{2}){0,2}$")]
+
+
+class Indicator(_Model):
+    id: Annotated[str, Field(pattern=r"^\d+\.\d+$")]
+    name: NonEmpty
+    name_en: NonEmpty
+    max_points: Dec
+
+    @field_validator("max_points")
+    @classmethod
+    def _pos(cls, v: Decimal) -> Decimal:
+        if v <= 0:
+            raise ValueError("must be > 0")
+        if -v.as_tuple().exponent > 2:  # type: ignore[operator]
+            raise ValueError("at most 2 decimal places")
+        return v
+
+
+class Dimension(_Model):
+    dimension: Annotated[str, BeforeValidator(_code_str), Field(pattern=r"^\d+$")]
+    name: NonEmpty
+    name_en: NonEmpty
+    indicators: Annotated[list[Indicator], Field(min_length=1)]
+
+    @field_validator("indicators")
+    @classmethod
+    def _prefixed(cls, v: list[Indicator], info: ValidationInfo) -> list[Indicator]:
+        dim = info.data.get("dimension")
+        if dim is None:
+            return v
+        errs = [
+            (f"[{i}].id", f"indicator id {ind.id!r} must start with its dimension '{dim}.' / 指标编号须以维度编号开头")
+            for i, ind in enumerate(v)
+            if not ind.id.startswith(f"{dim}.")
+        ]
+        if errs:
+            raise PolicyError(errs)
+        return v
+
+
+class Scoring(_Model):
+    decimals: Annotated[int, BeforeValidator(_strict_int), Field(ge=0, le=4)]
+    trim_from_sheets: Annotated[int, BeforeValidator(_strict_int), Field(ge=3)]
+    justification_below: Dec
+    justification_above: Dec
+    outlier_sd: Dec
+    tie_breakers: list[str]
+
+    @field_validator("justification_below", "justification_above")
+    @classmethod
+    def _fraction(cls, v: Decimal) -> Decimal:
+        if not (0 <= v <= 1):
+            raise ValueError("must be a fraction between 0 and 1 / 须在0到1之间")
+        return v
+
+    @field_validator("justification_above")
+    @classmethod
+    def _order(cls, v: Decimal, info: ValidationInfo) -> Decimal:
+        lo = info.data.get("justification_below")
+        if lo is not None and v < lo:
+            raise ValueError("justification_above must be >= justification_below")
+        return v
+
+    @field_validator("outlier_sd")
+    @classmethod
+    def _sd(cls, v: Decimal) -> Decimal:
+        if v <= 0:
+            raise ValueError("must be > 0")
+        return v
+
+    @field_validator("tie_breakers")
+    @classmethod
+    def _tb(cls, v: list[str]) -> list[str]:
+        errs = []
+        for i, t in enumerate(v):
+            if not (t == "submitted_at" or re.fullmatch(r"dimension:\d+", t)):
+                errs.append((f"[{i}]", f"{t!r}: tie breaker must be 'dimension:<dimension>' or 'submitted_at'"))
+        if len(set(v)) != len(v):
+            errs.append(("", "tie breakers must not repeat"))
+        if errs:
+            raise PolicyError(errs)
+        return v
+
+    @property
+    def quantum(self) -> Decimal:
+        return Decimal(1).scaleb(-self.decimals)
+
+
+class Panel(_Model):
+    size: PosInt
+    max_load_per_expert: PosInt
+    conflict_lookback_years: NonNegInt
+
+
+class Tier(_Model):
+    key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name: NonEmpty
+    min_score: Dec
+    max_count: PosInt | None = None
+    amount_yuan: Yuan
+
+    @property
+    def amount_fen(self) -> int:
+        return self.amount_yuan * 100
+
+
+class FundUseCategory(_Model):
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    name: NonEmpty
+    name_en: NonEmpty
+
+
+class PerformanceTarget(_Model):
+    code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
+    description: NonEmpty
+    unit: NonEmpty
+    target_value: Dec
+
+
+@dataclass(frozen=True)
+class IndicatorRef:
+    """An indicator flattened with its dimension (what scoring works with)."""
+
+    id: str
+    dimension: str
+    name: str
+    name_en: str
+    max_points: Decimal
+
+
+# ----------------------------------------------------------------------------------------- Policy
+
+_DERIVED_TOP = ("award_cap_fen", "budget_fen")
+
+
+class Policy(_Model):
+    """A programme policy. Field order matters: cross-field checks look at earlier fields."""
+
+    policy_id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
+    title: NonEmpty
+    title_en: NonEmpty
+    scope: Literal["province", "city"]
+    jurisdiction: Annotated[str, BeforeValidator(_code_str), Field(pattern=r"^\d{6}$")]
+    legal_basis: Annotated[list[NonEmpty], Field(min_length=1)]
+    valid_from: _dt.date
+    valid_until: _dt.date
+    schedule: Schedule
+    eligibility: Eligibility
+    indicators: Annotated[list[Dimension], Field(min_length=1)]
+    scoring: Scoring
+    panel: Panel
+    award_cap_yuan: Yuan
+    quota: PosInt
+    budget_yuan: Yuan
+    tiers: Annotated[list[Tier], Field(min_length=1)]
+    fund_use_categories: Annotated[list[FundUseCategory], Field(min_length=1)]
+    performance_targets: list[PerformanceTarget]
+
+    _refs: dict[str, IndicatorRef] = PrivateAttr(default_factory=dict)
+
+    # -- cross-field validation (each raises PolicyError with paths relative to the field) --
+
+    @field_validator("jurisdiction")
+    @classmethod
+    def _jurisdiction(cls, v: str, info: ValidationInfo) -> str:
+        scope = info.data.get("scope")
+        if not v.startswith("37"):
+            raise ValueError(f"{v} is not a Shandong (37xxxx) division code / 不是山东省行政区划代码")
+        if scope == "province" and v != "370000":
+            raise ValueError("a province policy must have jurisdiction 370000 / 省级政策的辖区须为370000")
+        if scope == "city" and (v == "370000" or not v.endswith("00") or v.endswith("0000")):
+            raise ValueError(
+                f"a city policy needs a city code like 370100, not {v} / 市级政策须使用地市代码（如370100）"
+            )
+        return v
+
+    @field_validator("valid_until")
+    @classmethod
+    def _until(cls, v: _dt.date, info: ValidationInfo) -> _dt.date:
+        start = info.data.get("valid_from")
+        if start is not None and v < start:
+            raise ValueError(f"valid_until {v} is before valid_from {start} / 有效期止早于起")
+        return v
+
+    @field_validator("indicators")
+    @classmethod
+    def _indicators(cls, v: list[Dimension]) -> list[Dimension]:
+        errs: list[tuple[str, str]] = []
+        seen_dim: dict[str, int] = {}
+        seen_ind: dict[str, str] = {}
+        total = Decimal(0)
+        for i, dim in enumerate(v):
+            if dim.dimension in seen_dim:
+                errs.append((f"[{i}].dimension", f"dimension {dim.dimension!r} repeated (first at [{seen_dim[dim.dimension]}])"))
+            seen_dim.setdefault(dim.dimension, i)
+            for j, ind in enumerate(dim.indicators):
+                if ind.id in seen_ind:
+                    errs.append((f"[{i}].indicators[{j}].id", f"indicator id {ind.id!r} repeated (first at {seen_ind[ind.id]})"))
+                seen_ind.setdefault(ind.id, f"[{i}].indicators[{j}]")
+                total += ind.max_points
+        if total != 100:
+            errs.append(("", f"indicator max_points must sum to exactly 100, they sum to {total} / 各指标满分之和须为100"))
+        if errs:
+            raise PolicyError(errs)
+        return v
+
+    @field_validator("scoring")
+    @classmethod
+    def _scoring(cls, v: Scoring, info: ValidationInfo) -> Scoring:
+        dims = info.data.get("indicators")
+        if dims is None:
+            return v
+        known = {d.dimension for d in dims}
+        errs = [
+            (f"tie_breakers[{i}]", f"{t!r} names no dimension of this policy (known: {', '.join(sorted(known))})")
+            for i, t in enumerate(v.tie_breakers)
+            if t.startswith("dimension:") and t.split(":", 1)[1] not in known
+        ]
+        if errs:
+            raise PolicyError(errs)
+        return v
+
+    @field_validator("tiers")
+    @classmethod
+    def _tiers(cls, v: list[Tier], info: ValidationInfo) -> list[Tier]:
+        errs: list[tuple[str, str]] = []
+        cap = info.data.get("award_cap_yuan")
+        keys: set[str] = set()
+        for i, t in enumerate(v):
+            if t.key in keys or t.key == "none":
+                errs.append((f"[{i}].key", f"tier key {t.key!r} repeated or reserved"))
+            keys.add(t.key)
+            if not (0 <= t.min_score <= 100):
+                errs.append((f"[{i}].min_score", "must be between 0 and 100"))
+            if i and t.min_score >= v[i - 1].min_score:
+                errs.append(
+                    (f"[{i}].min_score", f"tiers must be ordered by strictly descending min_score ({t.min_score} >= {v[i - 1].min_score})")
+                )
+            if cap is not None and t.amount_yuan > cap:
+                errs.append((f"[{i}].amount_yuan", f"{t.amount_yuan} exceeds award_cap_yuan {cap} / 超过单项奖补上限"))
+        if errs:
+            raise PolicyError(errs)
+        return v
+
+    @field_validator("fund_use_categories", "performance_targets")
+    @classmethod
+    def _unique_codes(cls, v: list[Any]) -> list[Any]:
+        seen: set[str] = set()
+        errs = []
+        for i, x in enumerate(v):
+            if x.code in seen:
+                errs.append((f"[{i}].code", f"code {x.code!r} repeated"))
+            seen.add(x.code)
+        if errs:
+            raise PolicyError(errs)
+        return v
+
+    def model_post_init(self, _ctx: Any) -> None:
+        refs = {}
+        for dim in self.indicators:
+            for ind in dim.indicators:
+                refs[ind.id] = IndicatorRef(ind.id, dim.dimension, ind.name, ind.name_en, ind.max_points)
+        self._refs = refs
+
+    # -- queries --
+
+    @property
+    def award_cap_fen(self) -> int:
+        return self.award_cap_yuan * 100
+
+    @property
+    def budget_fen(self) -> int:
+        return self.budget_yuan * 100
+
+    def indicator_ids(self) -> list[str]:
+        return list(self._refs)
+
+    def indicator(self, indicator_id: str) -> IndicatorRef:
+        try:
+            return self._refs[indicator_id]
+        except KeyError:
+            raise KeyError(f"unknown indicator {indicator_id!r}") from None
+
+    def indicator_refs(self) -> list[IndicatorRef]:
+        return list(self._refs.values())
+
+    def dimensions(self) -> list[str]:
+        return [d.dimension for d in self.indicators]
+
+    def dimension(self, dimension: str) -> Dimension:
+        for d in self.indicators:
+            if d.dimension == dimension:
+                return d
+        raise KeyError(f"unknown dimension {dimension!r}")
+
+    def tier(self, key: str) -> Tier:
+        for t in self.tiers:
+            if t.key == key:
+                return t
+        raise KeyError(f"unknown tier {key!r}")
+
+    def is_valid_on(self, d: _dt.date) -> bool:
+        if isinstance(d, _dt.datetime):
+            d = d.date()
+        return self.valid_from <= d <= self.valid_until
+
+    # -- serialisation --
+
+    def to_jsonable(self) -> dict[str, Any]:
+        """Plain JSON data: the file's keys, plus derived ``*_fen`` money and each indicator's
+        ``dimension``; max_points as a JSON number, other decimals as strings."""
+        data = self.model_dump(mode="json")
+        for dim_data, dim in zip(data["indicators"], self.indicators, strict=True):
+            for ind_data, ind in zip(dim_data["indicators"], dim.indicators, strict=True):
+                ind_data["dimension"] = dim.dimension
+                mp = ind.max_points
+                ind_data["max_points"] = int(mp) if mp == mp.to_integral_value() else float(mp)
+        for t_data, t in zip(data["tiers"], self.tiers, strict=True):
+            t_data["amount_fen"] = t.amount_fen
+        data["award_cap_fen"] = self.award_cap_fen
+        data["budget_fen"] = self.budget_fen
+        return data
+
+    def to_json(self, *, indent: int | None = None) -> str:
+        return json.dumps(self.to_jsonable(), sort_keys=True, ensure_ascii=False, indent=indent)
+
+    @classmethod
+    def from_json(cls, text: str) -> Policy:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise PolicyError([("", "policy JSON must be an object")], source="<json>")
+        for k in _DERIVED_TOP:
+            data.pop(k, None)
+        for dim in data.get("indicators") or []:
+            for ind in (dim or {}).get("indicators") or []:
+                if isinstance(ind, dict):
+                    ind.pop("dimension", None)
+                    if isinstance(ind.get("max_points"), float):
+                        ind["max_points"] = repr(ind["max_points"])
+        for t in data.get("tiers") or []:
+            if isinstance(t, dict):
+                t.pop("amount_fen", None)
+        return _validate(data, source="<json>")
+
+
+# ----------------------------------------------------------------------------------------- loading
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last)."""
+
+
+def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
+    loader.flatten_mapping(node)
+    out: dict[Any, Any] = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=deep)
+        if key in out:
+            raise yaml.constructor.ConstructorError(
+                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
+            )
+        out[key] = loader.construct_object(value_node, deep=deep)
+    return out
+
+
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def _loc_to_path(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith("["):
+            out += str(part)
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _join(base: str, rel: str) -> str:
+    if not rel:
+        return base
+    if rel.startswith("["):
+        return base + rel
+    return f"{base}.{rel}" if base else rel
+
+
+def _collect(exc: ValidationError) -> list[tuple[str, str]]:
+    errs: list[tuple[str, str]] = []
+    for e in exc.errors(include_url=False):
+        # drop the union/tag segments pydantic inserts into loc (e.g. 'int', 'function-plain[...]')
+        loc = [p for p in e["loc"] if isinstance(p, int) or not re.match(r"^(int|none|function-[a-z]+\[)", str(p))]
+        base = _loc_to_path(loc)
+        inner = (e.get("ctx") or {}).get("error")
+        if isinstance(inner, PolicyError):
+            errs += [(_join(base, p), m) for p, m in inner.errors]
+            continue
+        msg = e["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, ") :]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key (not part of the policy schema) / 未知字段"
+        elif e["type"] == "missing":
+            msg = "required key is missing / 缺少必填字段"
+        errs.append((base, msg))
+    # pydantic reports both alternatives of 'int | None'; keep one message per path
+    seen: set[tuple[str, str]] = set()
+    return [x for x in errs if not (x in seen or seen.add(x))]
+
+
+def _validate(data: Any, *, source: str, lines: dict[str, int] | None = None) -> Policy:
+    if not isinstance(data, dict):
+        raise PolicyError([("", "a policy file must be a YAML mapping at the top level")], source=source)
+    try:
+        return Policy.model_validate(data)
+    except ValidationError as exc:
+        errs = _collect(exc)
+        errs += [e for e in _raw_cross_checks(data) if e not in errs]
+        if lines:
+            errs = [(p, _with_line(p, m, lines)) for p, m in errs]
+        raise PolicyError(errs, source=source) from None
+
+
+def _raw_cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
+    """Cross-field checks re-run on the raw data, so they are reported even when pydantic
+    skipped them because the other field was itself invalid (same messages as the model)."""
+    errs: list[tuple[str, str]] = []
+    dims = data.get("indicators")
+    scoring = data.get("scoring")
+    if isinstance(dims, list) and isinstance(scoring, dict) and isinstance(scoring.get("tie_breakers"), list):
+        known = {str(d.get("dimension")) for d in dims if isinstance(d, dict)}
+        for i, tb in enumerate(scoring["tie_breakers"]):
+            if isinstance(tb, str) and tb.startswith("dimension:") and tb.split(":", 1)[1] not in known:
+                errs.append(
+                    (
+                        f"scoring.tie_breakers[{i}]",
+                        f"{tb!r} names no dimension of this policy (known: {', '.join(sorted(known))})",
+                    )
+                )
+    cap = data.get("award_cap_yuan")
+    tiers = data.get("tiers")
+    if isinstance(cap, int) and not isinstance(cap, bool) and isinstance(tiers, list):
+        for i, tier in enumerate(tiers):
+            amt = tier.get("amount_yuan") if isinstance(tier, dict) else None
+            if isinstance(amt, int) and not isinstance(amt, bool) and amt > cap:
+                errs.append((f"tiers[{i}].amount_yuan", f"{amt} exceeds award_cap_yuan {cap} / 超过单项奖补上限"))
+    return errs
+
+
+def _with_line(path: str, msg: str, lines: dict[str, int]) -> str:
+    probe = path
+    while probe:
+        if probe in lines:
+            return f"line {lines[probe]}: {msg}"
+        shorter = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
+        probe = shorter if shorter != probe else ""
+    return msg
+
+
+def _line_index(node: yaml.Node | None, path: str = "", out: dict[str, int] | None = None) -> dict[str, int]:
+    """Map every path in the YAML document to its (1-based) line number."""
+    out = {} if out is None else out
+    if node is None:
+        return out
+    if isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            p = _join(path, str(k.value))
+            out[p] = k.start_mark.line + 1
+            _line_index(v, p, out)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, v in enumerate(node.value):
+            p = f"{path}[{i}]"
+            out[p] = v.start_mark.line + 1
+            _line_index(v, p, out)
+    return out
+
+
+def load_policy_text(text: str, *, source: str = "<text>") -> Policy:
+    """Parse and validate policy YAML. Raises :class:`PolicyError` listing every problem."""
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
+        lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        msg = f"{where}YAML syntax error: {problem}" + (f" ({context})" if context else "")
+        raise PolicyError([("", msg)], source=source) from None
+    return _validate(data, source=source, lines=lines)
+
+
+def load_policy_file(path: str | Path) -> Policy:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PolicyError([("", f"cannot read policy file: {exc.strerror or exc}")], source=str(p)) from None
+    except UnicodeDecodeError:
+        raise PolicyError([("", "policy file is not valid UTF-8")], source=str(p)) from None
+    return load_policy_text(text, source=str(p))
+
+
+def default_policy_dir() -> Path:
+    import aicc
+
+    return Path(aicc.__file__).resolve().parent.parent / "policies"
+
+
+def find_policy(name: str, policy_dir: Path | None = None) -> Policy:
+    """Load ``<name>.yaml`` from ``policy_dir`` (default: the ``policies/`` directory shipped
+    next to the ``aicc`` package)."""
+    if not re.fullmatch(r"[a-z0-9-]+", name):
+        raise PolicyError([("", f"{name!r} is not a policy name ([a-z0-9-]+)")], source=name)
+    directory = Path(policy_dir) if policy_dir is not None else default_policy_dir()
+    path = directory / f"{name}.yaml"
+    if not path.is_file():
+        available = sorted(p.stem for p in directory.glob("*.yaml")) if directory.is_dir() else []
+        raise PolicyError(
+            [("", f"no policy named {name!r} in {directory} (available: {', '.join(available) or 'none'})")],
+            source=name,
+        )
+    return load_policy_file(path)
