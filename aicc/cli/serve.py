@@ -22,7 +22,10 @@ def run(args) -> int:
     from aicc.platform.server import ServiceHost
     from aicc.platform.services import spec
 
+    async def main() -> None:  # the server must be built inside the running event loop
+        await ServiceHost(spec(args.service)).run()
+
     logs.configure(args.service)
-    asyncio.run(ServiceHost(spec(args.service)).run())
+    asyncio.run(main())
     # temporalio/sdk-python#300: the SDK's runtime may abort at interpreter exit; leave promptly.
     os._exit(0)

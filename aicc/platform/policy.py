@@ -134,7 +134,9 @@ class Duration:
 
     def __str__(self) -> str:
         return self.text or (
-            _format_iso(self.timedelta) if self.timedelta is not None else f"{{working_days: {self.working_days}}}"
+            _format_iso(self.timedelta)
+            if self.timedelta is not None
+            else f"{{working_days: {self.working_days}}}"
         )
 
     @classmethod
@@ -284,7 +286,10 @@ class Dimension(_Model):
         if dim is None:
             return v
         errs = [
-            (f"[{i}].id", f"indicator id {ind.id!r} must start with its dimension '{dim}.' / 指标编号须以维度编号开头")
+            (
+                f"[{i}].id",
+                f"indicator id {ind.id!r} must start with its dimension '{dim}.' / 指标编号须以维度编号开头",
+            )
             for i, ind in enumerate(v)
             if not ind.id.startswith(f"{dim}.")
         ]
@@ -329,7 +334,9 @@ class Scoring(_Model):
         errs = []
         for i, t in enumerate(v):
             if not (t == "submitted_at" or re.fullmatch(r"dimension:\d+", t)):
-                errs.append((f"[{i}]", f"{t!r}: tie breaker must be 'dimension:<dimension>' or 'submitted_at'"))
+                errs.append(
+                    (f"[{i}]", f"{t!r}: tie breaker must be 'dimension:<dimension>' or 'submitted_at'")
+                )
         if len(set(v)) != len(v):
             errs.append(("", "tie breakers must not repeat"))
         if errs:
@@ -446,15 +453,30 @@ class Policy(_Model):
         total = Decimal(0)
         for i, dim in enumerate(v):
             if dim.dimension in seen_dim:
-                errs.append((f"[{i}].dimension", f"dimension {dim.dimension!r} repeated (first at [{seen_dim[dim.dimension]}])"))
+                errs.append(
+                    (
+                        f"[{i}].dimension",
+                        f"dimension {dim.dimension!r} repeated (first at [{seen_dim[dim.dimension]}])",
+                    )
+                )
             seen_dim.setdefault(dim.dimension, i)
             for j, ind in enumerate(dim.indicators):
                 if ind.id in seen_ind:
-                    errs.append((f"[{i}].indicators[{j}].id", f"indicator id {ind.id!r} repeated (first at {seen_ind[ind.id]})"))
+                    errs.append(
+                        (
+                            f"[{i}].indicators[{j}].id",
+                            f"indicator id {ind.id!r} repeated (first at {seen_ind[ind.id]})",
+                        )
+                    )
                 seen_ind.setdefault(ind.id, f"[{i}].indicators[{j}]")
                 total += ind.max_points
         if total != 100:
-            errs.append(("", f"indicator max_points must sum to exactly 100, they sum to {total} / 各指标满分之和须为100"))
+            errs.append(
+                (
+                    "",
+                    f"indicator max_points must sum to exactly 100, they sum to {total} / 各指标满分之和须为100",
+                )
+            )
         if errs:
             raise PolicyError(errs)
         return v
@@ -467,7 +489,10 @@ class Policy(_Model):
             return v
         known = {d.dimension for d in dims}
         errs = [
-            (f"tie_breakers[{i}]", f"{t!r} names no dimension of this policy (known: {', '.join(sorted(known))})")
+            (
+                f"tie_breakers[{i}]",
+                f"{t!r} names no dimension of this policy (known: {', '.join(sorted(known))})",
+            )
             for i, t in enumerate(v.tie_breakers)
             if t.startswith("dimension:") and t.split(":", 1)[1] not in known
         ]
@@ -489,10 +514,15 @@ class Policy(_Model):
                 errs.append((f"[{i}].min_score", "must be between 0 and 100"))
             if i and t.min_score >= v[i - 1].min_score:
                 errs.append(
-                    (f"[{i}].min_score", f"tiers must be ordered by strictly descending min_score ({t.min_score} >= {v[i - 1].min_score})")
+                    (
+                        f"[{i}].min_score",
+                        f"tiers must be ordered by strictly descending min_score ({t.min_score} >= {v[i - 1].min_score})",
+                    )
                 )
             if cap is not None and t.amount_yuan > cap:
-                errs.append((f"[{i}].amount_yuan", f"{t.amount_yuan} exceeds award_cap_yuan {cap} / 超过单项奖补上限"))
+                errs.append(
+                    (f"[{i}].amount_yuan", f"{t.amount_yuan} exceeds award_cap_yuan {cap} / 超过单项奖补上限")
+                )
         if errs:
             raise PolicyError(errs)
         return v
@@ -612,7 +642,10 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
         key = loader.construct_object(key_node, deep=deep)
         if key in out:
             raise yaml.constructor.ConstructorError(
-                "while constructing a mapping", node.start_mark, f"found duplicate key {key!r}", key_node.start_mark
+                "while constructing a mapping",
+                node.start_mark,
+                f"found duplicate key {key!r}",
+                key_node.start_mark,
             )
         out[key] = loader.construct_object(value_node, deep=deep)
     return out
@@ -645,7 +678,11 @@ def _collect(exc: ValidationError) -> list[tuple[str, str]]:
     errs: list[tuple[str, str]] = []
     for e in exc.errors(include_url=False):
         # drop the union/tag segments pydantic inserts into loc (e.g. 'int', 'function-plain[...]')
-        loc = [p for p in e["loc"] if isinstance(p, int) or not re.match(r"^(int|none|function-[a-z]+\[)", str(p))]
+        loc = [
+            p
+            for p in e["loc"]
+            if isinstance(p, int) or not re.match(r"^(int|none|function-[a-z]+\[)", str(p))
+        ]
         base = _loc_to_path(loc)
         inner = (e.get("ctx") or {}).get("error")
         if isinstance(inner, PolicyError):
@@ -699,7 +736,9 @@ def _raw_cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
         for i, tier in enumerate(tiers):
             amt = tier.get("amount_yuan") if isinstance(tier, dict) else None
             if isinstance(amt, int) and not isinstance(amt, bool) and amt > cap:
-                errs.append((f"tiers[{i}].amount_yuan", f"{amt} exceeds award_cap_yuan {cap} / 超过单项奖补上限"))
+                errs.append(
+                    (f"tiers[{i}].amount_yuan", f"{amt} exceeds award_cap_yuan {cap} / 超过单项奖补上限")
+                )
     return errs
 
 

@@ -22,15 +22,23 @@ def exporter_configured() -> bool:
     return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
 
 
-def configure(process_name: str) -> TracerProvider:
-    """Idempotent; call once at process start with e.g. ``"intake"`` or ``"worker"``."""
+def configure(process_name: str, *, replay_safe: bool = False) -> TracerProvider:
+    """Idempotent; call once at process start with e.g. ``"intake"`` or ``"worker"``.
+
+    ``replay_safe``: for a Temporal worker — span ids that stay stable when workflow code replays.
+    """
     global _provider
     if _provider is not None:
         return _provider
     resource = Resource.create({"service.name": f"aicc-{process_name}", "service.namespace": "aicc"})
     if os.environ.get("OTEL_SERVICE_NAME"):
         resource = resource.merge(Resource({"service.name": os.environ["OTEL_SERVICE_NAME"]}))
-    provider = TracerProvider(resource=resource)
+    if replay_safe:
+        from temporalio.contrib.opentelemetry import create_tracer_provider
+
+        provider = create_tracer_provider(resource=resource)
+    else:
+        provider = TracerProvider(resource=resource)
     if exporter_configured():
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
 
@@ -38,6 +46,14 @@ def configure(process_name: str) -> TracerProvider:
     trace.set_tracer_provider(provider)
     _provider = provider
     return provider
+
+
+def temporal_plugins() -> list:
+    """Trace context through Temporal: a decision's RPC, the update handler it starts, the
+    activities that handler runs and their RPCs form one trace."""
+    from temporalio.contrib.opentelemetry import OpenTelemetryPlugin
+
+    return [OpenTelemetryPlugin(add_temporal_spans=True)]
 
 
 def shutdown() -> None:

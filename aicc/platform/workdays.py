@@ -65,9 +65,7 @@ def is_working_day(d: _dt.date, *, extra_known_years: Iterable[int] = ()) -> boo
     return bool(_cc.is_workday(d))
 
 
-def add_working_days(
-    start: _dt.date, n: int, *, extra_known_years: Iterable[int] = ()
-) -> _dt.date:
+def add_working_days(start: _dt.date, n: int, *, extra_known_years: Iterable[int] = ()) -> _dt.date:
     """The date ``n`` working days after ``start`` (``start`` itself is not counted).
 
     ``n == 0`` returns ``start`` unchanged; a negative ``n`` counts backwards. Every day

@@ -64,27 +64,35 @@ def _alive(pid: int) -> bool:
 
 
 def run_year(tmp_path: Path, env: dict[str, str]) -> str:
-    log = open(tmp_path / "up.log", "w+")  # noqa: SIM115
-    up = subprocess.Popen(_aicc("up"), env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    """``aicc up`` → ready → ``aicc demo`` → Ctrl-C; returns the demo's output."""
+    up_log = tmp_path / "up.log"
+    with open(up_log, "w") as log:
+        up = subprocess.Popen(_aicc("up"), env=env, stdout=log, stderr=subprocess.STDOUT, text=True)
+    state_file = Path(env["AICC_DATA_DIR"]) / "suite.json"
+    out, failure = "", None
     try:
         deadline = time.monotonic() + 120
-        while "aicc suite is up" not in (tmp_path / "up.log").read_text():
-            assert up.poll() is None, (tmp_path / "up.log").read_text()
-            assert time.monotonic() < deadline, "suite did not come up:\n" + (tmp_path / "up.log").read_text()
+        while "aicc suite is up" not in up_log.read_text():
+            if up.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError("suite did not come up:\n" + up_log.read_text() + _logs(env))
             time.sleep(0.3)
         demo = subprocess.run(_aicc("demo"), env=env, capture_output=True, text=True, timeout=400)
         out = demo.stdout + demo.stderr
-        assert demo.returncode == 0, out + "\n--- logs ---\n" + _logs(env)
-        return out
-    finally:
-        pids = json.loads((Path(env["AICC_DATA_DIR"]) / "suite.json").read_text()) if (Path(env["AICC_DATA_DIR"]) / "suite.json").exists() else {}
-        up.send_signal(signal.SIGINT)  # what Ctrl-C does
-        up_rc = up.wait(60)
-        time.sleep(0.5)
-        left = {name: pid for name, pid in pids.items() if _alive(pid)}
-        assert not left, f"processes left behind after Ctrl-C: {left}"
-        assert up_rc == 0, f"aicc up exited {up_rc}"
-        log.close()
+        if demo.returncode != 0:
+            raise AssertionError(out + "\n--- logs ---\n" + _logs(env))
+    except BaseException as e:  # noqa: BLE001 - stop the suite first, then report
+        failure = e
+    pids = json.loads(state_file.read_text()) if state_file.exists() else {}
+    up.send_signal(signal.SIGINT)  # what Ctrl-C does
+    up_rc = up.wait(60)
+    time.sleep(0.5)
+    if failure is not None:
+        raise failure
+    left = {name: pid for name, pid in pids.items() if _alive(pid)}
+    assert set(pids) == {"temporal", *SERVICES, "worker"}, pids
+    assert not left, f"processes left behind after Ctrl-C: {left}"
+    assert up_rc == 0, f"aicc up exited {up_rc}:\n{up_log.read_text()}"
+    return out
 
 
 def _logs(env) -> str:

@@ -7,7 +7,6 @@ import logging
 import signal
 
 from temporalio.client import Client
-from temporalio.contrib.opentelemetry import TracingInterceptor
 from temporalio.worker import Worker
 
 from aicc.platform import telemetry
@@ -25,7 +24,7 @@ async def connect(settings: Settings, *, attempts: int = 60) -> Client:
     for i in range(attempts):
         try:
             return await Client.connect(
-                settings.temporal_address, namespace=settings.temporal_namespace, interceptors=[TracingInterceptor()]
+                settings.temporal_address, namespace=settings.temporal_namespace, plugins=telemetry.temporal_plugins()
             )
         except Exception as e:  # noqa: BLE001 - server not up yet
             if i == attempts - 1:
@@ -46,7 +45,7 @@ def build_worker(client: Client, settings: Settings, clients: Clients) -> Worker
 
 
 async def run(settings: Settings) -> None:
-    telemetry.configure("worker")
+    telemetry.configure("worker", replay_safe=True)
     client = await connect(settings)
     token = ServiceAccountToken(settings)
     clients = Clients(settings, token_source=token)

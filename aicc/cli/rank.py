@@ -1,0 +1,341 @@
+"""``aicc rank`` — rank applications from expert score sheets and propose the award list (Art. 10-11).
+
+    aicc rank --policy FILE --applications APPS.csv --scores SCORES.csv
+              [--budget-yuan N] [--format table|json|xlsx] [--out FILE]
+
+APPS.csv columns ``application_id,enterprise,city,submitted_at`` (ISO 8601 with a UTC offset);
+SCORES.csv columns ``application_id,expert_id,indicator,score``. Any bad row stops the run with
+the file name and line number. Exit status: 0 ok, 2 input or usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as _dt
+import json
+import sys
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+from aicc.platform.policy import Policy, PolicyError
+from services.review.domain.scoring import (
+    Candidate,
+    ProposalLine,
+    ScoringError,
+    compute_proposal,
+    proposal_to_json_rows,
+)
+
+APP_COLUMNS = ("application_id", "enterprise", "city", "submitted_at")
+SCORE_COLUMNS = ("application_id", "expert_id", "indicator", "score")
+MAX_REPORTED = 20
+
+
+class InputError(ValueError):
+    """Bad input data; ``problems`` are ready-to-print lines naming file and line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "rank",
+        help="rank applications from expert scores and propose awards (拟支持名单及资金分配建议)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--policy", required=True, metavar="FILE", help="policy file or shipped policy name")
+    p.add_argument("--applications", required=True, metavar="APPS.csv")
+    p.add_argument("--scores", required=True, metavar="SCORES.csv")
+    p.add_argument("--budget-yuan", type=int, default=None, metavar="N", help="override the policy budget")
+    p.add_argument("--format", choices=("table", "json", "xlsx"), default="table")
+    p.add_argument("--out", metavar="FILE", help="write here instead of stdout (required for xlsx)")
+    p.set_defaults(func=run)
+
+
+# ------------------------------------------------------------------------------------ reading
+
+
+def _open_csv(path: Path, columns: tuple[str, ...]) -> tuple[csv.DictReader, Iterable]:
+    try:
+        fh = path.open(encoding="utf-8-sig", newline="")
+    except OSError as exc:
+        raise InputError([f"{path}: cannot read: {exc.strerror or exc}"]) from None
+    reader = csv.DictReader(fh)
+    header = reader.fieldnames or []
+    missing = [c for c in columns if c not in header]
+    unknown = [c for c in header if c not in columns]
+    if missing or unknown:
+        fh.close()
+        raise InputError(
+            [
+                f"{path}:1: header must be {','.join(columns)}"
+                + (f"; missing {', '.join(missing)}" if missing else "")
+                + (f"; unknown {', '.join(unknown)}" if unknown else "")
+            ]
+        )
+    return reader, fh
+
+
+def read_applications(path: Path) -> tuple[list[Candidate], dict[str, int]]:
+    """Candidates and the line each application id was defined on."""
+    reader, fh = _open_csv(path, APP_COLUMNS)
+    problems: list[str] = []
+    out: list[Candidate] = []
+    lines: dict[str, int] = {}
+    with fh:
+        try:
+            for row in reader:
+                ln = reader.line_num
+                if None in row or any(v is None for v in row.values()):
+                    problems.append(f"{path}:{ln}: expected {len(APP_COLUMNS)} columns")
+                    continue
+                app_id = row["application_id"].strip()
+                if not app_id:
+                    problems.append(f"{path}:{ln}: empty application_id")
+                    continue
+                if app_id in lines:
+                    problems.append(
+                        f"{path}:{ln}: duplicate application_id {app_id!r} (first on line {lines[app_id]})"
+                    )
+                    continue
+                raw = row["submitted_at"].strip()
+                try:
+                    ts = _dt.datetime.fromisoformat(raw)
+                except ValueError:
+                    problems.append(f"{path}:{ln}: submitted_at {raw!r} is not an ISO 8601 timestamp")
+                    continue
+                if ts.tzinfo is None:
+                    problems.append(
+                        f"{path}:{ln}: submitted_at {raw!r} has no UTC offset (write e.g. 2026-03-01T09:00:00+08:00)"
+                    )
+                    continue
+                lines[app_id] = ln
+                out.append(Candidate(app_id, row["enterprise"].strip(), row["city"].strip(), ts))
+                if len(problems) >= MAX_REPORTED:
+                    break
+        except csv.Error as exc:
+            problems.append(f"{path}:{reader.line_num}: {exc}")
+    if problems:
+        raise InputError(problems)
+    return out, lines
+
+
+def read_scores(
+    path: Path, policy: Policy, app_lines: dict[str, int]
+) -> dict[str, dict[str, dict[str, Decimal]]]:
+    reader, fh = _open_csv(path, SCORE_COLUMNS)
+    problems: list[str] = []
+    sheets: dict[str, dict[str, dict[str, Decimal]]] = {}
+    seen: dict[tuple[str, str, str], int] = {}
+    first_line: dict[tuple[str, str], int] = {}
+    maxima = {r.id: r.max_points for r in policy.indicator_refs()}
+    decimals = policy.scoring.decimals
+    with fh:
+        try:
+            for row in reader:
+                if len(problems) >= MAX_REPORTED:
+                    break
+                ln = reader.line_num
+                if None in row or any(v is None for v in row.values()):
+                    problems.append(f"{path}:{ln}: expected {len(SCORE_COLUMNS)} columns")
+                    continue
+                app_id = row["application_id"].strip()
+                expert = row["expert_id"].strip()
+                ind = row["indicator"].strip()
+                raw = row["score"].strip()
+                if app_id not in app_lines:
+                    problems.append(
+                        f"{path}:{ln}: unknown application_id {app_id!r} (not in the applications file)"
+                    )
+                    continue
+                if not expert:
+                    problems.append(f"{path}:{ln}: empty expert_id")
+                    continue
+                mx = maxima.get(ind)
+                if mx is None:
+                    problems.append(
+                        f"{path}:{ln}: unknown indicator {ind!r} (policy {policy.policy_id} has "
+                        f"{', '.join(maxima)})"
+                    )
+                    continue
+                try:
+                    pts = Decimal(raw)
+                except InvalidOperation:
+                    pts = None
+                if pts is None or not pts.is_finite():
+                    problems.append(f"{path}:{ln}: score {raw!r} is not a number")
+                    continue
+                if pts < 0 or pts > mx:
+                    problems.append(f"{path}:{ln}: score {raw} for indicator {ind} is outside 0..{mx}")
+                    continue
+                exp = pts.as_tuple().exponent
+                if isinstance(exp, int) and -exp > decimals:
+                    problems.append(f"{path}:{ln}: score {raw} has more than {decimals} decimal places")
+                    continue
+                key = (app_id, expert, ind)
+                if key in seen:
+                    problems.append(
+                        f"{path}:{ln}: duplicate score for application {app_id}, expert {expert}, "
+                        f"indicator {ind} (first on line {seen[key]})"
+                    )
+                    continue
+                seen[key] = ln
+                first_line.setdefault((app_id, expert), ln)
+                sheets.setdefault(app_id, {}).setdefault(expert, {})[ind] = pts
+        except csv.Error as exc:
+            problems.append(f"{path}:{reader.line_num}: {exc}")
+    if not problems:
+        ids = list(maxima)
+        for (app_id, expert), ln in first_line.items():
+            sheet = sheets[app_id][expert]
+            if len(sheet) != len(ids):
+                missing = [i for i in ids if i not in sheet]
+                problems.append(
+                    f"{path}:{ln}: the sheet of expert {expert} for application {app_id} (starting on this line) "
+                    f"lacks indicator(s) {', '.join(missing)}"
+                )
+                if len(problems) >= MAX_REPORTED:
+                    break
+    if problems:
+        raise InputError(problems)
+    return sheets
+
+
+# ------------------------------------------------------------------------------------ writing
+
+
+def _wan(fen: int) -> Decimal:
+    """fen -> 万元 (10,000 yuan), 2 decimals."""
+    return (Decimal(fen) / Decimal(1_000_000)).quantize(Decimal("0.01"))
+
+
+def render_table(lines: list[ProposalLine]) -> str:
+    from aicc.cli.policy_cmd import format_table
+
+    rows = [
+        [
+            str(ln.rank),
+            ln.enterprise,
+            ln.city,
+            str(ln.final_score),
+            ln.tier,
+            f"{_wan(ln.amount_fen):,}",
+            "reserve 候补" if ln.reserve else "",
+        ]
+        for ln in lines
+    ]
+    return format_table(
+        ["rank", "enterprise", "city", "score", "tier", "amount (万元)", "reserve"], rows, right={0, 3, 5}
+    )
+
+
+def write_xlsx(lines: list[ProposalLine], out: Path, policy: Policy) -> None:
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "proposal"
+    dims = policy.dimensions()
+    headers = ["rank", "application_id", "enterprise", "city", "final_score"]
+    headers += [f"dimension {d}" for d in dims]
+    headers += ["tier", "amount (万元)", "reserve", "budget left (万元)", "tie_break", "reason"]
+    ws.append(headers)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+    for ln in lines:
+        ws.append(
+            [ln.rank, ln.application_id, ln.enterprise, ln.city, ln.final_score]
+            + [ln.dimension_scores[d] for d in dims]
+            + [
+                ln.tier,
+                _wan(ln.amount_fen),
+                ln.reserve,
+                _wan(ln.budget_left_fen),
+                ln.tie_break or "",
+                ln.reason,
+            ]
+        )
+    score_cols = [5 + i for i in range(len(dims) + 1)]
+    amount_col = headers.index("amount (万元)") + 1
+    left_col = headers.index("budget left (万元)") + 1
+    for row in ws.iter_rows(min_row=2):
+        for c in score_cols:
+            row[c - 1].number_format = "0.00"
+        row[amount_col - 1].number_format = "#,##0.00"
+        row[left_col - 1].number_format = "#,##0.00"
+    ws.freeze_panes = "A2"
+    for col, width in zip("ABCD", (6, 16, 30, 10), strict=True):
+        ws.column_dimensions[col].width = width
+    wb.save(out)
+
+
+# ------------------------------------------------------------------------------------ command
+
+
+def _load_policy(ref: str) -> Policy:
+    from aicc.cli.policy_cmd import resolve_policy
+
+    return resolve_policy(ref)
+
+
+def build_proposal(
+    policy: Policy, applications: Path, scores: Path, budget_yuan: int | None = None
+) -> list[ProposalLine]:
+    """Read both CSV files and compute the proposal; raises :class:`InputError`."""
+    candidates, app_lines = read_applications(applications)
+    sheets = read_scores(scores, policy, app_lines)
+    unscored = [a for a in app_lines if a not in sheets]
+    if unscored:
+        raise InputError(
+            [
+                f"{applications}:{app_lines[a]}: application {a} has no score sheets in {scores}"
+                for a in unscored
+            ][:MAX_REPORTED]
+        )
+    budget_fen = None if budget_yuan is None else budget_yuan * 100
+    try:
+        return compute_proposal(policy, candidates, sheets, budget_fen=budget_fen)
+    except ScoringError as exc:  # should be unreachable after the checks above
+        raise InputError([f"{scores}: {w}: {p}" for w, p in exc.problems[:MAX_REPORTED]]) from None
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.budget_yuan is not None and args.budget_yuan < 0:
+        print("aicc rank: --budget-yuan must be >= 0", file=sys.stderr)
+        return 2
+    if args.format == "xlsx" and not args.out:
+        print("aicc rank: --format xlsx requires --out FILE", file=sys.stderr)
+        return 2
+    try:
+        policy = _load_policy(args.policy)
+    except PolicyError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
+    try:
+        lines = build_proposal(policy, Path(args.applications), Path(args.scores), args.budget_yuan)
+    except InputError as exc:
+        print("aicc rank: input error / 输入数据有误:", file=sys.stderr)
+        for p in exc.problems:
+            print(f"  {p}", file=sys.stderr)
+        return 2
+    out = Path(args.out) if args.out else None
+    if args.format == "xlsx":
+        assert out is not None
+        write_xlsx(lines, out, policy)
+        print(f"wrote {len(lines)} rows to {out}", file=sys.stderr)
+        return 0
+    if args.format == "json":
+        text = json.dumps(proposal_to_json_rows(lines), ensure_ascii=False, indent=2) + "\n"
+    else:
+        text = render_table(lines) + "\n"
+    if out:
+        out.write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -1,0 +1,417 @@
+"""ReviewService: proto ⇄ domain only."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from aicc.identity.v1 import identity_pb2
+from aicc.platform.auth import principal
+from aicc.platform.convert import from_ts, ts
+from aicc.platform.errors import Unavailable
+from aicc.platform.server import Runtime
+from aicc.platform.validation import Check
+from aicc.review.v1 import review_pb2 as pb
+from aicc.review.v1 import review_pb2_grpc
+from services.review.domain import panels, usecases
+from services.review.store import ReviewStore
+
+TIER_TO_PB = {"excellent": pb.TIER_EXCELLENT, "advanced": pb.TIER_ADVANCED, "none": pb.TIER_NONE}
+STATUS_TO_PB = {
+    usecases.PENDING: pb.ASSIGNMENT_STATUS_PENDING_DECLARATION,
+    usecases.ACCEPTED: pb.ASSIGNMENT_STATUS_ACCEPTED,
+    usecases.RECUSED: pb.ASSIGNMENT_STATUS_RECUSED,
+    usecases.SCORED: pb.ASSIGNMENT_STATUS_SCORED,
+}
+OBJECTION_TO_PB = {
+    usecases.UNDER_INVESTIGATION: pb.OBJECTION_STATUS_UNDER_INVESTIGATION,
+    usecases.UPHELD: pb.OBJECTION_STATUS_UPHELD,
+    usecases.DISMISSED: pb.OBJECTION_STATUS_DISMISSED,
+}
+TWO = Decimal("0.01")
+
+
+def _two(value: str) -> str:
+    return str(Decimal(value).quantize(TWO)) if value not in (None, "") else ""
+
+
+def assignment_pb(v: usecases.AssignmentView | None) -> pb.Assignment | None:
+    if v is None:
+        return None
+    a = v.row
+    return pb.Assignment(
+        assignment_id=a.assignment_id,
+        cycle_id=a.cycle_id,
+        application_id=a.application_id,
+        expert_user_id=a.expert_user_id,
+        status=STATUS_TO_PB[a.status],
+        enterprise_name=v.enterprise_name,
+    )
+
+
+def exclusion_pb(x) -> pb.ExclusionRecord:
+    return pb.ExclusionRecord(
+        application_id=x.application_id, expert_user_id=x.expert_user_id, reason=x.reason
+    )
+
+
+def review_pb(r) -> pb.ComplianceReview:
+    return pb.ComplianceReview(
+        application_id=r.application_id,
+        compliant=r.compliant,
+        reasons=list(r.reasons),
+        decided_by=r.decided_by,
+        decided_at=ts(r.decided_at),
+    )
+
+
+def sheet_pb(s) -> pb.ScoreSheet:
+    return pb.ScoreSheet(
+        sheet_id=s.sheet_id,
+        assignment_id=s.assignment_id,
+        application_id=s.application_id,
+        expert_user_id=s.expert_user_id,
+        scores=[
+            pb.IndicatorScore(
+                indicator_id=x["indicator_id"], points=x["points"], justification=x["justification"]
+            )
+            for x in s.scores
+        ],
+        total=s.total,
+        version=s.version,
+        correction_reason=s.correction_reason,
+        submitted_at=ts(s.submitted_at),
+    )
+
+
+def line_pb(x: dict) -> pb.ProposalLine:
+    return pb.ProposalLine(
+        application_id=x["application_id"],
+        enterprise_name=x.get("enterprise", ""),
+        city_code=x.get("city", ""),
+        rank=x.get("rank", 0),
+        final_score=_two(x.get("final_score", "")),
+        dimension_scores=[
+            pb.DimensionScore(dimension=d, score=_two(s))
+            for d, s in sorted((x.get("dimension_scores") or {}).items(), key=lambda kv: kv[0])
+        ],
+        tier=TIER_TO_PB.get(x.get("tier", "none"), pb.TIER_UNSPECIFIED),
+        amount_fen=x.get("amount_fen", 0),
+        reserve=x.get("reserve", False),
+        reason=x.get("reason", ""),
+        budget_left_fen=x.get("budget_left_fen", 0),
+    )
+
+
+def proposal_pb(row) -> pb.Proposal:
+    return pb.Proposal(
+        cycle_id=row.cycle_id,
+        version=row.version,
+        lines=[line_pb(x) for x in row.lines],
+        budget_fen=row.budget_fen,
+        allocated_fen=row.allocated_fen,
+        reason=row.reason,
+        created_at=ts(row.created_at),
+    )
+
+
+def objection_pb(o) -> pb.Objection:
+    return pb.Objection(
+        objection_id=o.objection_id,
+        cycle_id=o.cycle_id,
+        application_id=o.application_id,
+        objector_name=o.objector_name,
+        objector_contact=o.objector_contact,
+        content=o.content,
+        status=OBJECTION_TO_PB[o.status],
+        findings=o.findings,
+        filed_at=ts(o.filed_at),
+    )
+
+
+def _iso(value: str) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def expert_profile(e: identity_pb2.Expert) -> panels.ExpertProfile:
+    return panels.ExpertProfile(
+        user_id=e.user_id,
+        employer_organization_id=e.employer_organization_id,
+        employment=tuple(
+            panels.Period(r.organization_id, _iso(r.start_date), _iso(r.end_date)) for r in e.employment
+        ),
+        shareholdings=tuple(s.organization_id for s in e.shareholdings),
+        consulting=tuple(
+            panels.Period(r.organization_id, _iso(r.start_date), _iso(r.end_date)) for r in e.consulting
+        ),
+        active=e.active,
+    )
+
+
+class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    # ------------------------------------------------------------------ workflow (system)
+
+    async def OpenReview(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.required("policy_json", request.policy_json)
+        candidates = []
+        for i, c in enumerate(request.candidates):
+            f = f"candidates[{i}]"
+            v.identifier(f"{f}.application_id", c.application_id)
+            v.identifier(f"{f}.organization_id", c.organization_id)
+            if c.operator_organization_id:
+                v.identifier(f"{f}.operator_organization_id", c.operator_organization_id)
+            v.required(f"{f}.enterprise_name", c.enterprise_name) and v.max_length(
+                f"{f}.enterprise_name", c.enterprise_name, 200
+            )
+            v.required(f"{f}.city_code", c.city_code)
+            submitted = from_ts(c.submitted_at) if c.HasField("submitted_at") else None
+            if submitted is None:
+                v.fail(f"{f}.submitted_at", "is required", "必填")
+            candidates.append(
+                usecases.CandidateIn(
+                    c.application_id,
+                    c.organization_id,
+                    c.operator_organization_id,
+                    c.enterprise_name,
+                    c.city_code,
+                    submitted,
+                )
+            )
+        v.unique("candidates.application_id", [c.application_id for c in request.candidates])
+        v.done()
+        async with self.rt.db.transaction() as s:
+            n = await usecases.open_review(
+                ReviewStore(s),
+                cycle_id=request.cycle_id,
+                policy_json=request.policy_json,
+                candidates=candidates,
+            )
+        return pb.OpenReviewResponse(candidates=n)
+
+    async def RecordComplianceDecisions(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        decisions = []
+        for i, d in enumerate(request.decisions):
+            f = f"decisions[{i}]"
+            v.identifier(f"{f}.application_id", d.application_id)
+            v.required(f"{f}.decided_by", d.decided_by)
+            if not d.compliant and not [r for r in d.reasons if r.strip()]:
+                v.fail(f"{f}.reasons", "a non-compliant decision needs its reasons", "不合规结论须说明理由")
+            decisions.append(
+                usecases.DecisionIn(
+                    d.application_id,
+                    d.compliant,
+                    list(d.reasons),
+                    d.decided_by,
+                    from_ts(d.decided_at) if d.HasField("decided_at") else None,
+                )
+            )
+        v.unique("decisions.application_id", [d.application_id for d in request.decisions])
+        v.done()
+        async with self.rt.db.transaction() as s:
+            decided, remaining = await usecases.record_compliance(
+                ReviewStore(s), cycle_id=request.cycle_id, decisions=decisions
+            )
+        return pb.RecordComplianceDecisionsResponse(decided=decided, remaining=remaining)
+
+    async def ListComplianceReviews(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            rows = await usecases.compliance_reviews(ReviewStore(s), request.cycle_id)
+        return pb.ListComplianceReviewsResponse(reviews=[review_pb(r) for r in rows])
+
+    async def DrawPanels(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            view = await usecases.existing_draw(ReviewStore(s), request.cycle_id)
+        if view is None:
+            # The pool is fetched outside the transaction (no lock held across a remote call).
+            try:
+                resp = await self.rt.clients.identity.ListExperts(
+                    identity_pb2.ListExpertsRequest(), timeout=10
+                )
+            except Exception as e:  # noqa: BLE001 - any transport failure means "try again"
+                raise Unavailable(
+                    "the expert pool cannot be fetched from identity now; retry",
+                    "暂时无法从身份服务获取专家库，请重试",
+                    reason="EXPERT_POOL_UNAVAILABLE",
+                ) from e
+            pool = [expert_profile(e) for e in resp.experts]
+            async with self.rt.db.transaction() as s:
+                view = await usecases.draw_panels(
+                    ReviewStore(s), cycle_id=request.cycle_id, seed=request.seed, pool=pool
+                )
+        return pb.DrawPanelsResponse(
+            assignments=[assignment_pb(a) for a in view.assignments],
+            exclusions=[exclusion_pb(x) for x in view.exclusions],
+            seed=view.seed,
+        )
+
+    async def ComputeProposal(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.non_negative("budget_fen", request.budget_fen)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            row = await usecases.compute_proposal(
+                ReviewStore(s), cycle_id=request.cycle_id, budget_fen=request.budget_fen
+            )
+        return pb.ComputeProposalResponse(proposal=proposal_pb(row))
+
+    async def OpenPublicity(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.non_negative("proposal_version", request.proposal_version)
+        ends_at = from_ts(request.ends_at) if request.HasField("ends_at") else None
+        if ends_at is None:
+            v.fail("ends_at", "is required", "必填")
+        v.done()
+        async with self.rt.db.transaction() as s:
+            await usecases.open_publicity(
+                ReviewStore(s),
+                cycle_id=request.cycle_id,
+                proposal_version=request.proposal_version,
+                ends_at=ends_at,
+            )
+        return pb.OpenPublicityResponse()
+
+    async def ClosePublicity(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            row = await usecases.close_publicity(ReviewStore(s), cycle_id=request.cycle_id)
+        return pb.ClosePublicityResponse(proposal=proposal_pb(row))
+
+    # ------------------------------------------------------------------ experts
+
+    async def ListAssignments(self, request, context):
+        p = principal()
+        async with self.rt.db.transaction() as s:
+            rows = await usecases.list_assignments(
+                ReviewStore(s), p, cycle_id=request.cycle_id, expert_user_id=request.expert_user_id
+            )
+        return pb.ListAssignmentsResponse(assignments=[assignment_pb(a) for a in rows])
+
+    async def DeclareConflict(self, request, context):
+        v = Check()
+        v.identifier("assignment_id", request.assignment_id)
+        v.max_length("statement", request.statement, 2000)
+        v.done()
+        p = principal()
+        async with self.rt.db.transaction() as s:
+            a, replacement = await usecases.declare_conflict(
+                ReviewStore(s),
+                p,
+                assignment_id=request.assignment_id,
+                has_conflict=request.has_conflict,
+                statement=request.statement,
+            )
+        return pb.DeclareConflictResponse(assignment=assignment_pb(a), replacement=assignment_pb(replacement))
+
+    async def SubmitScoreSheet(self, request, context):
+        v = Check()
+        v.identifier("assignment_id", request.assignment_id)
+        scores = []
+        if v.required("scores", list(request.scores)):
+            for i, sc in enumerate(request.scores):
+                v.required(f"scores[{i}].indicator_id", sc.indicator_id)
+                v.max_length(f"scores[{i}].justification", sc.justification, 2000)
+                points = None
+                if v.required(f"scores[{i}].points", sc.points):
+                    points = v.decimal(f"scores[{i}].points", sc.points.strip(), places=2)
+                if points is not None:
+                    scores.append(usecases.ScoreIn(sc.indicator_id, points, sc.justification.strip()))
+            v.unique("scores.indicator_id", [sc.indicator_id for sc in request.scores])
+        v.max_length("correction_reason", request.correction_reason, 2000)
+        v.done()
+        p = principal()
+        async with self.rt.db.transaction() as s:
+            sheet = await usecases.submit_score_sheet(
+                ReviewStore(s),
+                p,
+                assignment_id=request.assignment_id,
+                scores=scores,
+                correction_reason=request.correction_reason,
+            )
+        return pb.SubmitScoreSheetResponse(sheet=sheet_pb(sheet))
+
+    # ------------------------------------------------------------------ province
+
+    async def GetProposal(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.non_negative("version", request.version)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            row = await usecases.get_proposal(
+                ReviewStore(s), cycle_id=request.cycle_id, version=request.version
+            )
+        return pb.GetProposalResponse(proposal=proposal_pb(row))
+
+    # ------------------------------------------------------------------ publicity
+
+    async def FileObjection(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.identifier("application_id", request.application_id)
+        # Real name and contact: anonymous objections are refused (Art. 10).
+        v.required("objector_name", request.objector_name) and v.max_length(
+            "objector_name", request.objector_name, 100
+        )
+        v.required("objector_contact", request.objector_contact) and v.max_length(
+            "objector_contact", request.objector_contact, 200
+        )
+        v.required("content", request.content) and v.max_length("content", request.content, 10000)
+        v.done()
+        p = principal()
+        async with self.rt.db.transaction() as s:
+            row = await usecases.file_objection(
+                ReviewStore(s),
+                p,
+                cycle_id=request.cycle_id,
+                application_id=request.application_id,
+                objector_name=request.objector_name,
+                objector_contact=request.objector_contact,
+                content=request.content,
+            )
+        return pb.FileObjectionResponse(objection=objection_pb(row))
+
+    async def RecordInvestigation(self, request, context):
+        v = Check()
+        v.identifier("objection_id", request.objection_id)
+        v.required("findings", request.findings) and v.max_length("findings", request.findings, 10000)
+        v.done()
+        p = principal()
+        async with self.rt.db.transaction() as s:
+            obj, proposal = await usecases.record_investigation(
+                ReviewStore(s),
+                p,
+                objection_id=request.objection_id,
+                upheld=request.upheld,
+                findings=request.findings,
+            )
+        return pb.RecordInvestigationResponse(
+            objection=objection_pb(obj), proposal=proposal_pb(proposal) if proposal else None
+        )
+
+    async def ListObjections(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            rows = await usecases.objections(ReviewStore(s), request.cycle_id)
+        return pb.ListObjectionsResponse(objections=[objection_pb(o) for o in rows])

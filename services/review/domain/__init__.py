@@ -1,0 +1,1 @@
+"""Review service domain logic: pure functions, no I/O."""

@@ -1,0 +1,3 @@
+from aicc.platform.db import run_env
+
+run_env("review")

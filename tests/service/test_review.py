@@ -1,0 +1,683 @@
+"""Review over gRPC, with identity in process: compliance, panels and conflicts, score sheets,
+the proposal, publicity, objections; and each kind of error."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import grpc
+import pytest
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from aicc.identity.v1 import identity_pb2 as ipb
+from aicc.platform.errors import read_error
+from aicc.platform.policy import find_policy
+from aicc.review.v1 import review_pb2 as pb
+from services.identity.domain.uscc import make_uscc
+from tests.support.suite import InProcessSuite, suite_settings
+
+PASSWORD = "expert-password-123"
+
+
+@pytest.fixture
+async def suite(tmp_path):
+    async with InProcessSuite(suite_settings(tmp_path), services=["identity", "review"]) as s:
+        yield s
+
+
+def policy_json(*, size: int = 3, max_load: int = 10) -> str:
+    data = find_policy("shandong-2026").to_jsonable()
+    data["panel"] = {"size": size, "max_load_per_expert": max_load, "conflict_lookback_years": 3}
+    return json.dumps(data, ensure_ascii=False)
+
+
+def stamp(dt: datetime) -> Timestamp:
+    t = Timestamp()
+    t.FromDatetime(dt)
+    return t
+
+
+@dataclass
+class World:
+    orgs: dict[str, str] = field(default_factory=dict)  # key -> organization_id
+    experts: dict[str, str] = field(default_factory=dict)  # key -> user_id
+    tokens: dict[str, str] = field(default_factory=dict)  # user_id -> token
+    province: str = ""
+    applicant: str = ""
+
+
+async def make_world(suite, n_clean: int = 4) -> World:
+    """Enterprises A-E (A with an operating organisation), clean experts c1..cN and two
+    conflicted ones: x_emp (left A about a year ago) and x_share (shareholder of A's operator)."""
+    w = World()
+    ident = suite.stub("identity", await suite.operator_token())
+
+    async def org(key, serial, kind, name, parent=""):
+        o = await ident.CreateOrganization(
+            ipb.CreateOrganizationRequest(
+                uscc=make_uscc("370212", serial),
+                name=name,
+                kind=kind,
+                legal_person=True,
+                parent_organization_id=parent,
+            )
+        )
+        w.orgs[key] = o.organization.organization_id
+
+    for i, key in enumerate("ABCDE"):
+        await org(key, 100 + i, ipb.ORGANIZATION_KIND_ENTERPRISE, f"企业{key}有限公司")
+    await org("A-op", 200, ipb.ORGANIZATION_KIND_OPERATOR_ORG, "企业A运营公司", parent=w.orgs["A"])
+    await org("univ", 300, ipb.ORGANIZATION_KIND_EXPERT_EMPLOYER, "山东某大学")
+
+    async def expert(key, **relations):
+        u = await ident.CreateUser(
+            ipb.CreateUserRequest(
+                username=key, display_name=f"专家{key}", password=PASSWORD, roles=["expert"]
+            )
+        )
+        uid = u.user.user_id
+        await ident.RegisterExpert(
+            ipb.RegisterExpertRequest(
+                user_id=uid, fields=["ai"], employer_organization_id=w.orgs["univ"], **relations
+            )
+        )
+        w.experts[key] = uid
+        w.tokens[uid] = await suite.login(key, PASSWORD)
+
+    for i in range(1, n_clean + 1):
+        await expert(f"c{i}")
+    await expert(
+        "x_emp",
+        employment=[
+            ipb.EmploymentRecord(
+                organization_id=w.orgs["A"],
+                start_date="2015-03-01",
+                end_date=str(date.today() - timedelta(days=400)),
+            )
+        ],
+    )
+    await expert("x_share", shareholdings=[ipb.Shareholding(organization_id=w.orgs["A-op"])])
+    await ident.CreateUser(
+        ipb.CreateUserRequest(
+            username="prov", display_name="省工信厅", password=PASSWORD, roles=["province_industry"]
+        )
+    )
+    w.province = await suite.login("prov", PASSWORD)
+    await ident.CreateUser(
+        ipb.CreateUserRequest(
+            username="appl",
+            display_name="申报人",
+            password=PASSWORD,
+            roles=["applicant"],
+            organization_id=w.orgs["B"],
+        )
+    )
+    w.applicant = await suite.login("appl", PASSWORD)
+    return w
+
+
+def candidates(w: World, keys: str = "ABCDE") -> list[pb.Candidate]:
+    base = datetime(2026, 5, 1, tzinfo=UTC)
+    return [
+        pb.Candidate(
+            application_id=f"app-{k.lower()}",
+            organization_id=w.orgs[k],
+            operator_organization_id=w.orgs["A-op"] if k == "A" else "",
+            enterprise_name=f"企业{k}有限公司",
+            city_code="370200",
+            submitted_at=stamp(base + timedelta(hours=i)),
+        )
+        for i, k in enumerate(keys)
+    ]
+
+
+def decision(app: str, ok: bool = True) -> pb.ComplianceReview:
+    return pb.ComplianceReview(
+        application_id=app,
+        compliant=ok,
+        reasons=[] if ok else ["材料不全 / materials incomplete"],
+        decided_by="usr_province",
+        decided_at=stamp(datetime(2026, 7, 1, tzinfo=UTC)),
+    )
+
+
+def sheet(fraction: str) -> list[pb.IndicatorScore]:
+    """Every indicator at the same fraction of its maximum: the total is 100 x fraction."""
+    policy = find_policy("shandong-2026")
+    f = Decimal(fraction)
+    return [
+        pb.IndicatorScore(
+            indicator_id=i,
+            points=str((policy.indicator(i).max_points * f).quantize(Decimal("0.01"))),
+            justification="依据申报材料评分",
+        )
+        for i in policy.indicator_ids()
+    ]
+
+
+async def open_and_draw(
+    suite, w: World, cycle: str, *, keys="ABCDE", non_compliant="E", seed=20260901, size=3
+):
+    worker = suite.stub("review", await suite.worker_token())
+    await worker.OpenReview(
+        pb.OpenReviewRequest(
+            cycle_id=cycle, policy_json=policy_json(size=size), candidates=candidates(w, keys)
+        )
+    )
+    await worker.RecordComplianceDecisions(
+        pb.RecordComplianceDecisionsRequest(
+            cycle_id=cycle, decisions=[decision(f"app-{k.lower()}", k not in non_compliant) for k in keys]
+        )
+    )
+    return worker, await worker.DrawPanels(pb.DrawPanelsRequest(cycle_id=cycle, seed=seed))
+
+
+async def score_everything(suite, w: World, cycle: str, fractions: dict[str, str]) -> None:
+    worker = suite.stub("review", await suite.worker_token())
+    for a in (await worker.ListAssignments(pb.ListAssignmentsRequest(cycle_id=cycle))).assignments:
+        rv = suite.stub("review", w.tokens[a.expert_user_id])
+        if a.status == pb.ASSIGNMENT_STATUS_PENDING_DECLARATION:
+            await rv.DeclareConflict(
+                pb.DeclareConflictRequest(assignment_id=a.assignment_id, has_conflict=False)
+            )
+        if a.status != pb.ASSIGNMENT_STATUS_RECUSED:
+            await rv.SubmitScoreSheet(
+                pb.SubmitScoreSheetRequest(
+                    assignment_id=a.assignment_id, scores=sheet(fractions[a.application_id])
+                )
+            )
+
+
+async def expect(code: grpc.StatusCode, coro):
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await coro
+    err = read_error(e.value)
+    assert err.code == code, str(err)
+    assert err.message_zh, "every error carries a Chinese message"
+    return err
+
+
+# ---------------------------------------------------------------------------------- happy path
+
+
+async def test_full_review_from_compliance_to_announcement(suite):
+    w = await make_world(suite)
+    worker = suite.stub("review", await suite.worker_token())
+    cycle = "cycle-2026"
+
+    # Open: idempotent.
+    req = pb.OpenReviewRequest(cycle_id=cycle, policy_json=policy_json(), candidates=candidates(w))
+    assert (await worker.OpenReview(req)).candidates == 5
+    assert (await worker.OpenReview(req)).candidates == 5
+
+    # Compliance: E is refused; a repeat is a no-op; a different decision is refused.
+    first = await worker.RecordComplianceDecisions(
+        pb.RecordComplianceDecisionsRequest(cycle_id=cycle, decisions=[decision("app-a"), decision("app-b")])
+    )
+    assert (first.decided, first.remaining) == (2, 3)
+    again = await worker.RecordComplianceDecisions(
+        pb.RecordComplianceDecisionsRequest(cycle_id=cycle, decisions=[decision("app-a")])
+    )
+    assert (again.decided, again.remaining) == (2, 3)
+    await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        worker.RecordComplianceDecisions(
+            pb.RecordComplianceDecisionsRequest(cycle_id=cycle, decisions=[decision("app-a", ok=False)])
+        ),
+    )
+    await expect(
+        grpc.StatusCode.NOT_FOUND,
+        worker.RecordComplianceDecisions(
+            pb.RecordComplianceDecisionsRequest(cycle_id=cycle, decisions=[decision("app-zz")])
+        ),
+    )
+    # Panels cannot be drawn before every application is decided.
+    err = await expect(
+        grpc.StatusCode.FAILED_PRECONDITION, worker.DrawPanels(pb.DrawPanelsRequest(cycle_id=cycle, seed=7))
+    )
+    assert "app-c" in err.message
+    done = await worker.RecordComplianceDecisions(
+        pb.RecordComplianceDecisionsRequest(
+            cycle_id=cycle, decisions=[decision("app-c"), decision("app-d"), decision("app-e", ok=False)]
+        )
+    )
+    assert (done.decided, done.remaining) == (5, 0)
+    reviews = (
+        await suite.stub("review", w.province).ListComplianceReviews(
+            pb.ListComplianceReviewsRequest(cycle_id=cycle)
+        )
+    ).reviews
+    assert {r.application_id: r.compliant for r in reviews} == {
+        "app-a": True,
+        "app-b": True,
+        "app-c": True,
+        "app-d": True,
+        "app-e": False,
+    }
+
+    # Draw: conflicted experts are excluded from A with their reasons; E (non-compliant) gets no panel.
+    draw = await worker.DrawPanels(pb.DrawPanelsRequest(cycle_id=cycle, seed=20260901))
+    assert draw.seed == 20260901
+    pairs = {(a.application_id, a.expert_user_id) for a in draw.assignments}
+    assert {a.application_id for a in draw.assignments} == {"app-a", "app-b", "app-c", "app-d"}
+    assert all(sum(1 for p in pairs if p[0] == app) == 3 for app in ("app-a", "app-b", "app-c", "app-d"))
+    x_emp, x_share = w.experts["x_emp"], w.experts["x_share"]
+    assert (("app-a", x_emp) not in pairs) and (("app-a", x_share) not in pairs)
+    reasons = {(x.application_id, x.expert_user_id): x.reason for x in draw.exclusions}
+    assert reasons[("app-a", x_emp)] == "employed_by_applicant_within_3y"
+    assert reasons[("app-a", x_share)] == "shareholder_of_operator"
+    assert all(a.status == pb.ASSIGNMENT_STATUS_PENDING_DECLARATION for a in draw.assignments)
+    # Idempotent: the recorded draw comes back, whatever seed a retry passes.
+    again_draw = await worker.DrawPanels(pb.DrawPanelsRequest(cycle_id=cycle, seed=999))
+    assert again_draw.seed == 20260901
+    assert [a.assignment_id for a in again_draw.assignments] == [a.assignment_id for a in draw.assignments]
+
+    # An expert sees only their own assignments, even when asking for someone else's.
+    some = draw.assignments[0]
+    mine = suite.stub("review", w.tokens[some.expert_user_id])
+    other_id = next(uid for uid in w.experts.values() if uid != some.expert_user_id)
+    listed = (
+        await mine.ListAssignments(pb.ListAssignmentsRequest(cycle_id=cycle, expert_user_id=other_id))
+    ).assignments
+    assert listed and all(a.expert_user_id == some.expert_user_id for a in listed)
+    assert listed[0].enterprise_name.startswith("企业")
+
+    # A recusal on A: recorded as self_declared, and a replacement is drawn from the clean pool.
+    on_a = [a for a in draw.assignments if a.application_id == "app-a"]
+    recusing = on_a[0]
+    resp = await suite.stub("review", w.tokens[recusing.expert_user_id]).DeclareConflict(
+        pb.DeclareConflictRequest(
+            assignment_id=recusing.assignment_id, has_conflict=True, statement="曾为该企业提供咨询"
+        )
+    )
+    assert resp.assignment.status == pb.ASSIGNMENT_STATUS_RECUSED
+    assert resp.HasField("replacement")
+    replacement = resp.replacement
+    assert replacement.application_id == "app-a"
+    assert replacement.expert_user_id not in {a.expert_user_id for a in on_a} | {x_emp, x_share}
+    assert replacement.status == pb.ASSIGNMENT_STATUS_PENDING_DECLARATION
+    # A second declaration on the same assignment is refused.
+    await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        suite.stub("review", w.tokens[recusing.expert_user_id]).DeclareConflict(
+            pb.DeclareConflictRequest(assignment_id=recusing.assignment_id, has_conflict=False)
+        ),
+    )
+
+    # Proposal cannot be computed while sheets are missing.
+    err = await expect(
+        grpc.StatusCode.FAILED_PRECONDITION, worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id=cycle))
+    )
+    assert "app-a" in err.message
+
+    # Everyone declares and scores: A 95, B 85, C 82, D 70.
+    fractions = {"app-a": "0.95", "app-b": "0.85", "app-c": "0.82", "app-d": "0.70"}
+    await score_everything(suite, w, cycle, fractions)
+
+    # A correction is a new version and needs a reason; the latest version counts.
+    first_b = next(a for a in draw.assignments if a.application_id == "app-b")
+    rv_b = suite.stub("review", w.tokens[first_b.expert_user_id])
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        rv_b.SubmitScoreSheet(
+            pb.SubmitScoreSheetRequest(assignment_id=first_b.assignment_id, scores=sheet("0.80"))
+        ),
+    )
+    assert [v.field for v in err.violations] == ["correction_reason"]
+    corrected = (
+        await rv_b.SubmitScoreSheet(
+            pb.SubmitScoreSheetRequest(
+                assignment_id=first_b.assignment_id, scores=sheet("0.88"), correction_reason="笔误更正"
+            )
+        )
+    ).sheet
+    assert corrected.version == 2 and corrected.total == "88.00"
+    # B is now (88 + 85 + 85) / 3 = 86.00
+
+    # Budget for one excellent and one advanced award: 3,000,000 yuan.
+    budget = 3_000_000 * 100
+    proposal = (
+        await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id=cycle, budget_fen=budget))
+    ).proposal
+    assert proposal.version == 1 and proposal.budget_fen == budget
+    lines = {x.application_id: x for x in proposal.lines}
+    assert [x.application_id for x in sorted(proposal.lines, key=lambda x: x.rank)] == [
+        "app-a",
+        "app-b",
+        "app-c",
+        "app-d",
+    ]
+    assert lines["app-a"].final_score == "95.00" and lines["app-a"].tier == pb.TIER_EXCELLENT
+    assert lines["app-a"].amount_fen == 2_000_000 * 100
+    assert lines["app-b"].final_score == "86.00" and lines["app-b"].tier == pb.TIER_ADVANCED
+    assert lines["app-b"].amount_fen == 1_000_000 * 100
+    assert lines["app-c"].reserve and lines["app-c"].tier == pb.TIER_ADVANCED
+    assert (
+        lines["app-d"].tier == pb.TIER_NONE and lines["app-d"].amount_fen == 0 and not lines["app-d"].reserve
+    )
+    assert proposal.allocated_fen == 3_000_000 * 100
+    assert {d.dimension for d in lines["app-a"].dimension_scores} == {"1", "2", "3", "4", "5"}
+    # Retried by the workflow: the same proposal, unchanged.
+    again_p = (await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id=cycle))).proposal
+    assert again_p.version == 1 and again_p.lines == proposal.lines
+
+    # Scoring is closed once the proposal exists.
+    err = await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        rv_b.SubmitScoreSheet(
+            pb.SubmitScoreSheetRequest(
+                assignment_id=first_b.assignment_id, scores=sheet("0.90"), correction_reason="x"
+            )
+        ),
+    )
+    assert err.metadata["phase"] == "PROPOSAL" and "PROPOSAL" in err.message
+
+    # Objections only during publicity.
+    appl = suite.stub("review", w.applicant)
+    obj_req = pb.FileObjectionRequest(
+        cycle_id=cycle,
+        application_id="app-a",
+        objector_name="张三",
+        objector_contact="13800000000",
+        content="数据造假",
+    )
+    err = await expect(grpc.StatusCode.FAILED_PRECONDITION, appl.FileObjection(obj_req))
+    assert err.metadata["phase"] == "PROPOSAL"
+
+    ends = datetime.now(UTC) + timedelta(days=7)
+    await worker.OpenPublicity(
+        pb.OpenPublicityRequest(cycle_id=cycle, proposal_version=1, ends_at=stamp(ends))
+    )
+    await worker.OpenPublicity(
+        pb.OpenPublicityRequest(cycle_id=cycle, proposal_version=1, ends_at=stamp(ends))
+    )
+
+    # Anonymous objections are refused, naming the fields.
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        appl.FileObjection(
+            pb.FileObjectionRequest(cycle_id=cycle, application_id="app-a", content="匿名举报")
+        ),
+    )
+    assert {v.field for v in err.violations} == {"objector_name", "objector_contact"}
+    # Only listed applications (awards or reserves) may be objected to.
+    await expect(
+        grpc.StatusCode.NOT_FOUND,
+        appl.FileObjection(
+            pb.FileObjectionRequest(
+                cycle_id=cycle,
+                application_id="app-d",
+                objector_name="张三",
+                objector_contact="138",
+                content="x",
+            )
+        ),
+    )
+    objection = (await appl.FileObjection(obj_req)).objection
+    assert objection.status == pb.OBJECTION_STATUS_UNDER_INVESTIGATION
+    dismissed_one = (
+        await appl.FileObjection(
+            pb.FileObjectionRequest(
+                cycle_id=cycle,
+                application_id="app-b",
+                objector_name="李四",
+                objector_contact="139",
+                content="存疑",
+            )
+        )
+    ).objection
+
+    # Publicity cannot close while objections are open; they are named.
+    err = await expect(
+        grpc.StatusCode.FAILED_PRECONDITION, worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id=cycle))
+    )
+    assert objection.objection_id in err.message
+
+    province = suite.stub("review", w.province)
+    await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        province.RecordInvestigation(
+            pb.RecordInvestigationRequest(objection_id=objection.objection_id, upheld=True)
+        ),
+    )
+    await expect(
+        grpc.StatusCode.NOT_FOUND,
+        province.RecordInvestigation(
+            pb.RecordInvestigationRequest(objection_id="obj_nope", upheld=True, findings="x")
+        ),
+    )
+    dismissed = await province.RecordInvestigation(
+        pb.RecordInvestigationRequest(
+            objection_id=dismissed_one.objection_id, upheld=False, findings="经核实无问题"
+        )
+    )
+    assert dismissed.objection.status == pb.OBJECTION_STATUS_DISMISSED and not dismissed.HasField("proposal")
+
+    upheld = await province.RecordInvestigation(
+        pb.RecordInvestigationRequest(
+            objection_id=objection.objection_id, upheld=True, findings="经核实数据造假"
+        )
+    )
+    assert upheld.objection.status == pb.OBJECTION_STATUS_UPHELD
+    v2 = upheld.proposal
+    assert v2.version == 2 and objection.objection_id in v2.reason and "app-a" in v2.reason
+    lines2 = {x.application_id: x for x in v2.lines}
+    assert "app-a" not in lines2
+    assert lines2["app-b"].rank == 1 and lines2["app-b"].amount_fen == 1_000_000 * 100
+    # The reserve moved up into the freed budget.
+    assert not lines2["app-c"].reserve and lines2["app-c"].amount_fen == 1_000_000 * 100
+    # A decided objection cannot be decided again.
+    await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        province.RecordInvestigation(
+            pb.RecordInvestigationRequest(objection_id=objection.objection_id, upheld=False, findings="改判")
+        ),
+    )
+    # Earlier versions are kept; version 0 is the latest.
+    assert (
+        await province.GetProposal(pb.GetProposalRequest(cycle_id=cycle, version=1))
+    ).proposal.lines == proposal.lines
+    assert (await province.GetProposal(pb.GetProposalRequest(cycle_id=cycle))).proposal.version == 2
+    await expect(
+        grpc.StatusCode.NOT_FOUND, province.GetProposal(pb.GetProposalRequest(cycle_id=cycle, version=9))
+    )
+    objections = (await province.ListObjections(pb.ListObjectionsRequest(cycle_id=cycle))).objections
+    assert {o.status for o in objections} == {pb.OBJECTION_STATUS_UPHELD, pb.OBJECTION_STATUS_DISMISSED}
+
+    final = (await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id=cycle))).proposal
+    assert final.version == 2
+    assert (await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id=cycle))).proposal.version == 2
+    err = await expect(grpc.StatusCode.FAILED_PRECONDITION, appl.FileObjection(obj_req))
+    assert err.metadata["phase"] == "ANNOUNCED"
+
+
+# ---------------------------------------------------------------------------------- the draw
+
+
+async def test_same_seed_reproduces_the_draw_and_another_seed_differs(suite):
+    w = await make_world(suite, n_clean=6)
+    _, d1 = await open_and_draw(suite, w, "cycle-a", seed=1234)
+    _, d2 = await open_and_draw(suite, w, "cycle-b", seed=1234)
+    _, d3 = await open_and_draw(suite, w, "cycle-c", seed=98765)
+    pairs = lambda d: [(a.application_id, a.expert_user_id) for a in d.assignments]  # noqa: E731
+    assert pairs(d1) == pairs(d2)
+    assert pairs(d1) != pairs(d3)
+    assert [(x.application_id, x.expert_user_id, x.reason) for x in d1.exclusions] == [
+        (x.application_id, x.expert_user_id, x.reason) for x in d2.exclusions
+    ]
+
+
+async def test_no_eligible_expert_fails_naming_the_application(suite):
+    w = await make_world(suite, n_clean=0)  # only x_emp and x_share, both conflicted with A
+    worker = suite.stub("review", await suite.worker_token())
+    await worker.OpenReview(
+        pb.OpenReviewRequest(cycle_id="c1", policy_json=policy_json(), candidates=candidates(w, "A"))
+    )
+    await worker.RecordComplianceDecisions(
+        pb.RecordComplianceDecisionsRequest(cycle_id="c1", decisions=[decision("app-a")])
+    )
+    err = await expect(
+        grpc.StatusCode.FAILED_PRECONDITION, worker.DrawPanels(pb.DrawPanelsRequest(cycle_id="c1", seed=5))
+    )
+    assert "app-a" in err.message and err.reason == "NOT_ENOUGH_EXPERTS"
+
+
+# ---------------------------------------------------------------------------------- errors
+
+
+async def test_score_sheet_errors(suite):
+    w = await make_world(suite)
+    worker, draw = await open_and_draw(suite, w, "cycle-e", keys="B", non_compliant="")
+    a = draw.assignments[0]
+    rv = suite.stub("review", w.tokens[a.expert_user_id])
+
+    # Not declared yet.
+    err = await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        rv.SubmitScoreSheet(pb.SubmitScoreSheetRequest(assignment_id=a.assignment_id, scores=sheet("0.8"))),
+    )
+    assert "declare" in err.message
+
+    # Another expert's assignment looks missing; so does an unknown one.
+    stranger = next(
+        uid for uid in w.experts.values() if uid not in {x.expert_user_id for x in draw.assignments}
+    )
+    other = suite.stub("review", w.tokens[stranger])
+    await expect(
+        grpc.StatusCode.NOT_FOUND,
+        other.DeclareConflict(pb.DeclareConflictRequest(assignment_id=a.assignment_id, has_conflict=False)),
+    )
+    await expect(
+        grpc.StatusCode.NOT_FOUND,
+        other.SubmitScoreSheet(
+            pb.SubmitScoreSheetRequest(assignment_id=a.assignment_id, scores=sheet("0.8"))
+        ),
+    )
+    await expect(
+        grpc.StatusCode.NOT_FOUND,
+        rv.DeclareConflict(pb.DeclareConflictRequest(assignment_id="asg_unknown", has_conflict=False)),
+    )
+    # Workflow-only RPCs are refused to experts; experts' RPCs to others.
+    await expect(
+        grpc.StatusCode.PERMISSION_DENIED, rv.DrawPanels(pb.DrawPanelsRequest(cycle_id="cycle-e", seed=1))
+    )
+    await expect(
+        grpc.StatusCode.PERMISSION_DENIED,
+        worker.SubmitScoreSheet(
+            pb.SubmitScoreSheetRequest(assignment_id=a.assignment_id, scores=sheet("0.8"))
+        ),
+    )
+
+    await rv.DeclareConflict(pb.DeclareConflictRequest(assignment_id=a.assignment_id, has_conflict=False))
+
+    # Out of range, too many decimals, not a number: each names its field.
+    bad = sheet("0.8")
+    bad[2].points = "99"
+    bad[4].points = "1.234"
+    bad[5].points = "abc"
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        rv.SubmitScoreSheet(pb.SubmitScoreSheetRequest(assignment_id=a.assignment_id, scores=bad)),
+    )
+    assert {v.field for v in err.violations} == {"scores[4].points", "scores[5].points"}
+    only_range = sheet("0.8")
+    only_range[2].points = "99"
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        rv.SubmitScoreSheet(pb.SubmitScoreSheetRequest(assignment_id=a.assignment_id, scores=only_range)),
+    )
+    assert "scores[2].points" in {v.field for v in err.violations}
+    # A missing indicator names the sheet.
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        rv.SubmitScoreSheet(
+            pb.SubmitScoreSheetRequest(assignment_id=a.assignment_id, scores=sheet("0.8")[:-1])
+        ),
+    )
+    assert "scores" in {v.field for v in err.violations}
+    # A low score without justification names the justification.
+    low = sheet("0.2")
+    low[0].justification = ""
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        rv.SubmitScoreSheet(pb.SubmitScoreSheetRequest(assignment_id=a.assignment_id, scores=low)),
+    )
+    assert "scores[0].justification" in {v.field for v in err.violations}
+
+    # Nothing was stored by the refused submissions: the first good one is version 1.
+    ok = await rv.SubmitScoreSheet(
+        pb.SubmitScoreSheetRequest(assignment_id=a.assignment_id, scores=sheet("0.8"))
+    )
+    assert ok.sheet.version == 1 and ok.sheet.total == "80.00"
+
+
+async def test_phase_and_publicity_errors(suite):
+    w = await make_world(suite)
+    worker = suite.stub("review", await suite.worker_token())
+    await expect(grpc.StatusCode.NOT_FOUND, worker.DrawPanels(pb.DrawPanelsRequest(cycle_id="nope", seed=1)))
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        worker.OpenReview(pb.OpenReviewRequest(cycle_id="c", policy_json='{"policy_id": "x"}')),
+    )
+    assert {v.field for v in err.violations} == {"policy_json"}
+    worker, draw = await open_and_draw(suite, w, "cycle-p", keys="BC", non_compliant="", size=1)
+    # Publicity before the proposal: wrong phase.
+    err = await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        worker.OpenPublicity(
+            pb.OpenPublicityRequest(cycle_id="cycle-p", ends_at=stamp(datetime.now(UTC) + timedelta(days=1)))
+        ),
+    )
+    assert err.metadata["phase"] == "EXPERT_REVIEW"
+    await score_everything(suite, w, "cycle-p", {"app-b": "0.95", "app-c": "0.85"})
+    await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id="cycle-p"))
+    # A publicity that has already ended refuses objections.
+    await worker.OpenPublicity(
+        pb.OpenPublicityRequest(cycle_id="cycle-p", ends_at=stamp(datetime.now(UTC) - timedelta(seconds=1)))
+    )
+    err = await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        suite.stub("review", w.applicant).FileObjection(
+            pb.FileObjectionRequest(
+                cycle_id="cycle-p",
+                application_id="app-b",
+                objector_name="王五",
+                objector_contact="137",
+                content="x",
+            )
+        ),
+    )
+    assert err.reason == "PUBLICITY_ENDED" and "ended" in err.message
+    # Declaring after the proposal: wrong phase.
+    a = draw.assignments[0]
+    err = await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        suite.stub("review", w.tokens[a.expert_user_id]).DeclareConflict(
+            pb.DeclareConflictRequest(assignment_id=a.assignment_id, has_conflict=False)
+        ),
+    )
+    assert err.metadata["phase"] == "PUBLICITY"
+    final = (await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id="cycle-p"))).proposal
+    assert [x.application_id for x in sorted(final.lines, key=lambda x: x.rank)] == ["app-b", "app-c"]
+
+
+async def test_recusal_without_replacement_still_recuses(suite):
+    w = await make_world(suite, n_clean=0)  # x_emp and x_share only: both eligible for B
+    worker, draw = await open_and_draw(suite, w, "cycle-r", keys="B", non_compliant="")
+    assert len(draw.assignments) == 2  # fewer eligible than the panel size of 3: all are taken
+    a = draw.assignments[0]
+    resp = await suite.stub("review", w.tokens[a.expert_user_id]).DeclareConflict(
+        pb.DeclareConflictRequest(assignment_id=a.assignment_id, has_conflict=True, statement="亲属任职")
+    )
+    assert resp.assignment.status == pb.ASSIGNMENT_STATUS_RECUSED and not resp.HasField("replacement")
+    draw_again = await worker.DrawPanels(pb.DrawPanelsRequest(cycle_id="cycle-r"))
+    assert ("app-b", a.expert_user_id, "self_declared") in {
+        (x.application_id, x.expert_user_id, x.reason) for x in draw_again.exclusions
+    }
+    # The remaining expert scores; the recused one is not waited for.
+    await score_everything(suite, w, "cycle-r", {"app-b": "0.90"})
+    proposal = (await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id="cycle-r"))).proposal
+    assert proposal.lines[0].final_score == "90.00" and proposal.lines[0].tier == pb.TIER_EXCELLENT
