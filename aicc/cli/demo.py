@@ -170,7 +170,7 @@ class Demo:
             fin = await self._org(make_uscc(code, 200 + i, authority="1", category="1"), f"{city}财政局", ipb.ORGANIZATION_KIND_CITY_BUREAU)
             await self._user(f"{code}.industry", f"{city}工信局", ["city_industry"], ind.organization_id, code)
             await self._user(f"{code}.finance", f"{city}财政局", ["city_finance"], fin.organization_id, code)
-        for i, (name, city, division, _q, story) in enumerate(ENTERPRISES):
+        for i, (name, _city, division, _q, _story) in enumerate(ENTERPRISES):
             org = await self._org(make_uscc(division, 1000 + i), name, ipb.ORGANIZATION_KIND_ENTERPRISE)
             op = await self._org(make_uscc(division, 5000 + i), f"{name}运营中心", ipb.ORGANIZATION_KIND_OPERATOR_ORG, parent=org.organization_id)
             self.orgs[name], self.operators[name] = org, op
@@ -237,8 +237,8 @@ class Year:
             say(f"  [{time.monotonic() - self.started:6.1f}s] {name:<21} {PHASE_ZH[name]:<8} {detail} {h.note}".rstrip())
         self.seen = len(c.history)
 
-    async def until(self, *phases: str, timeout: float = 180) -> inpb.Cycle:
-        deadline = time.monotonic() + timeout
+    async def until(self, *phases: str, within: float = 180) -> inpb.Cycle:
+        deadline = time.monotonic() + within
         while True:
             c = await self.cycle()
             self._report(c)
@@ -248,9 +248,9 @@ class Year:
                 raise TimeoutError(f"cycle stayed in {_phase(c)}; expected {', '.join(phases)}")
             await asyncio.sleep(0.25)
 
-    async def retry(self, call, *, until_ok_of=grpc.StatusCode.FAILED_PRECONDITION, timeout: float = 120):
+    async def retry(self, call, *, until_ok_of=grpc.StatusCode.FAILED_PRECONDITION, within: float = 120):
         """Repeats a decision refused only because its time has not come yet (e.g. publicity still running)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while True:
             try:
                 return await call()

@@ -20,7 +20,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.cycle.models import (
         CITY_ROLES,
         WORKFLOW_NAME,
-        Actor,
         AppRef,
         AwardLine,
         BudgetOpening,

@@ -19,8 +19,8 @@ from services.identity.domain import eligibility, imports, jurisdictions, uscc
 from services.identity.store import (
     CreditRecordRow,
     ExpertRelationRow,
-    GreenThresholdRow,
     ExpertRow,
+    GreenThresholdRow,
     IdentityStore,
     OrganizationRow,
     UserRow,

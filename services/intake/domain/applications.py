@@ -7,7 +7,7 @@ from datetime import datetime
 
 from aicc.platform import authz
 from aicc.platform.auth import Principal
-from aicc.platform.errors import FailedPrecondition, InvalidArgument, FieldViolation, not_found, wrong_phase
+from aicc.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, not_found, wrong_phase
 from services.intake.store import ApplicationRow, CycleRow
 
 SERVICE_LINES = ("compute", "corpus", "model_training", "agent_deployment", "security")

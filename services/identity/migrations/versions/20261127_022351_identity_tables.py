@@ -1,14 +1,13 @@
 """identity tables
 
 Revision ID: 20261127_022351
-Revises: 
+Revises:
 Create Date: 2026-11-27 02:23:51.077465
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision: str = '20261127_022351'
 down_revision: str | None = None

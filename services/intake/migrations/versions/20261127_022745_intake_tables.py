@@ -1,14 +1,13 @@
 """intake tables
 
 Revision ID: 20261127_022745
-Revises: 
+Revises:
 Create Date: 2026-11-27 02:27:45.919742
 """
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
-
 
 revision: str = '20261127_022745'
 down_revision: str | None = None
