@@ -123,7 +123,9 @@ def run(args) -> int:
         stopping["flag"] = True
         raise KeyboardInterrupt
 
+    # Explicit handlers: SIGINT may arrive ignored from a non-interactive parent shell.
     signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
     code = 0
     try:
         if not args.no_temporal:
