@@ -21,10 +21,14 @@ RUN uv export --frozen --no-dev --no-emit-project --format requirements-txt -o /
 # Every dependency comes as a binary wheel checked against the lock file's hashes.
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install --no-deps --require-hashes --only-binary=:all: -r /tmp/requirements.txt
+COPY setup.py ./
 COPY aicc ./aicc
 COPY services ./services
 COPY workflows ./workflows
 COPY protos ./protos
+# The wheel carries the shipped policies as aicc/policies (setup.py); the runtime stage also puts
+# them in /etc/aicc/policies (AICC_POLICY_DIR), where the chart mounts the instance's policy.
+COPY policies ./policies
 RUN uv build --wheel --out-dir /tmp/dist \
  && /opt/venv/bin/pip install --no-deps /tmp/dist/aicc-*.whl \
  && /opt/venv/bin/python -m compileall -q /opt/venv/lib

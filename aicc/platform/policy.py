@@ -797,9 +797,26 @@ def load_policy_file(path: str | Path) -> Policy:
 
 
 def default_policy_dir() -> Path:
+    """The shipped policies: ``policies/`` of the repository when running from a checkout (or an
+    editable install), else ``aicc/policies`` inside the installed package (the wheel carries a
+    copy, see ``setup.py``)."""
+    from importlib import resources
+
     import aicc
 
-    return Path(aicc.__file__).resolve().parent.parent / "policies"
+    checkout = Path(aicc.__file__).resolve().parent.parent
+    if (checkout / "pyproject.toml").is_file() and (checkout / "policies").is_dir():
+        return checkout / "policies"
+    return Path(str(resources.files("aicc").joinpath("policies")))
+
+
+class PolicyNotFound(PolicyError):
+    """No policy file of that name; ``available`` lists the names that exist."""
+
+    def __init__(self, name: str, available: list[str], directory: Path) -> None:
+        super().__init__([("", f"no policy named {name!r} in {directory} (available: {', '.join(available) or 'none'})")], source=name)
+        self.name = name
+        self.available = available
 
 
 def find_policy(name: str, policy_dir: Path | None = None) -> Policy:
@@ -811,8 +828,5 @@ def find_policy(name: str, policy_dir: Path | None = None) -> Policy:
     path = directory / f"{name}.yaml"
     if not path.is_file():
         available = sorted(p.stem for p in directory.glob("*.yaml")) if directory.is_dir() else []
-        raise PolicyError(
-            [("", f"no policy named {name!r} in {directory} (available: {', '.join(available) or 'none'})")],
-            source=name,
-        )
+        raise PolicyNotFound(name, available, directory)
     return load_policy_file(path)

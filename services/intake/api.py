@@ -10,7 +10,7 @@ from aicc.platform.auth import principal
 from aicc.platform.convert import ts
 from aicc.platform.db import new_id, now_utc
 from aicc.platform.errors import FieldViolation, InvalidArgument, NotFound, not_found
-from aicc.platform.policy import PolicyError, find_policy, load_policy_text
+from aicc.platform.policy import PolicyError, PolicyNotFound, find_policy, load_policy_text
 from aicc.platform.server import Runtime
 from aicc.platform.validation import Check
 from services.intake.domain import applications as apps
@@ -143,8 +143,12 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 policy = find_policy(request.policy_name, settings.policy_dir)
             else:
                 policy = load_policy_text(request.policy_yaml, source="policy_yaml")
-        except FileNotFoundError:
-            raise not_found("policy", request.policy_name, "实施细则") from None
+        except PolicyNotFound as e:  # name the ones that exist, never the server's paths
+            raise NotFound(
+                f"policy {e.name!r} not found (available: {', '.join(e.available) or 'none'})",
+                f"未找到实施细则 {e.name}（可用：{'、'.join(e.available) or '无'}）",
+                reason="POLICY_NOT_FOUND",
+            ) from None
         except PolicyError as e:
             field = "policy_yaml" if request.WhichOneof("policy") == "policy_yaml" else "policy_name"
             raise InvalidArgument(

@@ -119,3 +119,46 @@ async def test_probe_port_serves_health_only(tmp_path):
             await identity_pb2_grpc.IdentityServiceStub(ch).ListJurisdictions(pb.ListJurisdictionsRequest())
         assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
         await ch.close()
+
+
+async def test_health_is_not_serving_until_the_database_answers(tmp_path):
+    """A service whose database cannot be reached stays NOT_SERVING (and keeps retrying)."""
+    import asyncio
+
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    from aicc.platform.clients import open_channel
+    from aicc.platform.server import ServiceHost
+    from aicc.platform.services import spec
+
+    settings = suite_settings(tmp_path, db_urls={"identity": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
+    host = ServiceHost(spec("identity"), settings)
+    task = asyncio.create_task(host.start())
+    try:
+        await asyncio.sleep(1.0)
+        assert not task.done()
+        ch = open_channel(settings.address("identity"))
+        resp = await health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest())
+        assert resp.status == health_pb2.HealthCheckResponse.NOT_SERVING
+        await ch.close()
+    finally:
+        task.cancel()
+        await host.server.stop(0)
+
+
+async def test_reflection_lists_the_service(suite):
+    from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+    from aicc.platform.clients import open_channel
+
+    ch = open_channel(suite.settings.address("identity"))
+    stub = reflection_pb2_grpc.ServerReflectionStub(ch)
+
+    async def requests():
+        yield reflection_pb2.ServerReflectionRequest(list_services="")
+
+    names = []
+    async for resp in stub.ServerReflectionInfo(requests()):
+        names = [s.name for s in resp.list_services_response.service]
+    await ch.close()
+    assert "aicc.identity.v1.IdentityService" in names and "grpc.health.v1.Health" in names
