@@ -3,7 +3,10 @@
 Times ``compute_proposal`` alone and the whole ``aicc rank`` command (CSV parsing included),
 and prints each against baselines measured in the same run on the same machine, so the
 numbers compare across machines: sorting 10,000 tuples, and summing 1,050,000 Decimals (the
-number of points in the data set). Always exits 0; it reports, it does not judge.
+number of points in the data set). Also times the former all-Decimal engine kept as the test
+reference (tests/unit/_scoring_reference.py) and checks both give byte-identical JSON. Always
+exits 0 (``make bench``); it reports, it does not judge. Goal: compute_proposal <= 0.5 s on a
+developer machine (about 20 x sum-baseline).
 
     .venv/bin/python tools/bench_rank.py [--apps 10000] [--experts 7] [--seed 1]
 """
@@ -14,6 +17,7 @@ import argparse
 import csv
 import datetime as dt
 import io
+import json
 import random
 import sys
 import tempfile
@@ -27,7 +31,11 @@ sys.path.insert(0, str(ROOT))
 
 from aicc.cli import rank as rank_cmd  # noqa: E402
 from aicc.platform.policy import find_policy  # noqa: E402
-from services.review.domain.scoring import Candidate, compute_proposal  # noqa: E402
+from services.review.domain.scoring import (  # noqa: E402
+    Candidate,
+    compute_proposal,
+    proposal_to_json_rows,
+)
 
 
 def _timed(fn, repeat: int = 1) -> float:
@@ -107,12 +115,30 @@ def main(argv: list[str] | None = None) -> int:
     print(f"baseline sum {n_points:,} Decimals: {base_sum:8.4f} s")
 
     lines: list = []
-    engine = _timed(lambda: lines.extend(compute_proposal(policy, cands, sheets)) or None, repeat=1)
+
+    def run_engine():
+        lines[:] = compute_proposal(policy, cands, sheets)
+
+    engine = _timed(run_engine, repeat=3)
     funded = sum(1 for ln in lines if ln.amount_fen)
     print(
         f"compute_proposal:         {engine:8.3f} s  = {engine / base_sum:6.1f} x sum-baseline, "
         f"{engine / base_sort:8.1f} x sort-baseline  ({len(lines):,} lines, {funded} funded)"
     )
+    try:
+        from tests.unit import _scoring_reference as reference
+    except ImportError:  # e.g. an installed copy without the tests
+        reference = None
+    if reference is not None:
+        ref_lines: list = []
+        ref = _timed(lambda: ref_lines.extend(reference.compute_proposal(policy, cands, sheets)) or None)
+        same = json.dumps(proposal_to_json_rows(lines), ensure_ascii=False) == json.dumps(
+            reference.proposal_to_json_rows(ref_lines), ensure_ascii=False
+        )
+        print(
+            f"reference Decimal engine: {ref:8.3f} s  = {ref / base_sum:6.1f} x sum-baseline; "
+            f"speed-up {ref / engine:4.1f} x; identical JSON: {'yes' if same else 'NO'}"
+        )
 
     with tempfile.TemporaryDirectory() as tmp:
         apps, scores = write_csv(cands, sheets, Path(tmp))

@@ -3,16 +3,24 @@ to CLOSED, against a running suite — logging in as each role it plays. Exits 0
 
 Seeding is idempotent (organisations by USCC, users by username), so it can run again against
 the same suite; each run opens a new cycle ``demo-2026-<n>``.
+
+Officials log in with a second factor: the demo keeps each official's TOTP secret (returned once by
+CreateUser) in ``data_dir/secrets/demo-totp.json`` (0600) with the last time step it used (a code is
+never reused), and the operator's from ``AICC_BOOTSTRAP_OPERATOR_TOTP_FILE`` or
+``data_dir/secrets/operator-totp``. A session is reused while its token has minutes left.
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import os
 import random
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 import grpc
@@ -27,6 +35,7 @@ from aicc.platform.policy import default_policy_dir, load_policy_text
 from aicc.platform.settings import Settings
 from aicc.review.v1 import review_pb2 as rpb
 from aicc.supervision.v1 import supervision_pb2 as spb
+from services.identity.domain import second_factor
 from services.identity.domain.uscc import make_uscc
 
 CITIES = {"370100": "济南市", "370200": "青岛市", "370600": "烟台市"}
@@ -70,6 +79,7 @@ class Session:
     username: str
     token: str
     user: ipb.User
+    expires_at: datetime | None = None
     _stubs: dict = field(default_factory=dict)
 
 
@@ -81,6 +91,40 @@ class Demo:
         self.channels: list = []
         self.orgs: dict[str, ipb.Organization] = {}
         self.operators: dict[str, ipb.Organization] = {}
+        self.totp_path = settings.data_dir / "secrets" / "demo-totp.json"
+        self.totp = json.loads(self.totp_path.read_text()) if self.totp_path.exists() else {}
+        self.totp.setdefault("secrets", {})
+        self.totp.setdefault("last_step", {})
+
+    def _save_totp(self) -> None:
+        self.totp_path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.totp_path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(self.totp, f, indent=1, sort_keys=True)
+        os.replace(tmp, self.totp_path)
+
+    def _totp_secret(self, username: str) -> str | None:
+        s = self.settings
+        if username == s.bootstrap_operator_username:
+            path = s.bootstrap_operator_totp_file or (s.data_dir / "secrets" / "operator-totp")
+            return second_factor.read_secret_file(path) if path.exists() else None
+        return self.totp["secrets"].get(username)
+
+    async def _totp_code(self, username: str) -> str:
+        """A code of a time step this demo has not used for the user yet (the next step's code is
+        accepted too; beyond that, wait for the clock)."""
+        secret = self._totp_secret(username)
+        if not secret:
+            return ""
+        while True:
+            now = second_factor.step_at(datetime.now(UTC))
+            step = max(now, self.totp["last_step"].get(username, now - 1) + 1)
+            if step <= now + 1:
+                self.totp["last_step"][username] = step
+                self._save_totp()
+                return second_factor.code_at_step(secret, step)
+            await asyncio.sleep(1)
 
     def _demo_password(self) -> str:
         from services.identity.domain.accounts import dev_secret
@@ -117,16 +161,20 @@ class Demo:
         return sess._stubs[service]
 
     async def login(self, username: str, password: str | None = None) -> Session:
+        current = self.sessions.get(username)
+        if current and current.expires_at and current.expires_at - datetime.now(UTC) > timedelta(minutes=5):
+            return current  # one login per user: an official's code may not be used twice
         ch = open_channel(self.settings.address("identity"))
         try:
             from aicc.identity.v1 import identity_pb2_grpc
 
             resp = await identity_pb2_grpc.IdentityServiceStub(ch).Login(
-                ipb.LoginRequest(username=username, password=password or self.password), timeout=15
+                ipb.LoginRequest(username=username, password=password or self.password, totp_code=await self._totp_code(username)),
+                timeout=15,
             )
         finally:
             await ch.close()
-        s = Session(username, resp.access_token, resp.user)
+        s = Session(username, resp.access_token, resp.user, resp.expires_at.ToDatetime(tzinfo=UTC))
         self.sessions[username] = s
         return s
 
@@ -149,9 +197,13 @@ class Demo:
 
     async def _user(self, username: str, name: str, roles: list[str], org: str = "", city: str = "") -> None:
         try:
-            await self.stub("operator", "identity").CreateUser(
+            resp = await self.stub("operator", "identity").CreateUser(
                 ipb.CreateUserRequest(username=username, display_name=name, password=self.password, roles=roles, organization_id=org, city_code=city)
             )
+            if resp.totp_secret:  # returned once: keep it to compute this official's codes
+                self.totp["secrets"][username] = resp.totp_secret
+                self.totp["last_step"].pop(username, None)
+                self._save_totp()
         except grpc.aio.AioRpcError as e:
             if e.code() != grpc.StatusCode.ALREADY_EXISTS:
                 raise

@@ -14,6 +14,7 @@ COMMAND_MODULES = [
     "aicc.cli.serve",
     "aicc.cli.worker",
     "aicc.cli.migrate",
+    "aicc.cli.audit_cmd",
     "aicc.cli.demo",
     "aicc.cli.policy_cmd",
     "aicc.cli.rank",

@@ -20,6 +20,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from aicc.platform.policy import Policy, PolicyError
+from services.review.domain.export import APP_COLUMNS, SCORE_COLUMNS
 from services.review.domain.scoring import (
     Candidate,
     ProposalLine,
@@ -28,8 +29,6 @@ from services.review.domain.scoring import (
     proposal_to_json_rows,
 )
 
-APP_COLUMNS = ("application_id", "enterprise", "city", "submitted_at")
-SCORE_COLUMNS = ("application_id", "expert_id", "indicator", "score")
 MAX_REPORTED = 20
 
 
@@ -135,19 +134,29 @@ def read_scores(
     first_line: dict[tuple[str, str], int] = {}
     maxima = {r.id: r.max_points for r in policy.indicator_refs()}
     decimals = policy.scoring.decimals
+    # A plain csv.reader (the header was checked above) and, per indicator, each distinct score
+    # text parsed and checked once: a year's file repeats a few thousand texts a million times.
+    header = reader.fieldnames or []
+    i_app, i_exp, i_ind, i_score = (header.index(c) for c in SCORE_COLUMNS)
+    width = len(header)
+    rows = csv.reader(fh, dialect=reader.reader.dialect)
+    base = reader.line_num  # lines the header took
+    valid: dict[str, dict[str, Decimal]] = {ind: {} for ind in maxima}
     with fh:
         try:
-            for row in reader:
+            for row in rows:
+                if not row:  # blank lines are skipped, as csv.DictReader does
+                    continue
                 if len(problems) >= MAX_REPORTED:
                     break
-                ln = reader.line_num
-                if None in row or any(v is None for v in row.values()):
+                ln = base + rows.line_num
+                if len(row) != width:
                     problems.append(f"{path}:{ln}: expected {len(SCORE_COLUMNS)} columns")
                     continue
-                app_id = row["application_id"].strip()
-                expert = row["expert_id"].strip()
-                ind = row["indicator"].strip()
-                raw = row["score"].strip()
+                app_id = row[i_app].strip()
+                expert = row[i_exp].strip()
+                ind = row[i_ind].strip()
+                raw = row[i_score].strip()
                 if app_id not in app_lines:
                     problems.append(
                         f"{path}:{ln}: unknown application_id {app_id!r} (not in the applications file)"
@@ -156,27 +165,20 @@ def read_scores(
                 if not expert:
                     problems.append(f"{path}:{ln}: empty expert_id")
                     continue
-                mx = maxima.get(ind)
-                if mx is None:
+                known = valid.get(ind)
+                if known is None:
                     problems.append(
                         f"{path}:{ln}: unknown indicator {ind!r} (policy {policy.policy_id} has "
                         f"{', '.join(maxima)})"
                     )
                     continue
-                try:
-                    pts = Decimal(raw)
-                except InvalidOperation:
-                    pts = None
-                if pts is None or not pts.is_finite():
-                    problems.append(f"{path}:{ln}: score {raw!r} is not a number")
-                    continue
-                if pts < 0 or pts > mx:
-                    problems.append(f"{path}:{ln}: score {raw} for indicator {ind} is outside 0..{mx}")
-                    continue
-                exp = pts.as_tuple().exponent
-                if isinstance(exp, int) and -exp > decimals:
-                    problems.append(f"{path}:{ln}: score {raw} has more than {decimals} decimal places")
-                    continue
+                pts = known.get(raw)
+                if pts is None:
+                    problem, pts = _check_score(raw, ind, maxima[ind], decimals)
+                    if problem:
+                        problems.append(f"{path}:{ln}: {problem}")
+                        continue
+                    known[raw] = pts
                 key = (app_id, expert, ind)
                 if key in seen:
                     problems.append(
@@ -185,10 +187,16 @@ def read_scores(
                     )
                     continue
                 seen[key] = ln
-                first_line.setdefault((app_id, expert), ln)
-                sheets.setdefault(app_id, {}).setdefault(expert, {})[ind] = pts
+                per_app = sheets.get(app_id)
+                if per_app is None:
+                    per_app = sheets[app_id] = {}
+                sheet = per_app.get(expert)
+                if sheet is None:
+                    sheet = per_app[expert] = {}
+                    first_line[(app_id, expert)] = ln
+                sheet[ind] = pts
         except csv.Error as exc:
-            problems.append(f"{path}:{reader.line_num}: {exc}")
+            problems.append(f"{path}:{base + rows.line_num}: {exc}")
     if not problems:
         ids = list(maxima)
         for (app_id, expert), ln in first_line.items():
@@ -204,6 +212,22 @@ def read_scores(
     if problems:
         raise InputError(problems)
     return sheets
+
+
+def _check_score(raw: str, ind: str, mx: Decimal, decimals: int) -> tuple[str, Decimal]:
+    """(problem, points): the problem is "" for a valid score."""
+    try:
+        pts = Decimal(raw)
+    except InvalidOperation:
+        pts = None
+    if pts is None or not pts.is_finite():
+        return f"score {raw!r} is not a number", Decimal(0)
+    if pts < 0 or pts > mx:
+        return f"score {raw} for indicator {ind} is outside 0..{mx}", pts
+    exp = pts.as_tuple().exponent
+    if isinstance(exp, int) and -exp > decimals:
+        return f"score {raw} has more than {decimals} decimal places", pts
+    return "", pts
 
 
 # ------------------------------------------------------------------------------------ writing

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 
 from aicc.platform.settings import DEFAULT_PORTS, SERVICES
 
@@ -25,7 +26,13 @@ def run(args) -> int:
     async def main() -> None:  # the server must be built inside the running event loop
         await ServiceHost(spec(args.service)).run()
 
+    from aicc.platform.settings import ConfigError
+
     logs.configure(args.service)
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    except ConfigError as e:  # a refusal to run as configured: one clear line, no traceback
+        print(f"aicc serve {args.service}: {e}", file=sys.stderr, flush=True)
+        os._exit(2)
     # temporalio/sdk-python#300: the SDK's runtime may abort at interpreter exit; leave promptly.
     os._exit(0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 
 
 def add_parser(sub) -> None:
@@ -13,9 +14,13 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from aicc.platform import logs
-    from aicc.platform.settings import get_settings
+    from aicc.platform.settings import ConfigError, get_settings
     from workflows.cycle import worker
 
     logs.configure("worker")
-    asyncio.run(worker.run(get_settings()))
+    try:
+        asyncio.run(worker.run(get_settings()))
+    except ConfigError as e:
+        print(f"aicc worker: {e}", file=sys.stderr, flush=True)
+        os._exit(2)
     os._exit(0)  # temporalio/sdk-python#300: avoid the SDK runtime's crash at interpreter exit

@@ -2,6 +2,12 @@
 other service verifies them locally with the public keys identity publishes (``GetPublicKeys``),
 refetching when it meets an unknown ``kid`` — so keys rotate without downtime: add a new key
 (it signs from then on), keep the old one until its last token has expired, then remove it.
+
+Reload: identity re-reads its keys directory (cheaply: file names, sizes and mtimes) before each
+``Login`` and ``GetPublicKeys``, so a key added to or removed from the directory (or the mounted
+Secret) takes effect without a restart; a new key is published at once but signs only once its file
+is ``TokenSigner.ACTIVATION_DELAY`` (10 s) old, so every verifier can already fetch it. Verifiers also refetch the published keys once their copy
+is older than ``max_age`` (5 minutes), so a removed key stops verifying everywhere within that.
 """
 
 from __future__ import annotations
@@ -64,11 +70,69 @@ def _key_files(keys_dir: Path) -> list[Path]:
     return sorted(p for p in keys_dir.iterdir() if not p.name.startswith(".") and p.is_file())
 
 
+def _load_keys(files: list[Path]) -> dict[str, Ed25519PrivateKey]:
+    keys = {}
+    for f in files:
+        k = serialization.load_pem_private_key(f.read_bytes(), password=None)
+        if not isinstance(k, Ed25519PrivateKey):
+            raise RuntimeError(f"{f.name}: not an Ed25519 private key")
+        keys[_kid_of(f)] = k
+    return keys
+
+
+def _fingerprint(files: list[Path]) -> tuple:
+    return tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files)
+
+
+def _signing_kid(files: list[Path], activation_delay: float, current: str | None = None) -> str:
+    """The lexically last key that has been in the directory for ``activation_delay`` seconds (its
+    public key is published before it signs, so no verifier meets its kid before it can fetch it);
+    else the current signing key while it is still there; else the lexically last (first start)."""
+    cutoff = time.time() - activation_delay
+    ready = [f for f in files if f.stat().st_mtime <= cutoff]
+    if ready:
+        return _kid_of(ready[-1])
+    if current and current in {_kid_of(f) for f in files}:
+        return current
+    return _kid_of(files[-1])
+
+
 class TokenSigner:
-    def __init__(self, keys: dict[str, Ed25519PrivateKey], signing_kid: str, issuer: str, ttl: int) -> None:
+    # Longer than a verifier's refetch interval (TokenVerifier.refetch_interval).
+    ACTIVATION_DELAY = 10.0
+
+    def __init__(
+        self,
+        keys: dict[str, Ed25519PrivateKey],
+        signing_kid: str,
+        issuer: str,
+        ttl: int,
+        keys_dir: Path | None = None,
+        activation_delay: float = ACTIVATION_DELAY,
+    ) -> None:
         if signing_kid not in keys:
             raise ValueError("signing key not among keys")
         self.keys, self.signing_kid, self.issuer, self.ttl = keys, signing_kid, issuer, ttl
+        self.keys_dir = keys_dir
+        self.activation_delay = activation_delay
+        self._fingerprint: tuple = _fingerprint(_key_files(keys_dir)) if keys_dir else ()
+
+    def reload(self) -> bool:
+        """Re-reads the keys directory when it changed and picks the signing key; True when the
+        signing key or the key set changed. An empty directory keeps the current keys."""
+        if self.keys_dir is None:
+            return False
+        files = _key_files(self.keys_dir)
+        if not files:
+            return False
+        fp = _fingerprint(files)
+        changed = fp != self._fingerprint
+        if changed:
+            self.keys, self._fingerprint = _load_keys(files), fp
+        kid = _signing_kid(files, self.activation_delay, self.signing_kid)
+        changed = changed or kid != self.signing_kid
+        self.signing_kid = kid
+        return changed
 
     @classmethod
     def from_dir(cls, keys_dir: Path, *, issuer: str, ttl: int, generate: bool = False) -> TokenSigner:
@@ -87,14 +151,9 @@ class TokenSigner:
             )
             path.chmod(0o600)
             files = [path]
-        keys = {}
-        for f in files:
-            k = serialization.load_pem_private_key(f.read_bytes(), password=None)
-            if not isinstance(k, Ed25519PrivateKey):
-                raise RuntimeError(f"{f.name}: not an Ed25519 private key")
-            keys[_kid_of(f)] = k
+        keys = _load_keys(files)
         # The lexically last file signs (name keys by date, e.g. 2026-11-27.pem).
-        return cls(keys, _kid_of(files[-1]), issuer, ttl)
+        return cls(keys, _signing_kid(files, cls.ACTIVATION_DELAY), issuer, ttl, keys_dir)
 
     def public_keys(self) -> dict[str, str]:
         return {
@@ -129,19 +188,24 @@ KeyFetcher = Callable[[], Awaitable[dict[str, str]]]
 
 
 class TokenVerifier:
-    """Verifies tokens with cached public keys; refetches (at most every few seconds) on an unknown kid."""
+    """Verifies tokens with cached public keys; refetches (at most every ``refetch_interval`` seconds)
+    on an unknown kid, and when the cached keys are older than ``max_age`` (so a removed key stops
+    verifying; if identity is unreachable then, the cached keys keep serving)."""
 
-    def __init__(self, fetch: KeyFetcher, *, issuer: str, refetch_interval: float = 5.0) -> None:
+    def __init__(
+        self, fetch: KeyFetcher, *, issuer: str, refetch_interval: float = 5.0, max_age: float = 300.0
+    ) -> None:
         self._fetch = fetch
         self._issuer = issuer
         self._keys: dict[str, Ed25519PublicKey] = {}
         self._last_fetch = 0.0
-        self._interval = refetch_interval
+        self.refetch_interval = refetch_interval
+        self.max_age = max_age
         self._lock = asyncio.Lock()
 
     async def _refresh(self) -> None:
         async with self._lock:
-            if time.monotonic() - self._last_fetch < self._interval and self._keys:
+            if time.monotonic() - self._last_fetch < self.refetch_interval and self._keys:
                 return
             pems = await self._fetch()
             keys = {}
@@ -160,6 +224,11 @@ class TokenVerifier:
         kid = header.get("kid")
         if header.get("alg") != ALGORITHM or not kid:
             raise _bad_token("token algorithm or key id not accepted")
+        if self._keys and time.monotonic() - self._last_fetch > self.max_age:
+            try:
+                await self._refresh()
+            except Exception:  # identity unreachable: keep the keys we have, try again shortly
+                self._last_fetch = time.monotonic() - self.max_age + self.refetch_interval
         if kid not in self._keys:
             try:
                 await self._refresh()

@@ -64,6 +64,7 @@ RULES: dict[str, Rule] = {
     ID + "CreateOrganization": _w(OPERATOR),
     ID + "GetOrganization": _r(*READERS_ALL),
     ID + "ListOrganizations": _r(*CITY_ROLES, *PROVINCE_ROLES, PARTY_GROUP, AUDITOR, OPERATOR, SYSTEM),
+    ID + "UpdateOrganizationCity": _w(PROVINCE_INDUSTRY),
     ID + "CreateUser": _w(OPERATOR),
     ID + "GetUser": _r(*READERS_ALL),
     ID + "Login": Rule(public=True, mutating=True),
@@ -109,6 +110,8 @@ RULES: dict[str, Rule] = {
     RV + "FileObjection": _w(APPLICANT, *CITY_ROLES, *PROVINCE_ROLES, EXPERT),
     RV + "RecordInvestigation": _w(PROVINCE_INDUSTRY),
     RV + "ListObjections": _r(*PROVINCE_READERS),
+    RV + "RecordOnSiteReview": _w(PROVINCE_INDUSTRY),
+    RV + "ListOnSiteReviews": _r(*PROVINCE_READERS),
     # funding
     FU + "OpenBudget": _w(SYSTEM),
     FU + "ReserveFunds": _w(SYSTEM),

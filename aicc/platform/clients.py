@@ -13,7 +13,7 @@ import grpc
 
 from aicc.platform import telemetry
 from aicc.platform.auth import current_principal
-from aicc.platform.settings import Settings
+from aicc.platform.settings import Settings, get_settings
 
 TokenSource = Callable[[], Awaitable[str | None]]
 
@@ -45,11 +45,23 @@ class _AuthInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         return await continuation(details, request)
 
 
-def open_channel(address: str, token_source: TokenSource | None = None) -> grpc.aio.Channel:
+def open_channel(
+    address: str, token_source: TokenSource | None = None, *, settings: Settings | None = None
+) -> grpc.aio.Channel:
+    """A channel to one service: mTLS when certificates are configured (``aicc/platform/tls.py``).
+
+    With explicit ``settings`` (a service's or the worker's) plaintext is refused outside dev mode;
+    without, the process's settings are used and an ad-hoc tool may still dial a dev suite plaintext.
+    """
+    from aicc.platform import tls
+
     interceptors = [*telemetry.client_interceptors()]
     if token_source is not None:
         interceptors.append(_AuthInterceptor(token_source))
-    return grpc.aio.insecure_channel(address, interceptors=interceptors)
+    creds, options = tls.channel_credentials(settings or get_settings(), strict=settings is not None)
+    if creds is None:
+        return grpc.aio.insecure_channel(address, interceptors=interceptors)
+    return grpc.aio.secure_channel(address, creds, options=options, interceptors=interceptors)
 
 
 class Clients:
@@ -64,7 +76,7 @@ class Clients:
     def stub(self, service: str):
         if service not in self._stubs:
             mod, cls = _STUBS[service]
-            channel = open_channel(self._settings.address(service), self._token_source)
+            channel = open_channel(self._settings.address(service), self._token_source, settings=self._settings)
             self._channels[service] = channel
             self._stubs[service] = getattr(importlib.import_module(mod), cls)(channel)
         return self._stubs[service]

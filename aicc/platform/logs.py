@@ -15,6 +15,24 @@ class _TraceFilter(logging.Filter):
         return True
 
 
+class RedactFilter(logging.Filter):
+    """Masks mobile numbers and ID numbers in every record's message (and traceback)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from aicc.platform.crypto import redact
+
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: leave it for the handler to report
+            return True
+        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        return True
+
+
 def configure(process: str) -> None:
     level = os.environ.get("AICC_LOG_LEVEL", "INFO").upper()
     handler = logging.StreamHandler()
@@ -22,6 +40,7 @@ def configure(process: str) -> None:
     fmt.converter = time.gmtime
     handler.setFormatter(fmt)
     handler.addFilter(_TraceFilter())
+    handler.addFilter(RedactFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -1,6 +1,12 @@
 """Every service is served the same way: one ``grpc.aio`` server with tracing, authentication,
 authorisation and error mapping by construction; ``grpc.health.v1`` (SERVING only once the
-database answers) and reflection; graceful shutdown on SIGTERM/SIGINT."""
+database answers) and reflection; graceful shutdown on SIGTERM/SIGINT; mTLS on the main port
+(``aicc/platform/tls.py``); one tamper-evident audit record per RPC (``aicc/platform/audit.py``).
+
+Audit failure policy: a record that cannot be written is logged at CRITICAL with the trace id; a
+state-changing RPC (``Rule.mutating``, or an RPC without a rule) then fails with INTERNAL — its
+effects may already be committed, but no caller is told "OK" for an unaudited change (the operator
+reconciles from the log line). A read or a refusal keeps its own outcome."""
 
 from __future__ import annotations
 
@@ -14,8 +20,8 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from aicc.platform import telemetry
-from aicc.platform.auth import TokenVerifier, current_principal
+from aicc.platform import audit, telemetry, tls
+from aicc.platform.auth import Principal, TokenVerifier, current_principal
 from aicc.platform.authz import UNAUTHENTICATED_PREFIXES, rule_for
 from aicc.platform.clients import Clients
 from aicc.platform.db import Database, safe_url
@@ -35,6 +41,8 @@ class Runtime:
     clients: Clients
     verifier: TokenVerifier | None = None
     extras: dict = field(default_factory=dict)
+    # HMAC-SM3 key of this service's audit chain (empty: auditing off, e.g. a bare test Runtime).
+    audit_key: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,85 @@ def identity_key_fetcher(clients: Clients):
     return fetch
 
 
+# The request field naming the object an RPC acts on, most specific first; else any other ``*_id``.
+OBJECT_FIELDS = (
+    "objection_id",
+    "assignment_id",
+    "target_id",
+    "application_id",
+    "user_id",
+    "expert_user_id",
+    "organization_id",
+    "cycle_id",
+)
+LOGIN = "/aicc.identity.v1.IdentityService/Login"
+
+
+def object_of(request) -> str:
+    desc = getattr(request, "DESCRIPTOR", None)
+    if desc is None:
+        return ""
+    for name in OBJECT_FIELDS:
+        f = desc.fields_by_name.get(name)
+        if f is not None and f.type == f.TYPE_STRING and not f.is_repeated:
+            value = getattr(request, name)
+            if value:
+                return value
+    for f in desc.fields:
+        if f.name.endswith("_id") and f.type == f.TYPE_STRING and not f.is_repeated:
+            value = getattr(request, f.name)
+            if value:
+                return value
+    return ""
+
+
+def _code_name(code) -> str | None:
+    if code is None:
+        return None
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    for c in grpc.StatusCode:
+        if c.value[0] == code:
+            return c.name
+    return "UNKNOWN"
+
+
 class _PlatformInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
+        # Appends queue here rather than in SQLite's busy handler (which sleeps in growing steps).
+        self._audit_lock = asyncio.Lock()
+
+    async def _audit(self, method: str, request, who: Principal | None, outcome: str) -> bool:
+        """Appends the call's audit record in its own short transaction; False (logged) if it failed."""
+        rt = self._rt
+        if not rt.audit_key:
+            return True
+        if method == LOGIN:
+            actor, roles, city = str(getattr(request, "username", ""))[:128], "", ""
+        elif who is not None:
+            actor, roles, city = who.user_id, ",".join(sorted(who.roles)), who.city_code
+        else:
+            actor, roles, city = "", "", ""
+        trace_id = telemetry.current_trace_id()
+        try:
+            rec = audit.AuditRecord(
+                actor=actor,
+                roles=roles,
+                city=city,
+                action=method,
+                object_id=object_of(request),
+                outcome=outcome,
+                trace_id="" if trace_id == "-" else trace_id,
+            )
+            async with self._audit_lock, rt.db.transaction() as session:
+                await audit.append(session, rec, rt.audit_key)
+            return True
+        except Exception:
+            log.critical(
+                "AUDIT RECORD NOT WRITTEN: %s outcome %s actor %r (trace %s)", method, outcome, actor, trace_id, exc_info=True
+            )
+            return False
 
     async def intercept_service(self, continuation, details):
         handler = await continuation(details)
@@ -71,10 +155,12 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
         if handler is None or method.startswith(UNAUTHENTICATED_PREFIXES) or handler.unary_unary is None:
             return handler
         rule = rule_for(method)
+        mutating = rule is None or rule.mutating
         inner = handler.unary_unary
         rt = self._rt
 
         async def guarded(request, context: grpc.aio.ServicerContext):
+            who: Principal | None = None
             try:
                 if rule is None:  # deny by default: an RPC nobody declared a rule for
                     raise PermissionDenied("no authorisation rule for this RPC", "该接口未配置授权规则", reason="NO_RULE")
@@ -86,6 +172,7 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
                     if rt.verifier is None:
                         raise Unauthenticated("token verification unavailable", "无法验证令牌", reason="NO_VERIFIER")
                     p = await rt.verifier.verify(auth[7:].strip())
+                    who = p
                     if not p.roles & rule.roles:
                         raise PermissionDenied(
                             f"permission denied: {method.rsplit('/', 1)[-1]} needs one of roles "
@@ -94,17 +181,31 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
                             reason="ROLE_NOT_ALLOWED",
                         )
                     current_principal.set(p)
-                return await inner(request, context)
+                response = await inner(request, context)
             except DomainError as e:
+                await self._audit(method, request, who, e.code.name)
                 st = to_status(e)
                 await context.abort(st.code, st.details, st.trailing_metadata)
-            except (asyncio.CancelledError, grpc.aio.AbortError):
+            except grpc.aio.AbortError:  # the handler aborted with its own status
+                await self._audit(method, request, who, _code_name(context.code()) or "UNKNOWN")
                 raise
+            except asyncio.CancelledError:
+                try:
+                    await self._audit(method, request, who, "CANCELLED")
+                finally:
+                    raise
             except Exception:
                 trace_id = telemetry.current_trace_id()
                 log.exception("unhandled error in %s (trace %s)", method, trace_id)
+                await self._audit(method, request, who, "INTERNAL")
                 st = internal_status(trace_id)
                 await context.abort(st.code, st.details, st.trailing_metadata)
+            else:
+                outcome = _code_name(context.code()) or "OK"
+                if not await self._audit(method, request, who, outcome) and mutating and outcome == "OK":
+                    st = internal_status(telemetry.current_trace_id())
+                    await context.abort(st.code, st.details, st.trailing_metadata)
+                return response
 
         return grpc.unary_unary_rpc_method_handler(
             guarded,
@@ -129,12 +230,16 @@ class ServiceHost:
     def __init__(self, spec: ServiceSpec, settings: Settings | None = None, *, clients: Clients | None = None) -> None:
         self.spec = spec
         self.settings = settings or get_settings()
+        # Refuse to start before anything else: plaintext outside dev mode, or no audit key.
+        self._credentials = tls.server_credentials(self.settings)
+        audit_key = audit.load_key(self.settings)
         telemetry.configure(spec.name)
         self.runtime = Runtime(
             name=spec.name,
             settings=self.settings,
             db=Database(self.settings.database_url(spec.name)),
             clients=clients or Clients(self.settings),
+            audit_key=audit_key,
         )
         rt = self.runtime
         rt.verifier = (
@@ -159,14 +264,24 @@ class ServiceHost:
 
     async def start(self, port: int | None = None) -> int:
         port = self.settings.port(self.spec.name) if port is None else port
-        self.port = self.server.add_insecure_port(f"{self.settings.listen_host}:{port}")
+        address = f"{self.settings.listen_host}:{port}"
+        if self._credentials is not None:
+            self.port = self.server.add_secure_port(address, self._credentials)
+        else:
+            self.port = self.server.add_insecure_port(address)
         if self.port == 0:
             raise RuntimeError(f"cannot listen on port {port}")
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.start()
         if self.settings.health_port:
             self.health_server = await start_health_server(self.health, self.settings.listen_host, self.settings.health_port)
-        log.info("%s listening on %s (database %s)", self.spec.name, self.port, safe_url(self.runtime.db.url))
+        log.info(
+            "%s listening on %s (%s, database %s)",
+            self.spec.name,
+            self.port,
+            "mTLS" if self._credentials is not None else "plaintext, dev mode",
+            safe_url(self.runtime.db.url),
+        )
         delay = 0.2
         while True:
             try:

@@ -9,6 +9,12 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES: tuple[str, ...] = ("identity", "intake", "review", "funding", "supervision")
+
+
+class ConfigError(RuntimeError):
+    """The process is configured in a way it refuses to run with (the message says what to set)."""
+
+
 DEFAULT_PORTS: dict[str, int] = {
     "identity": 50051,
     "intake": 50052,
@@ -64,6 +70,18 @@ class Settings(BaseSettings):
     token_ttl_seconds: int = 900
     token_issuer: str = "aicc-identity"
 
+    # mTLS between services and the worker (PEM files; a Kubernetes Secret / cert-manager volume).
+    # Without them only dev mode may talk plaintext; any other process refuses to start.
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_ca_file: Path | None = None
+    # Name the peer's certificate must carry when it differs from the dialled host (e.g. addresses
+    # are IPs but certificates are issued to ``aicc-identity.<ns>.svc``).
+    tls_server_name: str | None = None
+
+    # Key of the audit log's HMAC-SM3 chain (aicc/platform/audit.py). Dev mode generates one.
+    audit_key_file: Path | None = None
+
     # The workflow worker's service account (role "system").
     worker_username: str = "aicc-worker"
     worker_password: str | None = None
@@ -72,6 +90,16 @@ class Settings(BaseSettings):
     # Bootstrap operator account created on first start of identity.
     bootstrap_operator_username: str = "operator"
     bootstrap_operator_password: str | None = None
+    # The operator is an official: its TOTP secret (base32, or an otpauth:// URI) from this file;
+    # dev mode generates data_dir/secrets/operator-totp (0600) when unset.
+    bootstrap_operator_totp_file: Path | None = None
+
+    # Login lockout: this many failed logins in a row lock the username for this long.
+    login_max_failures: int = 5
+    login_lockout_minutes: float = 30.0
+    # Personal data (phone, ID number) and TOTP secrets are encrypted at rest with SM4-GCM under
+    # this 16-byte key (32 hex characters or 16 raw bytes); dev mode generates data_dir/secrets/sm4-key.
+    sm4_key_file: Path | None = None
 
     def database_url(self, service: str) -> str:
         url = getattr(self, f"{service}_database_url")

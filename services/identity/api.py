@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from aicc.identity.v1 import identity_pb2 as pb
 from aicc.identity.v1 import identity_pb2_grpc
 from aicc.platform import authz
 from aicc.platform.auth import TokenSigner, principal
 from aicc.platform.convert import ts
+from aicc.platform.crypto import FieldCipher
+from aicc.platform.db import now_utc
+from aicc.platform.errors import DomainError
 from aicc.platform.server import Runtime
 from aicc.platform.validation import Check
-from services.identity.domain import accounts, jurisdictions
+from services.identity.domain import accounts, jurisdictions, personal, second_factor
 from services.identity.store import IdentityStore
 
 KIND_TO_PB = {
@@ -36,7 +41,8 @@ def org_pb(o) -> pb.Organization:
     )
 
 
-def user_pb(u) -> pb.User:
+def user_pb(u, cipher: FieldCipher) -> pb.User:
+    phone, id_number = accounts.masked_personal_data(u, cipher)  # masked: never in clear
     return pb.User(
         user_id=u.user_id,
         username=u.username,
@@ -44,6 +50,8 @@ def user_pb(u) -> pb.User:
         roles=list(u.roles),
         organization_id=u.organization_id or "",
         city_code=u.city_code,
+        phone=phone,
+        id_number=id_number,
     )
 
 
@@ -76,9 +84,12 @@ def expert_pb(e, u, relations) -> pb.Expert:
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
-    def __init__(self, rt: Runtime, signer: TokenSigner) -> None:
+    def __init__(self, rt: Runtime, signer: TokenSigner, cipher: FieldCipher) -> None:
         self.rt = rt
         self.signer = signer
+        self.cipher = cipher
+        # Injectable for tests (the lockout and TOTP windows are time-based).
+        self.clock = now_utc
 
     async def ListJurisdictions(self, request, context):
         return pb.ListJurisdictionsResponse(
@@ -133,6 +144,22 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             )
         return pb.ListOrganizationsResponse(organizations=[org_pb(r) for r in rows])
 
+    async def UpdateOrganizationCity(self, request, context):
+        v = Check()
+        v.identifier("organization_id", request.organization_id)
+        v.required("city_code", request.city_code)
+        v.required("reason", request.reason) and v.max_length("reason", request.reason, 1000)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            row = await accounts.update_organization_city(
+                IdentityStore(s),
+                organization_id=request.organization_id,
+                city_code=request.city_code,
+                reason=request.reason,
+                corrected_by=principal().user_id,
+            )
+        return pb.UpdateOrganizationCityResponse(organization=org_pb(row))
+
     async def CreateUser(self, request, context):
         v = Check()
         v.identifier("username", request.username)
@@ -143,18 +170,33 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             for i, r in enumerate(request.roles):
                 if r not in authz.ROLES - {authz.SYSTEM}:
                     v.fail(f"roles[{i}]", f"unknown role {r!r}", f"未知角色 {r}")
+        # Personal data: checked without ever echoing the value.
+        for name, value, check in (
+            ("phone", request.phone, personal.phone_problem),
+            ("id_number", request.id_number, personal.id_number_problem),
+        ):
+            problem = check(value) if value else None
+            if problem:
+                v.fail(name, *problem)
         v.done()
         async with self.rt.db.transaction() as s:
-            row = await accounts.create_user(
+            row, totp = await accounts.create_user(
                 IdentityStore(s),
+                self.cipher,
                 username=request.username,
                 display_name=request.display_name,
                 password=request.password,
                 roles=list(request.roles),
                 organization_id=request.organization_id,
                 city_code=request.city_code,
+                phone=request.phone,
+                id_number=request.id_number,
             )
-        return pb.CreateUserResponse(user=user_pb(row))
+        return pb.CreateUserResponse(
+            user=user_pb(row, self.cipher),
+            totp_secret=totp or "",
+            totp_provisioning_uri=second_factor.provisioning_uri(totp, row.username) if totp else "",
+        )
 
     async def GetUser(self, request, context):
         v = Check()
@@ -163,22 +205,44 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         p = principal()
         async with self.rt.db.transaction() as s:
             row = await IdentityStore(s).user(request.user_id)
-        if row is None or not (p.user_id == row.user_id or p.has(*authz.OFFICIALS, authz.SYSTEM)):
+        # Self; the operator (account administration); province-wide readers; a city official only
+        # for users of their own city. Not experts, not other cities (another's looks missing).
+        if row is None or not (
+            p.user_id == row.user_id or p.has(authz.OPERATOR) or authz.can_see_city(p, row.city_code)
+        ):
             raise accounts.not_found("user", request.user_id, "用户")
-        return pb.GetUserResponse(user=user_pb(row))
+        return pb.GetUserResponse(user=user_pb(row, self.cipher))
 
     async def Login(self, request, context):
         v = Check()
-        v.required("username", request.username)
+        v.required("username", request.username) and v.max_length("username", request.username, 128)
         v.required("password", request.password)
         v.done()
+        self.signer.reload()  # a key added to (or removed from) the keys directory takes effect now
+        s_ = self.rt.settings
+        policy = accounts.LoginPolicy(
+            max_failures=s_.login_max_failures, lockout=timedelta(minutes=s_.login_lockout_minutes)
+        )
         async with self.rt.db.transaction() as s:
-            token, exp, user = await accounts.login(
-                IdentityStore(s), self.signer, username=request.username, password=request.password
+            outcome = await accounts.login(
+                IdentityStore(s),
+                self.signer,
+                self.cipher,
+                username=request.username,
+                password=request.password,
+                totp_code=request.totp_code,
+                now=self.clock(),
+                policy=policy,
             )
-        return pb.LoginResponse(access_token=token, expires_at=ts(exp), user=user_pb(user))
+            if not isinstance(outcome, DomainError):
+                token, exp, user = outcome
+                user_msg = user_pb(user, self.cipher)
+        if isinstance(outcome, DomainError):  # raised after the commit: the failure is counted
+            raise outcome
+        return pb.LoginResponse(access_token=token, expires_at=ts(exp), user=user_msg)
 
     async def GetPublicKeys(self, request, context):
+        self.signer.reload()
         return pb.GetPublicKeysResponse(
             keys=[
                 pb.PublicKey(kid=k, algorithm="EdDSA", public_key_pem=pem)

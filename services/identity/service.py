@@ -3,12 +3,15 @@ and bootstrap accounts (operator; the worker's service account)."""
 
 from __future__ import annotations
 
+import logging
+
 from aicc.identity.v1 import identity_pb2, identity_pb2_grpc
 from aicc.platform import authz
 from aicc.platform.auth import TokenSigner, TokenVerifier
+from aicc.platform.crypto import FieldCipher, cipher_from_settings
 from aicc.platform.server import Runtime, ServiceSpec
 from services.identity.api import IdentityServicer
-from services.identity.domain import accounts
+from services.identity.domain import accounts, second_factor
 from services.identity.store import IdentityStore
 
 
@@ -25,17 +28,28 @@ def _signer(rt: Runtime) -> TokenSigner:
     return rt.extras["signer"]
 
 
+def _cipher(rt: Runtime) -> FieldCipher:
+    """SM4-GCM for personal data and TOTP secrets (AICC_SM4_KEY_FILE; dev mode generates one)."""
+    if "cipher" not in rt.extras:
+        rt.extras["cipher"] = cipher_from_settings(rt.settings)
+    return rt.extras["cipher"]
+
+
 def _register(rt: Runtime, server) -> None:
-    identity_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(rt, _signer(rt)), server)
+    identity_pb2_grpc.add_IdentityServiceServicer_to_server(
+        IdentityServicer(rt, _signer(rt), _cipher(rt)), server
+    )
 
 
 def _verifier(rt: Runtime) -> TokenVerifier:
     signer = _signer(rt)
 
     async def local_keys() -> dict[str, str]:
+        signer.reload()
         return signer.public_keys()
 
-    return TokenVerifier(local_keys, issuer=rt.settings.token_issuer)
+    # The keys are local: always current (a removed key stops verifying at once).
+    return TokenVerifier(local_keys, issuer=rt.settings.token_issuer, refetch_interval=0, max_age=0)
 
 
 async def _bootstrap(rt: Runtime) -> None:
@@ -46,6 +60,15 @@ async def _bootstrap(rt: Runtime) -> None:
     worker_pw = s.resolved_worker_password() or (
         accounts.dev_secret(s.data_dir, "worker-password") if s.dev_mode else None
     )
+    # The operator is an official: its TOTP secret comes from AICC_BOOTSTRAP_OPERATOR_TOTP_FILE
+    # (production: enrol it in an authenticator app from that secret) or, in dev mode, is generated
+    # into data_dir/secrets/operator-totp for tools (aicc demo) to compute codes from.
+    operator_totp = second_factor.operator_secret(s, create=True) if operator_pw else None
+    if operator_pw and not operator_totp:
+        logging.getLogger(__name__).warning(
+            "no TOTP secret for the bootstrap operator (set AICC_BOOTSTRAP_OPERATOR_TOTP_FILE): "
+            "the operator cannot log in until one is configured"
+        )
     async with rt.db.transaction() as session:
         store = IdentityStore(session)
         if operator_pw:
@@ -55,6 +78,8 @@ async def _bootstrap(rt: Runtime) -> None:
                 password=operator_pw,
                 roles=[authz.OPERATOR],
                 display_name="Platform operator",
+                cipher=_cipher(rt),
+                totp_secret=operator_totp,
             )
         if worker_pw:
             await accounts.ensure_account(

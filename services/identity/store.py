@@ -4,15 +4,30 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, String, UniqueConstraint, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from aicc.platform.audit import audit_table
 from aicc.platform.db import UtcDateTime, now_utc
 
 
 class Base(DeclarativeBase):
     pass
+
+
+audit_log = audit_table(Base.metadata)  # the tamper-evident audit chain (aicc/platform/audit.py)
 
 
 class OrganizationRow(Base):
@@ -39,6 +54,36 @@ class UserRow(Base):
     )
     city_code: Mapped[str] = mapped_column(String(6))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
+    # Second factor (officials): TOTP secret, SM4-GCM encrypted; the last time step accepted
+    # (a code of that step or an earlier one is a replay).
+    totp_secret_enc: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # Personal data, SM4-GCM encrypted (aicc/platform/crypto.py); never stored or shown in clear.
+    phone_enc: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    id_number_enc: Mapped[str | None] = mapped_column(String(255), nullable=True)
+
+
+class LoginThrottleRow(Base):
+    """Failed logins in a row per username (known or not, so a lockout reveals nothing)."""
+
+    __tablename__ = "login_throttle"
+    username: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class CityCorrectionRow(Base):
+    """An official's correction of an organisation's city (the USCC division maps elsewhere)."""
+
+    __tablename__ = "organization_city_corrections"
+    correction_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    organization_id: Mapped[str] = mapped_column(ForeignKey("organizations.organization_id"), index=True)
+    from_city_code: Mapped[str] = mapped_column(String(6))
+    to_city_code: Mapped[str] = mapped_column(String(6))
+    reason: Mapped[str] = mapped_column(Text)
+    corrected_by: Mapped[str] = mapped_column(String(64))
+    corrected_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
 
 
 class ExpertRow(Base):
@@ -117,6 +162,9 @@ class IdentityStore:
         return (
             await self.s.execute(select(UserRow).where(UserRow.username == username))
         ).scalar_one_or_none()
+
+    async def throttle(self, username: str) -> LoginThrottleRow | None:
+        return await self.s.get(LoginThrottleRow, username)
 
     async def expert(self, user_id: str) -> ExpertRow | None:
         return await self.s.get(ExpertRow, user_id)

@@ -8,11 +8,15 @@ from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String, Text, Uniq
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from aicc.platform.audit import audit_table
 from aicc.platform.db import UtcDateTime, now_utc
 
 
 class Base(DeclarativeBase):
     pass
+
+
+audit_log = audit_table(Base.metadata)  # the tamper-evident audit chain (aicc/platform/audit.py)
 
 
 class CycleRow(Base):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from aicc.identity.v1 import identity_pb2
@@ -28,6 +28,11 @@ OBJECTION_TO_PB = {
     usecases.UPHELD: pb.OBJECTION_STATUS_UPHELD,
     usecases.DISMISSED: pb.OBJECTION_STATUS_DISMISSED,
 }
+ON_SITE_TO_PB = {
+    usecases.DEFENCE: pb.ON_SITE_REVIEW_KIND_DEFENCE,
+    usecases.SITE_VISIT: pb.ON_SITE_REVIEW_KIND_SITE_VISIT,
+}
+ON_SITE_FROM_PB = {v: k for k, v in ON_SITE_TO_PB.items()}
 TWO = Decimal("0.01")
 
 
@@ -100,6 +105,8 @@ def line_pb(x: dict) -> pb.ProposalLine:
         reserve=x.get("reserve", False),
         reason=x.get("reason", ""),
         budget_left_fen=x.get("budget_left_fen", 0),
+        flagged_experts=list(x.get("flagged_experts") or []),
+        tie_break=x.get("tie_break") or "",
     )
 
 
@@ -126,6 +133,20 @@ def objection_pb(o) -> pb.Objection:
         status=OBJECTION_TO_PB[o.status],
         findings=o.findings,
         filed_at=ts(o.filed_at),
+    )
+
+
+def on_site_pb(r) -> pb.OnSiteReview:
+    return pb.OnSiteReview(
+        on_site_review_id=r.on_site_review_id,
+        cycle_id=r.cycle_id,
+        application_id=r.application_id,
+        kind=ON_SITE_TO_PB[r.kind],
+        held_on=r.held_on,
+        participants=list(r.participants),
+        findings=r.findings,
+        recorded_by=r.recorded_by,
+        recorded_at=ts(r.recorded_at),
     )
 
 
@@ -415,3 +436,48 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         async with self.rt.db.transaction() as s:
             rows = await usecases.objections(ReviewStore(s), request.cycle_id)
         return pb.ListObjectionsResponse(objections=[objection_pb(o) for o in rows])
+
+    # ------------------------------------------------------------------ on-site reviews (Art. 9)
+
+    async def RecordOnSiteReview(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.identifier("application_id", request.application_id)
+        if request.kind not in ON_SITE_FROM_PB:
+            v.fail("kind", "must be DEFENCE or SITE_VISIT", "须为现场答辩或现场核查")
+        held_on = v.iso_date("held_on", request.held_on)
+        if held_on is not None and held_on > datetime.now(usecases.SHANGHAI).date():
+            v.fail("held_on", "must not be in the future", "不得晚于今天")
+        participants = [x.strip() for x in request.participants]
+        if v.required("participants", participants):
+            for i, x in enumerate(participants):
+                v.required(f"participants[{i}]", x) and v.max_length(f"participants[{i}]", x, 200)
+            if len(participants) > 100:
+                v.fail("participants", "must list at most 100 people", "不得超过100人")
+        v.required("findings", request.findings) and v.max_length("findings", request.findings, 20000)
+        v.done()
+        p = principal()
+        async with self.rt.db.transaction() as s:
+            row = await usecases.record_on_site_review(
+                ReviewStore(s),
+                p,
+                cycle_id=request.cycle_id,
+                application_id=request.application_id,
+                kind=ON_SITE_FROM_PB[request.kind],
+                held_on=held_on,
+                participants=participants,
+                findings=request.findings,
+            )
+        return pb.RecordOnSiteReviewResponse(on_site_review=on_site_pb(row))
+
+    async def ListOnSiteReviews(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        if request.application_id:
+            v.identifier("application_id", request.application_id)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            rows = await usecases.on_site_reviews(
+                ReviewStore(s), cycle_id=request.cycle_id, application_id=request.application_id
+            )
+        return pb.ListOnSiteReviewsResponse(on_site_reviews=[on_site_pb(r) for r in rows])

@@ -11,11 +11,15 @@ from sqlalchemy import JSON, BigInteger, Boolean, Integer, String, Text, UniqueC
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from aicc.platform.audit import audit_table
 from aicc.platform.db import UtcDateTime, now_utc
 
 
 class Base(DeclarativeBase):
     pass
+
+
+audit_log = audit_table(Base.metadata)  # the tamper-evident audit chain (aicc/platform/audit.py)
 
 
 class ReviewCycleRow(Base):
@@ -138,6 +142,22 @@ class ObjectionRow(Base):
     filed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
 
 
+class OnSiteReviewRow(Base):
+    """An on-site defence or site verification (Art. 9). Append-only: a later visit is a new row."""
+
+    __tablename__ = "on_site_reviews"
+    on_site_review_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cycle_id: Mapped[str] = mapped_column(String(64), index=True)
+    application_id: Mapped[str] = mapped_column(String(128))
+    # DEFENCE | SITE_VISIT
+    kind: Mapped[str] = mapped_column(String(16))
+    held_on: Mapped[str] = mapped_column(String(10))  # YYYY-MM-DD, Asia/Shanghai
+    participants: Mapped[list] = mapped_column(JSON)
+    findings: Mapped[str] = mapped_column(Text)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
+
+
 class ReviewStore:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
@@ -243,6 +263,19 @@ class ReviewStore:
             select(ObjectionRow)
             .where(ObjectionRow.cycle_id == cycle_id)
             .order_by(ObjectionRow.filed_at, ObjectionRow.objection_id)
+        )
+        return list((await self.s.execute(q)).scalars())
+
+    # -- on-site reviews
+
+    async def on_site_reviews(
+        self, cycle_id: str, application_id: str | None = None
+    ) -> list[OnSiteReviewRow]:
+        q = select(OnSiteReviewRow).where(OnSiteReviewRow.cycle_id == cycle_id)
+        if application_id:
+            q = q.where(OnSiteReviewRow.application_id == application_id)
+        q = q.order_by(
+            OnSiteReviewRow.held_on, OnSiteReviewRow.recorded_at, OnSiteReviewRow.on_site_review_id
         )
         return list((await self.s.execute(q)).scalars())
 

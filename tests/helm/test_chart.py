@@ -285,6 +285,7 @@ def test_secret_files_are_mounted_where_the_env_points(renders, env):
         == f"aicc-{prefix}-signing-keys"
     )
     assert e["AICC_SM4_KEY_FILE"]["value"] == "/etc/aicc/sm4/sm4.key"
+    assert e["AICC_AUDIT_KEY_FILE"]["value"] == "/etc/aicc/audit/audit.key"
     assert vols[mounts["/etc/aicc/sm4"]]["secret"]["secretName"] == f"aicc-{prefix}-sm4"
     for key, path in (
         ("AICC_TLS_CERT_FILE", "tls.crt"),
@@ -305,6 +306,8 @@ def test_secret_files_are_mounted_where_the_env_points(renders, env):
             spec = r.get("Deployment", f"{RELEASE}-{name}")["spec"]["template"]["spec"]
             assert not {"signing-keys", "sm4-key"} & {v["name"] for v in spec["volumes"]}, name
             assert f"AICC_{name.upper()}_DATABASE_URL" in env_of(spec["containers"][0])
+            # every service keeps its own audit chain with the shared audit key
+            assert {v["name"]: v for v in spec["volumes"]}["audit-key"]["secret"]["secretName"] == f"aicc-{prefix}-audit"
             assert "AICC_IDENTITY_DATABASE_URL" not in env_of(spec["containers"][0])
 
 

@@ -681,3 +681,138 @@ async def test_recusal_without_replacement_still_recuses(suite):
     await score_everything(suite, w, "cycle-r", {"app-b": "0.90"})
     proposal = (await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id="cycle-r"))).proposal
     assert proposal.lines[0].final_score == "90.00" and proposal.lines[0].tier == pb.TIER_EXCELLENT
+
+
+# ---------------------------------------------------------------------------------- outliers, ties
+
+
+async def test_proposal_flags_a_deviant_expert_and_names_the_tie_breaker(suite):
+    # 9 experts, panels of 7 on B; C and D tie (same scores) and are separated by submission time.
+    w = await make_world(suite, n_clean=7)
+    cycle = "cycle-flags"
+    worker, draw = await open_and_draw(suite, w, cycle, keys="BCD", non_compliant="", size=7)
+    on_b = [a for a in draw.assignments if a.application_id == "app-b"]
+    assert len(on_b) == 7
+    deviant = on_b[0].expert_user_id
+    for a in (await worker.ListAssignments(pb.ListAssignmentsRequest(cycle_id=cycle))).assignments:
+        rv = suite.stub("review", w.tokens[a.expert_user_id])
+        await rv.DeclareConflict(pb.DeclareConflictRequest(assignment_id=a.assignment_id, has_conflict=False))
+        fraction = {"app-b": "0.90", "app-c": "0.85", "app-d": "0.85"}[a.application_id]
+        if a.application_id == "app-b" and a.expert_user_id == deviant:
+            fraction = "0.50"  # six at 90, one at 50: 2.27 population sd from the mean
+        await rv.SubmitScoreSheet(
+            pb.SubmitScoreSheetRequest(assignment_id=a.assignment_id, scores=sheet(fraction))
+        )
+    await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id=cycle))
+    proposal = (
+        await suite.stub("review", w.province).GetProposal(pb.GetProposalRequest(cycle_id=cycle))
+    ).proposal
+    lines = {x.application_id: x for x in proposal.lines}
+    assert list(lines["app-b"].flagged_experts) == [deviant]
+    assert deviant in lines["app-b"].reason
+    assert lines["app-b"].final_score == "90.00"  # the deviant sheet was trimmed away
+    assert list(lines["app-c"].flagged_experts) == [] and list(lines["app-d"].flagged_experts) == []
+    assert lines["app-b"].tie_break == ""
+    assert (lines["app-c"].rank, lines["app-d"].rank) == (2, 3)
+    assert lines["app-c"].tie_break == lines["app-d"].tie_break == "submitted_at"
+
+
+# ---------------------------------------------------------------------------------- on-site reviews
+
+
+def _onsite(cycle: str, app: str = "app-b", **kw) -> pb.RecordOnSiteReviewRequest:
+    fields = {
+        "cycle_id": cycle,
+        "application_id": app,
+        "kind": pb.ON_SITE_REVIEW_KIND_SITE_VISIT,
+        "held_on": str(date.today() - timedelta(days=1)),
+        "participants": ["张三（省工信厅）", "李四（专家）"],
+        "findings": "生产线与申报材料一致 / production line as declared",
+    }
+    fields.update(kw)
+    return pb.RecordOnSiteReviewRequest(**fields)
+
+
+async def test_on_site_reviews_are_recorded_in_review_phases_and_read_by_province_and_auditors(suite):
+    w = await make_world(suite, n_clean=4)
+    ident = suite.stub("identity", await suite.operator_token())
+    await ident.CreateUser(
+        ipb.CreateUserRequest(username="audit", display_name="审计", password=PASSWORD, roles=["auditor"])
+    )
+    auditor = suite.stub("review", await suite.login("audit", PASSWORD))
+    province = suite.stub("review", w.province)
+    worker = suite.stub("review", await suite.worker_token())
+    cycle = "cycle-onsite"
+    await worker.OpenReview(
+        pb.OpenReviewRequest(cycle_id=cycle, policy_json=policy_json(), candidates=candidates(w, "BC"))
+    )
+
+    # COMPLIANCE_REVIEW: a defence is recorded.
+    defence = (
+        await province.RecordOnSiteReview(
+            _onsite(cycle, kind=pb.ON_SITE_REVIEW_KIND_DEFENCE, participants=[" 王五（省工信厅） "])
+        )
+    ).on_site_review
+    assert defence.on_site_review_id and defence.kind == pb.ON_SITE_REVIEW_KIND_DEFENCE
+    assert list(defence.participants) == ["王五（省工信厅）"] and defence.recorded_by
+
+    # Bad requests name each field; unknown applications are not found.
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        province.RecordOnSiteReview(
+            _onsite(
+                cycle,
+                kind=pb.ON_SITE_REVIEW_KIND_UNSPECIFIED,
+                held_on=str(date.today() + timedelta(days=2)),
+                participants=[],
+                findings="",
+            )
+        ),
+    )
+    assert {v.field for v in err.violations} == {"kind", "held_on", "participants", "findings"}
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT, province.RecordOnSiteReview(_onsite(cycle, held_on="2026/05/01"))
+    )
+    assert [v.field for v in err.violations] == ["held_on"]
+    await expect(grpc.StatusCode.NOT_FOUND, province.RecordOnSiteReview(_onsite(cycle, app="app-zz")))
+    await expect(grpc.StatusCode.NOT_FOUND, province.RecordOnSiteReview(_onsite("cycle-none")))
+
+    # Only province industry records; experts and applicants may not read.
+    await expect(grpc.StatusCode.PERMISSION_DENIED, auditor.RecordOnSiteReview(_onsite(cycle)))
+    await expect(
+        grpc.StatusCode.PERMISSION_DENIED,
+        suite.stub("review", w.applicant).ListOnSiteReviews(pb.ListOnSiteReviewsRequest(cycle_id=cycle)),
+    )
+    expert = suite.stub("review", w.tokens[w.experts["c1"]])
+    await expect(
+        grpc.StatusCode.PERMISSION_DENIED,
+        expert.ListOnSiteReviews(pb.ListOnSiteReviewsRequest(cycle_id=cycle)),
+    )
+
+    # EXPERT_REVIEW: a site visit on C.
+    await worker.RecordComplianceDecisions(
+        pb.RecordComplianceDecisionsRequest(cycle_id=cycle, decisions=[decision("app-b"), decision("app-c")])
+    )
+    await worker.DrawPanels(pb.DrawPanelsRequest(cycle_id=cycle, seed=42))
+    visit = (await province.RecordOnSiteReview(_onsite(cycle, app="app-c"))).on_site_review
+
+    listed = (await auditor.ListOnSiteReviews(pb.ListOnSiteReviewsRequest(cycle_id=cycle))).on_site_reviews
+    assert {x.on_site_review_id for x in listed} == {defence.on_site_review_id, visit.on_site_review_id}
+    only_c = (
+        await province.ListOnSiteReviews(pb.ListOnSiteReviewsRequest(cycle_id=cycle, application_id="app-c"))
+    ).on_site_reviews
+    assert [x.on_site_review_id for x in only_c] == [visit.on_site_review_id]
+    assert only_c[0].findings.startswith("生产线") and only_c[0].held_on == str(
+        date.today() - timedelta(days=1)
+    )
+    await expect(
+        grpc.StatusCode.NOT_FOUND,
+        province.ListOnSiteReviews(pb.ListOnSiteReviewsRequest(cycle_id=cycle, application_id="app-zz")),
+    )
+
+    # After the proposal: refused, naming the phase.
+    await score_everything(suite, w, cycle, {"app-b": "0.90", "app-c": "0.85"})
+    await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id=cycle))
+    err = await expect(grpc.StatusCode.FAILED_PRECONDITION, province.RecordOnSiteReview(_onsite(cycle)))
+    assert err.metadata["phase"] == "PROPOSAL" and "PROPOSAL" in err.message
+    assert "COMPLIANCE_REVIEW" in err.message and "EXPERT_REVIEW" in err.message

@@ -67,9 +67,51 @@ class InProcessSuite:
         self._channels.append(ch)
         return Clients.__dict__[service].fget(_Single(service, ch))
 
-    async def login(self, username: str, password: str) -> str:
-        resp = await self.stub("identity").Login(identity_pb2.LoginRequest(username=username, password=password))
+    async def login(self, username: str, password: str, totp_code: str | None = None) -> str:
+        """Logs in; for an official computes the TOTP code (operator: from the bootstrap settings;
+        others: from identity's database, in process), never reusing a time step."""
+        if totp_code is None:
+            totp_code = await self.totp_code(username)
+        resp = await self.stub("identity").Login(
+            identity_pb2.LoginRequest(username=username, password=password, totp_code=totp_code)
+        )
         return resp.access_token
+
+    async def totp_secret(self, username: str) -> str | None:
+        from services.identity.domain import second_factor
+
+        if username == self.settings.bootstrap_operator_username:
+            return second_factor.operator_secret(self.settings)
+        host = self.hosts.get("identity")
+        if host is None:
+            return None
+        from services.identity.store import IdentityStore
+
+        async with host.runtime.db.transaction() as s:
+            user = await IdentityStore(s).user_by_username(username)
+        if user is None or not user.totp_secret_enc:
+            return None
+        return host.runtime.extras["cipher"].decrypt(user.totp_secret_enc, f"users.totp_secret:{user.user_id}")
+
+    async def totp_code(self, username: str) -> str:
+        """A code of a time step not used before by this suite (the next step's code is valid too)."""
+        import asyncio
+        from datetime import UTC, datetime
+
+        from services.identity.domain import second_factor
+
+        secret = await self.totp_secret(username)
+        if not secret:
+            return ""
+        used = getattr(self, "_totp_steps", {})
+        self._totp_steps = used
+        while True:
+            now = second_factor.step_at(datetime.now(UTC))
+            step = max(now, used.get(username, now - 1) + 1)
+            if step <= now + 1:
+                used[username] = step
+                return second_factor.code_at_step(secret, step)
+            await asyncio.sleep(0.5)
 
     async def operator_token(self) -> str:
         return await self.login(self.settings.bootstrap_operator_username, self.settings.bootstrap_operator_password)

@@ -45,6 +45,9 @@ def build_worker(client: Client, settings: Settings, clients: Clients) -> Worker
 
 
 async def run(settings: Settings) -> None:
+    from aicc.platform.tls import require_transport
+
+    require_transport(settings)  # refuse plaintext outside dev mode before doing anything
     telemetry.configure("worker", replay_safe=True)
     client = await connect(settings)
     token = ServiceAccountToken(settings)

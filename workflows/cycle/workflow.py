@@ -185,14 +185,16 @@ class CycleWorkflow:
 
         await self._enter("PROPOSAL")
         while True:
-            await self._enter("FINANCE_CONCURRENCE")
+            # Reset before entering: once the phase shows, a decision may arrive (while the phase
+            # is still being recorded) and must not be refused as already taken.
             self.decision = None
+            await self._enter("FINANCE_CONCURRENCE")
             await self._wait(lambda: self.decision is not None)
             if not self.decision.approve:
                 await self._return_to_proposal("province finance did not concur", self.decision)
                 continue
-            await self._enter("PARTY_GROUP_APPROVAL")
             self.decision = None
+            await self._enter("PARTY_GROUP_APPROVAL")
             await self._wait(lambda: self.decision is not None)
             if not self.decision.approve:
                 await self._return_to_proposal("the party-group meeting did not approve", self.decision)

@@ -67,20 +67,24 @@ class Organization(_message.Message):
     def __init__(self, organization_id: _Optional[str] = ..., uscc: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[OrganizationKind, str]] = ..., city_code: _Optional[str] = ..., legal_person: _Optional[bool] = ..., parent_organization_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class User(_message.Message):
-    __slots__ = ("user_id", "username", "display_name", "roles", "organization_id", "city_code")
+    __slots__ = ("user_id", "username", "display_name", "roles", "organization_id", "city_code", "phone", "id_number")
     USER_ID_FIELD_NUMBER: _ClassVar[int]
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    ID_NUMBER_FIELD_NUMBER: _ClassVar[int]
     user_id: str
     username: str
     display_name: str
     roles: _containers.RepeatedScalarFieldContainer[str]
     organization_id: str
     city_code: str
-    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., organization_id: _Optional[str] = ..., city_code: _Optional[str] = ...) -> None: ...
+    phone: str
+    id_number: str
+    def __init__(self, user_id: _Optional[str] = ..., username: _Optional[str] = ..., display_name: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., organization_id: _Optional[str] = ..., city_code: _Optional[str] = ..., phone: _Optional[str] = ..., id_number: _Optional[str] = ...) -> None: ...
 
 class ListJurisdictionsRequest(_message.Message):
     __slots__ = ()
@@ -142,27 +146,51 @@ class ListOrganizationsResponse(_message.Message):
     organizations: _containers.RepeatedCompositeFieldContainer[Organization]
     def __init__(self, organizations: _Optional[_Iterable[_Union[Organization, _Mapping]]] = ...) -> None: ...
 
+class UpdateOrganizationCityRequest(_message.Message):
+    __slots__ = ("organization_id", "city_code", "reason")
+    ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    organization_id: str
+    city_code: str
+    reason: str
+    def __init__(self, organization_id: _Optional[str] = ..., city_code: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class UpdateOrganizationCityResponse(_message.Message):
+    __slots__ = ("organization",)
+    ORGANIZATION_FIELD_NUMBER: _ClassVar[int]
+    organization: Organization
+    def __init__(self, organization: _Optional[_Union[Organization, _Mapping]] = ...) -> None: ...
+
 class CreateUserRequest(_message.Message):
-    __slots__ = ("username", "display_name", "password", "roles", "organization_id", "city_code")
+    __slots__ = ("username", "display_name", "password", "roles", "organization_id", "city_code", "phone", "id_number")
     USERNAME_FIELD_NUMBER: _ClassVar[int]
     DISPLAY_NAME_FIELD_NUMBER: _ClassVar[int]
     PASSWORD_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     CITY_CODE_FIELD_NUMBER: _ClassVar[int]
+    PHONE_FIELD_NUMBER: _ClassVar[int]
+    ID_NUMBER_FIELD_NUMBER: _ClassVar[int]
     username: str
     display_name: str
     password: str
     roles: _containers.RepeatedScalarFieldContainer[str]
     organization_id: str
     city_code: str
-    def __init__(self, username: _Optional[str] = ..., display_name: _Optional[str] = ..., password: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., organization_id: _Optional[str] = ..., city_code: _Optional[str] = ...) -> None: ...
+    phone: str
+    id_number: str
+    def __init__(self, username: _Optional[str] = ..., display_name: _Optional[str] = ..., password: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., organization_id: _Optional[str] = ..., city_code: _Optional[str] = ..., phone: _Optional[str] = ..., id_number: _Optional[str] = ...) -> None: ...
 
 class CreateUserResponse(_message.Message):
-    __slots__ = ("user",)
+    __slots__ = ("user", "totp_secret", "totp_provisioning_uri")
     USER_FIELD_NUMBER: _ClassVar[int]
+    TOTP_SECRET_FIELD_NUMBER: _ClassVar[int]
+    TOTP_PROVISIONING_URI_FIELD_NUMBER: _ClassVar[int]
     user: User
-    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ...) -> None: ...
+    totp_secret: str
+    totp_provisioning_uri: str
+    def __init__(self, user: _Optional[_Union[User, _Mapping]] = ..., totp_secret: _Optional[str] = ..., totp_provisioning_uri: _Optional[str] = ...) -> None: ...
 
 class GetUserRequest(_message.Message):
     __slots__ = ("user_id",)

@@ -55,6 +55,11 @@ class IdentityServiceStub:
                 request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsRequest.SerializeToString,
                 response_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsResponse.FromString,
                 _registered_method=True)
+        self.UpdateOrganizationCity = channel.unary_unary(
+                '/aicc.identity.v1.IdentityService/UpdateOrganizationCity',
+                request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.UpdateOrganizationCityRequest.SerializeToString,
+                response_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.UpdateOrganizationCityResponse.FromString,
+                _registered_method=True)
         self.CreateUser = channel.unary_unary(
                 '/aicc.identity.v1.IdentityService/CreateUser',
                 request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserRequest.SerializeToString,
@@ -136,6 +141,14 @@ class IdentityServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UpdateOrganizationCity(self, request, context):
+        """Province industry corrects an applicant's city when its USCC division code maps elsewhere
+        (e.g. registered with a provincial authority, or moved); the reason is kept with the change.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def CreateUser(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -149,7 +162,9 @@ class IdentityServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Login(self, request, context):
-        """Exchanges a username and password for a short-lived signed access token (JWT, EdDSA, with kid).
+        """Exchanges a username and password (and, for officials, a TOTP code) for a short-lived signed
+        access token (JWT, EdDSA, with kid). Refusals are UNAUTHENTICATED with ErrorInfo reason
+        BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED, SECOND_FACTOR_INVALID or ACCOUNT_LOCKED.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -223,6 +238,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.ListOrganizations,
                     request_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsRequest.FromString,
                     response_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsResponse.SerializeToString,
+            ),
+            'UpdateOrganizationCity': grpc.unary_unary_rpc_method_handler(
+                    servicer.UpdateOrganizationCity,
+                    request_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.UpdateOrganizationCityRequest.FromString,
+                    response_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.UpdateOrganizationCityResponse.SerializeToString,
             ),
             'CreateUser': grpc.unary_unary_rpc_method_handler(
                     servicer.CreateUser,
@@ -384,6 +404,33 @@ class IdentityService:
             '/aicc.identity.v1.IdentityService/ListOrganizations',
             aicc_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsRequest.SerializeToString,
             aicc_dot_identity_dot_v1_dot_identity__pb2.ListOrganizationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UpdateOrganizationCity(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.identity.v1.IdentityService/UpdateOrganizationCity',
+            aicc_dot_identity_dot_v1_dot_identity__pb2.UpdateOrganizationCityRequest.SerializeToString,
+            aicc_dot_identity_dot_v1_dot_identity__pb2.UpdateOrganizationCityResponse.FromString,
             options,
             channel_credentials,
             insecure,

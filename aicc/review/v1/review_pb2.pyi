@@ -31,6 +31,12 @@ class ObjectionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     OBJECTION_STATUS_UNDER_INVESTIGATION: _ClassVar[ObjectionStatus]
     OBJECTION_STATUS_UPHELD: _ClassVar[ObjectionStatus]
     OBJECTION_STATUS_DISMISSED: _ClassVar[ObjectionStatus]
+
+class OnSiteReviewKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    ON_SITE_REVIEW_KIND_UNSPECIFIED: _ClassVar[OnSiteReviewKind]
+    ON_SITE_REVIEW_KIND_DEFENCE: _ClassVar[OnSiteReviewKind]
+    ON_SITE_REVIEW_KIND_SITE_VISIT: _ClassVar[OnSiteReviewKind]
 TIER_UNSPECIFIED: Tier
 TIER_EXCELLENT: Tier
 TIER_ADVANCED: Tier
@@ -44,6 +50,9 @@ OBJECTION_STATUS_UNSPECIFIED: ObjectionStatus
 OBJECTION_STATUS_UNDER_INVESTIGATION: ObjectionStatus
 OBJECTION_STATUS_UPHELD: ObjectionStatus
 OBJECTION_STATUS_DISMISSED: ObjectionStatus
+ON_SITE_REVIEW_KIND_UNSPECIFIED: OnSiteReviewKind
+ON_SITE_REVIEW_KIND_DEFENCE: OnSiteReviewKind
+ON_SITE_REVIEW_KIND_SITE_VISIT: OnSiteReviewKind
 
 class Candidate(_message.Message):
     __slots__ = ("application_id", "organization_id", "operator_organization_id", "enterprise_name", "city_code", "submitted_at")
@@ -252,7 +261,7 @@ class DimensionScore(_message.Message):
     def __init__(self, dimension: _Optional[str] = ..., score: _Optional[str] = ...) -> None: ...
 
 class ProposalLine(_message.Message):
-    __slots__ = ("application_id", "enterprise_name", "city_code", "rank", "final_score", "dimension_scores", "tier", "amount_fen", "reserve", "reason", "budget_left_fen")
+    __slots__ = ("application_id", "enterprise_name", "city_code", "rank", "final_score", "dimension_scores", "tier", "amount_fen", "reserve", "reason", "budget_left_fen", "flagged_experts", "tie_break")
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     ENTERPRISE_NAME_FIELD_NUMBER: _ClassVar[int]
     CITY_CODE_FIELD_NUMBER: _ClassVar[int]
@@ -264,6 +273,8 @@ class ProposalLine(_message.Message):
     RESERVE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
     BUDGET_LEFT_FEN_FIELD_NUMBER: _ClassVar[int]
+    FLAGGED_EXPERTS_FIELD_NUMBER: _ClassVar[int]
+    TIE_BREAK_FIELD_NUMBER: _ClassVar[int]
     application_id: str
     enterprise_name: str
     city_code: str
@@ -275,7 +286,9 @@ class ProposalLine(_message.Message):
     reserve: bool
     reason: str
     budget_left_fen: int
-    def __init__(self, application_id: _Optional[str] = ..., enterprise_name: _Optional[str] = ..., city_code: _Optional[str] = ..., rank: _Optional[int] = ..., final_score: _Optional[str] = ..., dimension_scores: _Optional[_Iterable[_Union[DimensionScore, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., amount_fen: _Optional[int] = ..., reserve: _Optional[bool] = ..., reason: _Optional[str] = ..., budget_left_fen: _Optional[int] = ...) -> None: ...
+    flagged_experts: _containers.RepeatedScalarFieldContainer[str]
+    tie_break: str
+    def __init__(self, application_id: _Optional[str] = ..., enterprise_name: _Optional[str] = ..., city_code: _Optional[str] = ..., rank: _Optional[int] = ..., final_score: _Optional[str] = ..., dimension_scores: _Optional[_Iterable[_Union[DimensionScore, _Mapping]]] = ..., tier: _Optional[_Union[Tier, str]] = ..., amount_fen: _Optional[int] = ..., reserve: _Optional[bool] = ..., reason: _Optional[str] = ..., budget_left_fen: _Optional[int] = ..., flagged_experts: _Optional[_Iterable[str]] = ..., tie_break: _Optional[str] = ...) -> None: ...
 
 class Proposal(_message.Message):
     __slots__ = ("cycle_id", "version", "lines", "budget_fen", "allocated_fen", "reason", "created_at")
@@ -420,3 +433,61 @@ class ListObjectionsResponse(_message.Message):
     OBJECTIONS_FIELD_NUMBER: _ClassVar[int]
     objections: _containers.RepeatedCompositeFieldContainer[Objection]
     def __init__(self, objections: _Optional[_Iterable[_Union[Objection, _Mapping]]] = ...) -> None: ...
+
+class OnSiteReview(_message.Message):
+    __slots__ = ("on_site_review_id", "cycle_id", "application_id", "kind", "held_on", "participants", "findings", "recorded_by", "recorded_at")
+    ON_SITE_REVIEW_ID_FIELD_NUMBER: _ClassVar[int]
+    CYCLE_ID_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    HELD_ON_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_BY_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    on_site_review_id: str
+    cycle_id: str
+    application_id: str
+    kind: OnSiteReviewKind
+    held_on: str
+    participants: _containers.RepeatedScalarFieldContainer[str]
+    findings: str
+    recorded_by: str
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, on_site_review_id: _Optional[str] = ..., cycle_id: _Optional[str] = ..., application_id: _Optional[str] = ..., kind: _Optional[_Union[OnSiteReviewKind, str]] = ..., held_on: _Optional[str] = ..., participants: _Optional[_Iterable[str]] = ..., findings: _Optional[str] = ..., recorded_by: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class RecordOnSiteReviewRequest(_message.Message):
+    __slots__ = ("cycle_id", "application_id", "kind", "held_on", "participants", "findings")
+    CYCLE_ID_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    HELD_ON_FIELD_NUMBER: _ClassVar[int]
+    PARTICIPANTS_FIELD_NUMBER: _ClassVar[int]
+    FINDINGS_FIELD_NUMBER: _ClassVar[int]
+    cycle_id: str
+    application_id: str
+    kind: OnSiteReviewKind
+    held_on: str
+    participants: _containers.RepeatedScalarFieldContainer[str]
+    findings: str
+    def __init__(self, cycle_id: _Optional[str] = ..., application_id: _Optional[str] = ..., kind: _Optional[_Union[OnSiteReviewKind, str]] = ..., held_on: _Optional[str] = ..., participants: _Optional[_Iterable[str]] = ..., findings: _Optional[str] = ...) -> None: ...
+
+class RecordOnSiteReviewResponse(_message.Message):
+    __slots__ = ("on_site_review",)
+    ON_SITE_REVIEW_FIELD_NUMBER: _ClassVar[int]
+    on_site_review: OnSiteReview
+    def __init__(self, on_site_review: _Optional[_Union[OnSiteReview, _Mapping]] = ...) -> None: ...
+
+class ListOnSiteReviewsRequest(_message.Message):
+    __slots__ = ("cycle_id", "application_id")
+    CYCLE_ID_FIELD_NUMBER: _ClassVar[int]
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    cycle_id: str
+    application_id: str
+    def __init__(self, cycle_id: _Optional[str] = ..., application_id: _Optional[str] = ...) -> None: ...
+
+class ListOnSiteReviewsResponse(_message.Message):
+    __slots__ = ("on_site_reviews",)
+    ON_SITE_REVIEWS_FIELD_NUMBER: _ClassVar[int]
+    on_site_reviews: _containers.RepeatedCompositeFieldContainer[OnSiteReview]
+    def __init__(self, on_site_reviews: _Optional[_Iterable[_Union[OnSiteReview, _Mapping]]] = ...) -> None: ...

@@ -106,6 +106,16 @@ class ReviewServiceStub:
                 request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ListObjectionsRequest.SerializeToString,
                 response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ListObjectionsResponse.FromString,
                 _registered_method=True)
+        self.RecordOnSiteReview = channel.unary_unary(
+                '/aicc.review.v1.ReviewService/RecordOnSiteReview',
+                request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.RecordOnSiteReviewRequest.SerializeToString,
+                response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.RecordOnSiteReviewResponse.FromString,
+                _registered_method=True)
+        self.ListOnSiteReviews = channel.unary_unary(
+                '/aicc.review.v1.ReviewService/ListOnSiteReviews',
+                request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ListOnSiteReviewsRequest.SerializeToString,
+                response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ListOnSiteReviewsResponse.FromString,
+                _registered_method=True)
 
 
 class ReviewServiceServicer:
@@ -202,6 +212,20 @@ class ReviewServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordOnSiteReview(self, request, context):
+        """On-site defence or site verification when needed (Art. 9: 必要时组织现场答辩或现场核查),
+        recorded by province industry during compliance or expert review.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListOnSiteReviews(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ReviewServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -274,6 +298,16 @@ def add_ReviewServiceServicer_to_server(servicer, server):
                     servicer.ListObjections,
                     request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ListObjectionsRequest.FromString,
                     response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ListObjectionsResponse.SerializeToString,
+            ),
+            'RecordOnSiteReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordOnSiteReview,
+                    request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.RecordOnSiteReviewRequest.FromString,
+                    response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.RecordOnSiteReviewResponse.SerializeToString,
+            ),
+            'ListOnSiteReviews': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOnSiteReviews,
+                    request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ListOnSiteReviewsRequest.FromString,
+                    response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ListOnSiteReviewsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -656,6 +690,60 @@ class ReviewService:
             '/aicc.review.v1.ReviewService/ListObjections',
             aicc_dot_review_dot_v1_dot_review__pb2.ListObjectionsRequest.SerializeToString,
             aicc_dot_review_dot_v1_dot_review__pb2.ListObjectionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordOnSiteReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.review.v1.ReviewService/RecordOnSiteReview',
+            aicc_dot_review_dot_v1_dot_review__pb2.RecordOnSiteReviewRequest.SerializeToString,
+            aicc_dot_review_dot_v1_dot_review__pb2.RecordOnSiteReviewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOnSiteReviews(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.review.v1.ReviewService/ListOnSiteReviews',
+            aicc_dot_review_dot_v1_dot_review__pb2.ListOnSiteReviewsRequest.SerializeToString,
+            aicc_dot_review_dot_v1_dot_review__pb2.ListOnSiteReviewsResponse.FromString,
             options,
             channel_credentials,
             insecure,

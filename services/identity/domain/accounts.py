@@ -5,23 +5,34 @@ from __future__ import annotations
 import asyncio
 import secrets
 from dataclasses import dataclass
-from datetime import date
-from pathlib import Path
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from aicc.platform import authz
 from aicc.platform.auth import Principal, TokenSigner
+from aicc.platform.crypto import DecryptionError, FieldCipher, mask_id_number, mask_phone
 from aicc.platform.db import new_id
-from aicc.platform.errors import AlreadyExists, FieldViolation, InvalidArgument, Unauthenticated, not_found
-from services.identity.domain import eligibility, imports, jurisdictions, uscc
+from aicc.platform.errors import (
+    AlreadyExists,
+    DomainError,
+    FieldViolation,
+    InvalidArgument,
+    Unauthenticated,
+    not_found,
+)
+from aicc.platform.secrets import dev_secret  # noqa: F401 - used as accounts.dev_secret
+from services.identity.domain import eligibility, imports, jurisdictions, second_factor, uscc
 from services.identity.store import (
+    CityCorrectionRow,
     CreditRecordRow,
     ExpertRelationRow,
     ExpertRow,
     GreenThresholdRow,
     IdentityStore,
+    LoginThrottleRow,
     OrganizationRow,
     UserRow,
 )
@@ -117,8 +128,32 @@ async def create_organization(
     return row
 
 
+def needs_second_factor(roles) -> bool:
+    """Officials (every role but applicant) need TOTP; the workflow's service account does not."""
+    roles = set(roles)
+    return bool(roles & authz.OFFICIALS) and authz.SYSTEM not in roles
+
+
+def _aad(column: str, user_id: str) -> str:
+    return f"users.{column}:{user_id}"
+
+
+def masked_personal_data(user: UserRow, cipher: FieldCipher) -> tuple[str, str]:
+    """(phone, id_number) masked for display; the clear values never leave this function."""
+
+    def clear(column: str, value: str | None) -> str:
+        if not value:
+            return ""
+        try:
+            return cipher.decrypt(value, _aad(column, user.user_id))
+        except DecryptionError:
+            return "***"  # tampered or another key: show nothing of it
+    return mask_phone(clear("phone", user.phone_enc)), mask_id_number(clear("id_number", user.id_number_enc))
+
+
 async def create_user(
     store: IdentityStore,
+    cipher: FieldCipher,
     *,
     username: str,
     display_name: str,
@@ -126,7 +161,10 @@ async def create_user(
     roles: list[str],
     organization_id: str,
     city_code: str,
-) -> UserRow:
+    phone: str = "",
+    id_number: str = "",
+) -> tuple[UserRow, str | None]:
+    """Returns the user and, for an official, the TOTP secret to hand over once."""
     org = None
     if organization_id:
         org = await store.organization(organization_id)
@@ -142,17 +180,22 @@ async def create_user(
         raise AlreadyExists(
             f"username {username!r} is taken", f"用户名 {username} 已被使用", reason="USERNAME_TAKEN"
         )
+    user_id = new_id("usr")
+    totp = second_factor.new_secret() if needs_second_factor(roles) else None
     row = UserRow(
-        user_id=new_id("usr"),
+        user_id=user_id,
         username=username,
         display_name=display_name,
         password_hash=await hash_password(password),
         roles=sorted(set(roles)),
         organization_id=organization_id or None,
         city_code=city_code or (org.city_code if org else PROVINCE_CODE),
+        totp_secret_enc=cipher.encrypt(totp, _aad("totp_secret", user_id)) if totp else None,
+        phone_enc=cipher.encrypt(phone, _aad("phone", user_id)) if phone else None,
+        id_number_enc=cipher.encrypt(id_number, _aad("id_number", user_id)) if id_number else None,
     )
     await store.add(row)
-    return row
+    return row, totp
 
 
 def principal_of(user: UserRow) -> Principal:
@@ -166,13 +209,144 @@ def principal_of(user: UserRow) -> Principal:
     )
 
 
-async def login(store: IdentityStore, signer: TokenSigner, *, username: str, password: str):
+_dummy_hash: str | None = None
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+async def _verify_or_waste_time(user: UserRow | None, password: str) -> bool:
+    """An unknown user costs the same hashing time as a wrong password (no timing oracle)."""
+    global _dummy_hash
+    if user is None:
+        if _dummy_hash is None:
+            _dummy_hash = await hash_password(secrets.token_urlsafe(16))
+        await verify_password(_dummy_hash, password)
+        return False
+    return await verify_password(user.password_hash, password)
+
+
+def _locked(until: datetime) -> Unauthenticated:
+    local = until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return Unauthenticated(
+        f"account locked after repeated failed logins until {local} (Asia/Shanghai)",
+        f"连续登录失败次数过多，账户已锁定至 {local}（北京时间）",
+        reason="ACCOUNT_LOCKED",
+        metadata={"locked_until": until.isoformat()},
+    )
+
+
+@dataclass(frozen=True)
+class LoginPolicy:
+    max_failures: int = 5
+    lockout: timedelta = timedelta(minutes=30)
+
+
+async def login(
+    store: IdentityStore,
+    signer: TokenSigner,
+    cipher: FieldCipher,
+    *,
+    username: str,
+    password: str,
+    totp_code: str,
+    now: datetime,
+    policy: LoginPolicy,
+) -> tuple[str, datetime, UserRow] | DomainError:
+    """A token, or the refusal to raise *after* the unit of work commits (so failures are counted).
+
+    Order: lock → password (unknown user and wrong password answer alike) → second factor, so the
+    answer names the missing factor only to someone who knows the password."""
+    throttle = await store.throttle(username)
+    if throttle and throttle.locked_until:
+        if now < throttle.locked_until:
+            return _locked(throttle.locked_until)
+        throttle.failures, throttle.locked_until = 0, None  # the lock has expired
+
+    async def fail(err: DomainError) -> DomainError:
+        nonlocal throttle
+        if throttle is None:
+            throttle = LoginThrottleRow(username=username, failures=0)
+            await store.add(throttle)
+        throttle.failures += 1
+        throttle.last_failure_at = now
+        if throttle.failures >= policy.max_failures:
+            throttle.locked_until = now + policy.lockout
+            return _locked(throttle.locked_until)
+        return err
+
     user = await store.user_by_username(username)
-    # Same answer for an unknown user and a wrong password.
-    if user is None or not await verify_password(user.password_hash, password):
-        raise Unauthenticated("wrong username or password", "用户名或密码错误", reason="BAD_CREDENTIALS")
+    if not await _verify_or_waste_time(user, password):
+        return await fail(Unauthenticated("wrong username or password", "用户名或密码错误", reason="BAD_CREDENTIALS"))
+    assert user is not None
+    if needs_second_factor(user.roles):
+        secret = None
+        if user.totp_secret_enc:
+            try:
+                secret = cipher.decrypt(user.totp_secret_enc, _aad("totp_secret", user.user_id))
+            except DecryptionError:
+                secret = None
+        if secret is None:
+            return Unauthenticated(
+                "second factor required but none is enrolled for this account; ask the operator to enrol one",
+                "需要第二重认证，但该账户尚未绑定动态口令，请联系运维人员",
+                reason="SECOND_FACTOR_REQUIRED",
+            )
+        if not totp_code:
+            return Unauthenticated(
+                "second factor required: give the 6-digit code (totp_code) from your authenticator app",
+                "需要第二重认证：请输入动态口令（6位数字）",
+                reason="SECOND_FACTOR_REQUIRED",
+            )
+        step = second_factor.matching_step(secret, totp_code, now)
+        if step is None:
+            return await fail(
+                Unauthenticated("second factor code is wrong or expired", "动态口令错误或已过期", reason="SECOND_FACTOR_INVALID")
+            )
+        if user.totp_last_step is not None and step <= user.totp_last_step:
+            return await fail(
+                Unauthenticated(
+                    "second factor code was already used; wait for the next code",
+                    "该动态口令已使用过，请等待下一个口令",
+                    reason="SECOND_FACTOR_INVALID",
+                )
+            )
+        user.totp_last_step = step
+    if throttle is not None:
+        throttle.failures, throttle.last_failure_at, throttle.locked_until = 0, None, None
     token, exp = signer.issue(principal_of(user))
     return token, exp, user
+
+
+async def update_organization_city(
+    store: IdentityStore, *, organization_id: str, city_code: str, reason: str, corrected_by: str
+) -> OrganizationRow:
+    org = await store.organization(organization_id)
+    if org is None:
+        raise not_found("organization", organization_id, "单位")
+    if org.kind not in ("enterprise", "operator_org"):
+        raise _invalid(
+            "organization_id",
+            "only an applicant enterprise's (or its operating organisation's) city is corrected",
+            "仅可更正申报企业（或其运营机构）的所属城市",
+        )
+    try:
+        target = jurisdictions.get(city_code)
+    except KeyError:
+        raise _invalid("city_code", f"unknown jurisdiction {city_code!r}", f"未知行政区划 {city_code}") from None
+    if target.level != "city":
+        raise _invalid("city_code", "must be a prefecture-level city", "须为设区的市")
+    if org.city_code == city_code:
+        raise _invalid("city_code", "the organisation is already in this city", "该单位已属于该城市")
+    await store.add(
+        CityCorrectionRow(
+            organization_id=org.organization_id,
+            from_city_code=org.city_code,
+            to_city_code=city_code,
+            reason=reason.strip(),
+            corrected_by=corrected_by,
+        )
+    )
+    org.city_code = city_code
+    return org
 
 
 @dataclass(frozen=True)
@@ -255,10 +429,18 @@ async def check_eligibility(
 
 
 async def ensure_account(
-    store: IdentityStore, *, username: str, password: str, roles: list[str], display_name: str
+    store: IdentityStore,
+    *,
+    username: str,
+    password: str,
+    roles: list[str],
+    display_name: str,
+    cipher: FieldCipher | None = None,
+    totp_secret: str | None = None,
 ) -> UserRow:
-    """Bootstrap accounts (operator, the worker's service account): create, or reset the password to
-    the configured secret so that rotating the secret takes effect on restart."""
+    """Bootstrap accounts (operator, the worker's service account): create, or reset the password
+    (and the operator's TOTP secret) to the configured secret so that rotating it takes effect on
+    restart."""
     user = await store.user_by_username(username)
     if user is None:
         user = UserRow(
@@ -273,19 +455,16 @@ async def ensure_account(
         await store.add(user)
     elif not await verify_password(user.password_hash, password):
         user.password_hash = await hash_password(password)
+    if totp_secret and cipher is not None:
+        aad = _aad("totp_secret", user.user_id)
+        try:
+            current = cipher.decrypt(user.totp_secret_enc, aad) if user.totp_secret_enc else None
+        except DecryptionError:
+            current = None
+        if current != totp_secret:
+            user.totp_secret_enc = cipher.encrypt(totp_secret, aad)
+            user.totp_last_step = None
     return user
-
-
-def dev_secret(data_dir: Path, name: str) -> str:
-    """Embedded dev mode only: a generated secret kept in the data directory (0600)."""
-    path = data_dir / "secrets" / name
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(24)
-    path.write_text(value)
-    path.chmod(0o600)
-    return value
 
 
 async def _org_by_uscc(store: IdentityStore, code: str, field: str = "uscc") -> OrganizationRow:

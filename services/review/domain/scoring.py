@@ -33,6 +33,7 @@ import decimal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,6 +54,7 @@ __all__ = [
 NONE_TIER = "none"
 _CTX = decimal.Context(prec=60, rounding=ROUND_HALF_UP)
 _ZERO = Decimal(0)
+_DEC_STR = Decimal.__str__
 
 
 class ScoringError(ValueError):
@@ -261,23 +263,149 @@ def aggregate(policy: Policy, sheets_for_app: Mapping[str, Mapping[str, Decimal]
     )
 
 
-def _sort_key(policy: Policy, cand: Candidate, agg: Aggregate) -> tuple[Any, ...]:
-    key: list[Any] = [-agg.final_score]
-    for tb in policy.scoring.tie_breakers:
-        if tb == "submitted_at":
-            key.append(cand.submitted_at.astimezone(_dt.UTC))
-        else:
-            key.append(-agg.dimension_scores[tb.split(":", 1)[1]])
-    key.append(cand.application_id)
-    return tuple(key)
+# ------------------------------------------------------------------------- integer fast path
+#
+# compute_proposal works in integer units of the policy's last decimal place (hundredths for
+# ``decimals: 2``): every valid point is an exact integer there, so sums, trimmed means,
+# ROUND_HALF_UP and the outlier test are exact integer arithmetic, and Decimals are made only for
+# the results. It gives exactly what :func:`aggregate` (the plain Decimal statement of the rules)
+# gives; tests/unit/test_scoring_fast.py checks that byte for byte against the former all-Decimal
+# engine. Whenever a sheet is not plainly valid, the engine falls back to the Decimal checks, so
+# error reports are unchanged too.
 
 
-def _decider(
-    policy: Policy, a: tuple[Candidate, Aggregate], b: tuple[Candidate, Aggregate]
-) -> tuple[str, str]:
+class _Engine:
+    """What compute_proposal needs from the policy, precomputed once per call.
+
+    A valid point is remembered, per indicator, by its exact text (``Decimal.__str__``, which
+    also refuses anything that is not a Decimal: equal text means equal value AND exponent, and
+    hashing text is far cheaper than hashing Decimals) as its integer units placed in its
+    dimension's FIELD_BITS-wide field of one integer. Summing a sheet's 15 remembered values then
+    gives all its dimension subtotals at once; a subtotal never exceeds 100 points
+    = 10**(2 + decimals) <= 10**6 units < 2**FIELD_BITS, so fields never overflow into each other.
+    """
+
+    FIELD_BITS = 32
+
+    def __init__(self, policy: Policy) -> None:
+        refs = policy.indicator_refs()
+        self.policy = policy
+        self.decimals = policy.scoring.decimals
+        assert 10 ** (2 + self.decimals) < 2**self.FIELD_BITS
+        self.dims = policy.dimensions()
+        dim_index = {d: i for i, d in enumerate(self.dims)}
+        self.ids = [r.id for r in refs]
+        self.n_ind = len(refs)
+        self.maxima = [r.max_points for r in refs]
+        self.field_shift = [self.FIELD_BITS * dim_index[r.dimension] for r in refs]
+        self.shifts = [self.FIELD_BITS * i for i in range(len(self.dims))]
+        self.mask = (1 << self.FIELD_BITS) - 1
+        ids = self.ids
+        self.getter = itemgetter(*ids) if len(ids) > 1 else (lambda s: (s[ids[0]],))
+        self.memos: list[dict[str, int]] = [{} for _ in refs]
+        self.trim_from = policy.scoring.trim_from_sheets
+        kn, kd = policy.scoring.outlier_sd.as_integer_ratio()
+        self.k2 = (kn * kn, kd * kd)  # k**2 as a fraction
+        self._dec: dict[int, Decimal] = {}
+
+    def dec(self, units: int) -> Decimal:
+        """Integer units -> the Decimal that ``quantize(quantum, ROUND_HALF_UP)`` would give."""
+        d = self._dec.get(units)
+        if d is None:
+            d = self._dec[units] = Decimal(units).scaleb(-self.decimals, _CTX)
+        return d
+
+    def _learn(self, i: int, pts: Any) -> int | None:
+        """Checks one point as _sheet_problems does; a valid one is remembered."""
+        if not isinstance(pts, Decimal) or not pts.is_finite():
+            return None
+        if pts < 0 or pts > self.maxima[i] or _places(pts) > self.decimals:
+            return None
+        units = int(pts.scaleb(self.decimals, _CTX))
+        v = self.memos[i][_DEC_STR(pts)] = units << self.field_shift[i]
+        return v
+
+    def packed(self, sheet: Mapping[str, Decimal]) -> int | None:
+        """The sheet's dimension subtotals packed in one integer; None unless plainly valid
+        (then :func:`_sheet_problems` decides)."""
+        try:
+            if len(sheet) != self.n_ind:
+                return None
+            vals = self.getter(sheet)
+            hs = list(map(dict.get, self.memos, map(_DEC_STR, vals)))
+        except Exception:  # noqa: BLE001 - a missing indicator, not a Decimal...
+            return None
+        if None in hs:
+            for i, h in enumerate(hs):
+                if h is None:
+                    h = self._learn(i, vals[i])
+                    if h is None:
+                        return None
+                    hs[i] = h
+        return sum(hs)
+
+    def packed_checked(self, sheet: Mapping[str, Decimal]) -> int:
+        """Packed subtotals of a sheet that _sheet_problems found valid (odd types allowed)."""
+        return sum(
+            int(sheet[iid].scaleb(self.decimals, _CTX)) << sh
+            for iid, sh in zip(self.ids, self.field_shift, strict=True)
+        )
+
+
+def _round_mean(total: int, count: int) -> int:
+    """ROUND_HALF_UP(total / count) for integers (half away from zero, as Decimal does)."""
+    if total >= 0:
+        return (2 * total + count) // (2 * count)
+    return -((-2 * total + count) // (2 * count))
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    cand: Candidate
+    final: int  # integer units
+    dims: tuple[int, ...]  # integer units, policy dimension order
+    trimmed: tuple[str, ...]
+    flagged: tuple[str, ...]
+    sheet_count: int
+
+
+def _aggregate_units(eng: _Engine, cand: Candidate, experts: list[str], packed: list[int]) -> _Scored:
+    """The integer twin of :func:`aggregate` (same trimming, tie order, rounding and flags)."""
+    n = len(packed)
+    mask = eng.mask
+    cols = [[(p >> sh) & mask for p in packed] for sh in eng.shifts]  # per dimension
+    sheet_totals = list(map(sum, zip(*cols, strict=True)))
+    total = sum(sheet_totals)
+    if n >= eng.trim_from:
+        totals = list(zip(sheet_totals, experts, strict=True))
+        lo, hi = min(totals), max(totals)  # lowest id among the lowest, highest among the highest
+        m = n - 2
+        final = _round_mean(total - lo[0] - hi[0], m)
+        dims = tuple(_round_mean(sum(c) - min(c) - max(c), m) for c in cols)
+        trimmed: tuple[str, ...] = (lo[1], hi[1])
+    else:
+        final = _round_mean(total, n)
+        dims = tuple(_round_mean(sum(c), n) for c in cols)
+        trimmed = ()
+    flagged: tuple[str, ...] = ()
+    if n >= 2:
+        # |t - mean| > k * pop_sd  <=>  (n t - S)**2 > k**2 (n Q - S**2), here with k**2 = kn / kd
+        var_n2 = n * sum(t * t for t in sheet_totals) - total * total
+        if var_n2 > 0:
+            kn, kd = eng.k2
+            bound = kn * var_n2
+            flagged = tuple(
+                sorted(
+                    e for t, e in zip(sheet_totals, experts, strict=True) if (n * t - total) ** 2 * kd > bound
+                )
+            )
+    return _Scored(cand, final, dims, trimmed, flagged, n)
+
+
+def _decider(eng: _Engine, a: _Scored, b: _Scored) -> tuple[str, str]:
     """Which tie-breaker separated two equal-score applications, and a human explanation."""
-    (ca, aa), (cb, ab) = a, b
-    for tb in policy.scoring.tie_breakers:
+    ca, cb = a.cand, b.cand
+    for tb in eng.policy.scoring.tie_breakers:
         if tb == "submitted_at":
             if ca.submitted_at != cb.submitted_at:
                 return tb, (
@@ -285,9 +413,10 @@ def _decider(
                 )
         else:
             d = tb.split(":", 1)[1]
-            if aa.dimension_scores[d] != ab.dimension_scores[d]:
+            i = eng.dims.index(d)
+            if a.dims[i] != b.dims[i]:
                 return tb, (
-                    f"dimension {d} {aa.dimension_scores[d]} vs {ab.dimension_scores[d]} (higher first) / 按维度{d}得分"
+                    f"dimension {d} {eng.dec(a.dims[i])} vs {eng.dec(b.dims[i])} (higher first) / 按维度{d}得分"
                 )
     return "application_id", f"application id {ca.application_id} vs {cb.application_id} / 按申报编号"
 
@@ -304,6 +433,7 @@ def compute_proposal(
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
         raise ValueError("budget_fen must be a non-negative integer")
 
+    eng = _Engine(policy)
     problems: list[tuple[str, str]] = []
     seen: set[str] = set()
     for c in candidates:
@@ -313,45 +443,77 @@ def compute_proposal(
     for app_id in sheets:
         if app_id not in seen:
             problems.append((str(app_id), "score sheets for an application that is not a candidate"))
+    scored: list[_Scored] = []
     for c in candidates:
         app_sheets = sheets.get(c.application_id)
         if not app_sheets:
             problems.append((c.application_id, "no score sheets / 无专家评分表"))
             continue
+        experts: list[str] = []
+        packed: list[int] = []
         for expert, sheet in app_sheets.items():
-            problems += [(c.application_id, p) for p in _sheet_problems(policy, expert, sheet)]
+            p = eng.packed(sheet)
+            if p is None:
+                found = _sheet_problems(policy, expert, sheet)
+                if found:
+                    problems += [(c.application_id, x) for x in found]
+                    continue
+                p = eng.packed_checked(sheet)
+            experts.append(expert)
+            packed.append(p)
+        if not problems:
+            scored.append(_aggregate_units(eng, c, experts, packed))
     if problems:
         raise ScoringError(problems)
 
-    scored = [(c, aggregate(policy, sheets[c.application_id])) for c in candidates]
-    scored.sort(key=lambda ca: _sort_key(policy, ca[0], ca[1]))
+    # final score descending, then the tie-breakers, then application id: a total order
+    tie_keys: list[int | None] = [
+        None if tb == "submitted_at" else eng.dims.index(tb.split(":", 1)[1])
+        for tb in policy.scoring.tie_breakers
+    ]
+
+    def sort_key(s: _Scored) -> tuple[Any, ...]:
+        key: list[Any] = [-s.final]
+        for i in tie_keys:
+            key.append(s.cand.submitted_at.astimezone(_dt.UTC) if i is None else -s.dims[i])
+        key.append(s.cand.application_id)
+        return tuple(key)
+
+    scored.sort(key=sort_key)
 
     # tie-break explanations against the neighbours with the same final score
     above: list[tuple[str, str] | None] = [None] * len(scored)
     below: list[tuple[str, str] | None] = [None] * len(scored)
     for i in range(1, len(scored)):
-        if scored[i][1].final_score == scored[i - 1][1].final_score:
-            decided = _decider(policy, scored[i - 1], scored[i])
+        if scored[i].final == scored[i - 1].final:
+            decided = _decider(eng, scored[i - 1], scored[i])
             above[i] = decided
             below[i - 1] = decided
 
     tiers = policy.tiers
     tier_used = {t.key: 0 for t in tiers}
+    q = policy.scoring.quantum
+    tier_min = {t.key: t.min_score.quantize(q) for t in tiers}
+    lowest = tiers[-1].min_score.quantize(q)
     cap = policy.award_cap_fen
     remaining = budget
     awards = 0
     stopped_by: str | None = None  # set once allocation stops
     lines: list[ProposalLine] = []
-    q = policy.scoring.quantum
-    for idx, (cand, agg) in enumerate(scored):
+    dims = eng.dims
+    dec = eng.dec
+    for idx, s in enumerate(scored):
+        cand = s.cand
+        final_score = dec(s.final)
+        dimension_scores = {d: dec(v) for d, v in zip(dims, s.dims, strict=True)}
         rank = idx + 1
         parts = [f"第{rank}名 rank {rank}"]
-        breakdown = " ".join(f"{d}:{v}" for d, v in agg.dimension_scores.items())
-        if agg.trimmed:
-            how = f"mean of {agg.sheet_count - 2} of {agg.sheet_count} sheets, dropped low {agg.trimmed[0]} / high {agg.trimmed[1]}"
+        breakdown = " ".join(f"{d}:{v}" for d, v in dimension_scores.items())
+        if s.trimmed:
+            how = f"mean of {s.sheet_count - 2} of {s.sheet_count} sheets, dropped low {s.trimmed[0]} / high {s.trimmed[1]}"
         else:
-            how = f"mean of {agg.sheet_count} sheet(s), untrimmed"
-        parts.append(f"score 得分 {agg.final_score} ({how}; dimensions {breakdown})")
+            how = f"mean of {s.sheet_count} sheet(s), untrimmed"
+        parts.append(f"score 得分 {final_score} ({how}; dimensions {breakdown})")
         tie_break = None
         if above[idx]:
             tie_break = above[idx][0]
@@ -359,28 +521,28 @@ def compute_proposal(
         if below[idx]:
             tie_break = tie_break or below[idx][0]
             parts.append(f"tie with rank {rank + 1} broken by {below[idx][1]}")
-        if agg.flagged_experts:
-            parts.append(f"outlier experts flagged 离群专家: {', '.join(agg.flagged_experts)}")
+        if s.flagged:
+            parts.append(f"outlier experts flagged 离群专家: {', '.join(s.flagged)}")
 
         tier_key = NONE_TIER
+        tier = None
         for t in tiers:
-            if agg.final_score < t.min_score:
+            if final_score < t.min_score:
                 continue
             if t.max_count is not None and tier_used[t.key] >= t.max_count:
                 parts.append(f"{t.name} {t.key} full ({t.max_count} of {t.max_count})")
                 continue
             tier_key = t.key
+            tier = t
             tier_used[t.key] += 1
             count = f" ({tier_used[t.key]} of {t.max_count})" if t.max_count is not None else ""
-            parts.append(f"{agg.final_score} >= {t.min_score.quantize(q)} {t.name} {t.key}{count}")
+            parts.append(f"{final_score} >= {tier_min[t.key]} {t.name} {t.key}{count}")
             break
         amount = 0
         reserve = False
-        if tier_key == NONE_TIER:
-            lowest = tiers[-1].min_score.quantize(q)
-            parts.append(f"{agg.final_score} < {lowest}: no tier 未达等级")
+        if tier is None:
+            parts.append(f"{final_score} < {lowest}: no tier 未达等级")
         else:
-            tier = policy.tier(tier_key)
             wanted = min(tier.amount_fen, cap)
             if stopped_by is None and awards >= policy.quota:
                 stopped_by = f"quota of {policy.quota} awards reached 名额已满"
@@ -407,15 +569,15 @@ def compute_proposal(
                 enterprise=cand.enterprise,
                 city=cand.city,
                 rank=rank,
-                final_score=agg.final_score,
-                dimension_scores=dict(agg.dimension_scores),
+                final_score=final_score,
+                dimension_scores=dimension_scores,
                 tier=tier_key,
                 amount_fen=amount,
                 reserve=reserve,
                 reason="; ".join(parts),
                 budget_left_fen=remaining,
                 tie_break=tie_break,
-                flagged_experts=agg.flagged_experts,
+                flagged_experts=s.flagged,
             )
         )
     return lines

@@ -33,6 +33,7 @@ from services.review.store import (
     ComplianceReviewRow,
     ExclusionRow,
     ObjectionRow,
+    OnSiteReviewRow,
     ProposalRow,
     ReviewCycleRow,
     ReviewStore,
@@ -54,6 +55,12 @@ SCORED = "SCORED"
 UNDER_INVESTIGATION = "UNDER_INVESTIGATION"
 UPHELD = "UPHELD"
 DISMISSED = "DISMISSED"
+
+# On-site reviews (Art. 9)
+DEFENCE = "DEFENCE"  # 现场答辩
+SITE_VISIT = "SITE_VISIT"  # 现场核查
+ON_SITE_KINDS = (DEFENCE, SITE_VISIT)
+ON_SITE_PHASES = [COMPLIANCE_REVIEW, EXPERT_REVIEW]
 
 log = logging.getLogger("aicc.review")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -576,10 +583,11 @@ async def _sheets_for_proposal(store: ReviewStore, cycle_id: str) -> dict[str, d
     return out
 
 
-async def _compute(
-    store: ReviewStore, cycle: ReviewCycleRow, *, removed: list[str], budget_fen: int
-) -> tuple[list[dict[str, Any]], int]:
-    policy = policy_of(cycle)
+async def _ranking_inputs(
+    store: ReviewStore, cycle: ReviewCycleRow, removed: list[str]
+) -> tuple[list[scoring.Candidate], dict[str, dict[str, dict[str, Decimal]]]]:
+    """What the proposal is computed from: the compliant candidates not removed by an upheld
+    objection and the latest version of each of their experts' sheets."""
     candidates = [
         scoring.Candidate(
             application_id=c.application_id,
@@ -591,7 +599,34 @@ async def _compute(
         if c.application_id not in removed
     ]
     sheets = await _sheets_for_proposal(store, cycle.cycle_id)
-    sheets = {app: s for app, s in sheets.items() if app not in removed}
+    return candidates, {app: s for app, s in sheets.items() if app not in removed}
+
+
+@dataclass(frozen=True)
+class RankingInputs:
+    """Everything a proposal version was computed from."""
+
+    candidates: list[scoring.Candidate]
+    sheets: dict[str, dict[str, dict[str, Decimal]]]
+    budget_fen: int
+    policy_json: str  # the cycle's policy snapshot
+
+
+async def ranking_inputs(store: ReviewStore, *, cycle_id: str, version: int = 0) -> RankingInputs:
+    """What a proposal version (0 = latest) was computed from. With
+    :func:`services.review.domain.export.export_csv` these become the CSV files from which
+    ``aicc rank --policy <snapshot> --budget-yuan <budget/100>`` recomputes the same proposal."""
+    cycle = await _cycle(store, cycle_id)
+    row = await get_proposal(store, cycle_id=cycle_id, version=version)
+    candidates, sheets = await _ranking_inputs(store, cycle, list(row.removed_application_ids or []))
+    return RankingInputs(candidates, sheets, row.budget_fen, cycle.policy_json)
+
+
+async def _compute(
+    store: ReviewStore, cycle: ReviewCycleRow, *, removed: list[str], budget_fen: int
+) -> tuple[list[dict[str, Any]], int]:
+    policy = policy_of(cycle)
+    candidates, sheets = await _ranking_inputs(store, cycle, removed)
     try:
         lines = scoring.proposal_to_json_rows(
             scoring.compute_proposal(policy, candidates, sheets, budget_fen=budget_fen)
@@ -803,3 +838,48 @@ async def close_publicity(store: ReviewStore, *, cycle_id: str) -> ProposalRow:
 async def objections(store: ReviewStore, cycle_id: str) -> list[ObjectionRow]:
     await _cycle(store, cycle_id)
     return await store.objections(cycle_id)
+
+
+# ---------------------------------------------------------------------------------- on-site reviews
+
+
+async def record_on_site_review(
+    store: ReviewStore,
+    p: Principal,
+    *,
+    cycle_id: str,
+    application_id: str,
+    kind: str,
+    held_on: date,
+    participants: list[str],
+    findings: str,
+) -> OnSiteReviewRow:
+    """Records an on-site defence or site verification of one application (Art. 9: 必要时组织
+    现场答辩或现场核查), during compliance or expert review. Append-only."""
+    if kind not in ON_SITE_KINDS:  # pragma: no cover - the API maps the enum
+        raise ValueError(kind)
+    cycle = await _cycle(store, cycle_id, lock=True)
+    if await store.candidate(cycle_id, application_id) is None:
+        raise not_found("application", application_id, "申报")
+    if cycle.phase not in ON_SITE_PHASES:
+        raise wrong_phase("RecordOnSiteReview", cycle.phase, ON_SITE_PHASES, "记录现场答辩或现场核查")
+    row = OnSiteReviewRow(
+        on_site_review_id=new_id("osr"),
+        cycle_id=cycle_id,
+        application_id=application_id,
+        kind=kind,
+        held_on=held_on.isoformat(),
+        participants=[x.strip() for x in participants],
+        findings=findings,
+        recorded_by=p.user_id,
+        recorded_at=now_utc(),
+    )
+    await store.add(row)
+    return row
+
+
+async def on_site_reviews(store: ReviewStore, *, cycle_id: str, application_id: str) -> list[OnSiteReviewRow]:
+    await _cycle(store, cycle_id)
+    if application_id and await store.candidate(cycle_id, application_id) is None:
+        raise not_found("application", application_id, "申报")
+    return await store.on_site_reviews(cycle_id, application_id or None)

@@ -1,0 +1,126 @@
+"""The authorisation table (``aicc.platform.authz.RULES``) checked against the generated proto
+descriptors: every RPC has exactly one rule, nothing is public by accident, auditors and operators
+change nothing (bar the operator's account administration), the auditor reads what the province
+reads, and RPCs left to the ``system`` role alone are exactly the workflow's activities."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from aicc.funding.v1 import funding_pb2
+from aicc.identity.v1 import identity_pb2
+from aicc.intake.v1 import intake_pb2
+from aicc.platform import authz
+from aicc.platform.authz import RULES, UNAUTHENTICATED_PREFIXES
+from aicc.review.v1 import review_pb2
+from aicc.supervision.v1 import supervision_pb2
+
+MODULES = (identity_pb2, intake_pb2, review_pb2, funding_pb2, supervision_pb2)
+ROOT = Path(__file__).resolve().parents[2]
+
+# The only RPCs callable without a token besides grpc.health.v1 and reflection.
+PUBLIC = {"/aicc.identity.v1.IdentityService/Login", "/aicc.identity.v1.IdentityService/GetPublicKeys"}
+# Platform IT administers accounts (DESIGN: "run the platform; no business data changes").
+OPERATOR_WRITES = {
+    "/aicc.identity.v1.IdentityService/CreateOrganization",
+    "/aicc.identity.v1.IdentityService/CreateUser",
+    "/aicc.identity.v1.IdentityService/RegisterExpert",
+}
+READ_PREFIXES = ("Get", "List", "Check")
+
+
+def all_rpcs() -> dict[str, str]:
+    """Full method path (as the server interceptor sees it) -> short method name."""
+    out = {}
+    for mod in MODULES:
+        for svc in mod.DESCRIPTOR.services_by_name.values():
+            for m in svc.methods:
+                out[f"/{svc.full_name}/{m.name}"] = m.name
+    return out
+
+
+RPCS = all_rpcs()
+
+
+def workflow_called() -> set[str]:
+    """RPCs the cycle workflow's activities call (``self.c.<service>.<Method>``)."""
+    src = (ROOT / "workflows" / "cycle" / "activities.py").read_text(encoding="utf-8")
+    pkgs = {"identity": "IdentityService", "intake": "IntakeService", "review": "ReviewService",
+            "funding": "FundingService", "supervision": "SupervisionService"}
+    return {f"/aicc.{svc}.v1.{pkgs[svc]}/{m}" for svc, m in re.findall(r"self\.c\.(\w+)\.(\w+)", src)}
+
+
+def test_every_rpc_has_a_rule_and_every_rule_an_rpc():
+    missing = sorted(set(RPCS) - set(RULES))
+    unknown = sorted(set(RULES) - set(RPCS))
+    assert not missing, f"RPCs without an authorisation rule: {missing}"
+    assert not unknown, f"rules for RPCs that do not exist: {unknown}"
+    covered = len(set(RPCS) & set(RULES))
+    print(f"\nauthz: {covered} of {len(RPCS)} RPCs covered by RULES")
+    assert covered == len(RPCS) == len(RULES)
+
+
+def test_no_rpc_is_unauthenticated_except_the_listed_public_ones():
+    assert {m for m, r in RULES.items() if r.public} == PUBLIC
+    for m in RPCS:
+        assert not m.startswith(UNAUTHENTICATED_PREFIXES), m
+    assert all(p.startswith(("/grpc.health.v1.", "/grpc.reflection.")) for p in UNAUTHENTICATED_PREFIXES)
+    for m, r in RULES.items():
+        if not r.public:
+            assert r.roles, f"{m} is neither public nor open to any role"
+            assert r.roles <= authz.ROLES, f"{m} names unknown roles {set(r.roles) - authz.ROLES}"
+        else:
+            assert not r.roles, f"public {m} should not list roles"
+
+
+def test_mutating_flag_follows_the_rpc_name():
+    for m, name in RPCS.items():
+        if m in PUBLIC:
+            continue
+        assert RULES[m].mutating == (not name.startswith(READ_PREFIXES)), m
+
+
+@pytest.mark.parametrize("role", [authz.AUDITOR, authz.OPERATOR])
+def test_auditor_and_operator_change_nothing(role):
+    allowed = OPERATOR_WRITES if role == authz.OPERATOR else set()
+    writes = {m for m, r in RULES.items() if r.mutating and role in r.roles}
+    assert writes == allowed
+
+
+def test_auditor_reads_whatever_the_province_reads():
+    province = {*authz.PROVINCE_ROLES, authz.PARTY_GROUP}
+    reads = {m for m, r in RULES.items() if not r.mutating and not r.public}
+    assert reads, "no read RPCs found"
+    for m in reads:
+        if RULES[m].roles & province:
+            assert authz.AUDITOR in RULES[m].roles, f"auditor cannot read {m}"
+    # Nothing the auditor may call changes state.
+    assert all(not RULES[m].mutating for m in RULES if authz.AUDITOR in RULES[m].roles)
+
+
+def test_system_only_rpcs_are_exactly_the_workflow_activities():
+    called = workflow_called()
+    assert called, "no activity calls found in workflows/cycle/activities.py"
+    assert called <= set(RPCS), f"activities call unknown RPCs: {called - set(RPCS)}"
+    for m in called:
+        assert authz.SYSTEM in RULES[m].roles, f"the workflow calls {m} but its rule refuses system"
+    system_only = {m for m, r in RULES.items() if r.roles == {authz.SYSTEM}}
+    # Every system-only RPC is one the workflow calls (else nobody could ever call it).
+    assert system_only <= called, f"system-only RPCs nothing calls: {system_only - called}"
+    # Every mutating RPC the workflow calls is reserved to it.
+    assert {m for m in called if RULES[m].mutating} == system_only
+    # No person's decision RPC is open to the workflow's service account.
+    for m, r in RULES.items():
+        if r.mutating and m not in called:
+            assert authz.SYSTEM not in r.roles, m
+
+
+def test_roles_of_humans_are_never_system_and_applicants_never_decide():
+    decisions = [m for m in RULES if m.startswith(authz.IN) and RPCS[m].startswith(("Decide", "Conclude", "Resubmit", "Sign"))]
+    assert len(decisions) == 8
+    for m in decisions:
+        assert authz.APPLICANT not in RULES[m].roles and authz.EXPERT not in RULES[m].roles
+        assert authz.SYSTEM not in RULES[m].roles

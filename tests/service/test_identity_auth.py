@@ -1,0 +1,314 @@
+"""Identity hardening over gRPC: officials' second factor (TOTP), lockout, signing-key rotation,
+personal data encrypted at rest and masked, the official correction of an applicant's city."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import time
+from pathlib import Path
+
+import grpc
+import jwt
+import pyotp
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from aicc.identity.v1 import identity_pb2 as pb
+from aicc.platform.errors import read_error
+from aicc.supervision.v1 import supervision_pb2 as spb
+from services.identity.domain.personal import make_id_number
+from services.identity.domain.uscc import make_uscc
+from tests.support.suite import InProcessSuite, suite_settings
+
+PW = "a-long-password-for-tests"
+
+
+@pytest.fixture
+async def suite(tmp_path):
+    async with InProcessSuite(suite_settings(tmp_path), services=["identity"]) as s:
+        yield s
+
+
+async def _enterprise(ident, n: int = 1, division: str = "370212", city: str = "") -> pb.Organization:
+    return (
+        await ident.CreateOrganization(
+            pb.CreateOrganizationRequest(
+                uscc=make_uscc(division, n), name=f"企业{n}", kind=pb.ORGANIZATION_KIND_ENTERPRISE, legal_person=True,
+                city_code=city,
+            )
+        )
+    ).organization
+
+
+async def _refused(call) -> object:
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await call
+    return read_error(e.value)
+
+
+# ---------------------------------------------------------------- second factor
+
+
+async def test_official_gets_totp_once_and_needs_a_fresh_code(suite):
+    ident = suite.stub("identity", await suite.operator_token())
+    created = await ident.CreateUser(
+        pb.CreateUserRequest(username="prov", display_name="省工信厅", password=PW, roles=["province_industry"])
+    )
+    assert created.totp_secret and created.totp_provisioning_uri.startswith("otpauth://totp/")
+    assert "secret=" + created.totp_secret in created.totp_provisioning_uri
+    totp = pyotp.TOTP(created.totp_secret)
+    anon = suite.stub("identity")
+
+    err = await _refused(anon.Login(pb.LoginRequest(username="prov", password=PW)))
+    assert (err.code, err.reason) == (grpc.StatusCode.UNAUTHENTICATED, "SECOND_FACTOR_REQUIRED")
+    assert "totp_code" in err.message and err.message_zh
+
+    wrong = f"{(int(totp.now()) + 1) % 1_000_000:06d}"
+    err = await _refused(anon.Login(pb.LoginRequest(username="prov", password=PW, totp_code=wrong)))
+    assert (err.code, err.reason) == (grpc.StatusCode.UNAUTHENTICATED, "SECOND_FACTOR_INVALID")
+
+    # A wrong password says nothing about the second factor (or whether the user exists).
+    for who in ("prov", "nobody"):
+        err = await _refused(anon.Login(pb.LoginRequest(username=who, password="wrong-password-xx")))
+        assert (err.reason, err.message) == ("BAD_CREDENTIALS", "wrong username or password")
+
+    code = totp.now()
+    ok = await anon.Login(pb.LoginRequest(username="prov", password=PW, totp_code=code))
+    assert jwt.decode(ok.access_token, options={"verify_signature": False})["roles"] == ["province_industry"]
+    err = await _refused(anon.Login(pb.LoginRequest(username="prov", password=PW, totp_code=code)))
+    assert (err.code, err.reason) == (grpc.StatusCode.UNAUTHENTICATED, "SECOND_FACTOR_INVALID")
+    assert "already used" in err.message
+    step = int(time.time()) // 30
+    err = await _refused(anon.Login(pb.LoginRequest(username="prov", password=PW, totp_code=totp.generate_otp(step - 1))))
+    assert err.reason == "SECOND_FACTOR_INVALID"  # an earlier step after a later one: replay too
+    await anon.Login(pb.LoginRequest(username="prov", password=PW, totp_code=totp.generate_otp(step + 1)))
+
+    # The secret is handed out only once.
+    got = (await ident.GetUser(pb.GetUserRequest(user_id=created.user.user_id))).user
+    assert created.totp_secret not in str(got)
+
+
+async def test_applicant_needs_no_code(suite):
+    ident = suite.stub("identity", await suite.operator_token())
+    org = await _enterprise(ident)
+    created = await ident.CreateUser(
+        pb.CreateUserRequest(username="appl", display_name="申报人", password=PW, roles=["applicant"], organization_id=org.organization_id)
+    )
+    assert created.totp_secret == "" and created.totp_provisioning_uri == ""
+    assert (await suite.stub("identity").Login(pb.LoginRequest(username="appl", password=PW))).access_token
+
+
+async def test_operator_logs_in_with_the_bootstrap_totp(suite):
+    secret_file = suite.settings.data_dir / "secrets" / "operator-totp"
+    assert secret_file.stat().st_mode & 0o777 == 0o600
+    err = await _refused(
+        suite.stub("identity").Login(
+            pb.LoginRequest(username="operator", password=suite.settings.bootstrap_operator_password)
+        )
+    )
+    assert err.reason == "SECOND_FACTOR_REQUIRED"
+    code = pyotp.TOTP(secret_file.read_text().strip()).now()
+    resp = await suite.stub("identity").Login(
+        pb.LoginRequest(username="operator", password=suite.settings.bootstrap_operator_password, totp_code=code)
+    )
+    assert resp.user.roles == ["operator"]
+
+
+# ---------------------------------------------------------------- lockout
+
+
+async def test_five_failures_lock_the_account_until_it_expires(tmp_path):
+    settings = suite_settings(tmp_path, login_lockout_minutes=0.05)  # 3 seconds
+    async with InProcessSuite(settings, services=["identity"]) as suite:
+        ident = suite.stub("identity", await suite.operator_token())
+        org = await _enterprise(ident)
+        await ident.CreateUser(
+            pb.CreateUserRequest(username="appl", display_name="申报人", password=PW, roles=["applicant"], organization_id=org.organization_id)
+        )
+        anon = suite.stub("identity")
+        # A success resets the count.
+        for _ in range(4):
+            assert (await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))).reason == "BAD_CREDENTIALS"
+        await anon.Login(pb.LoginRequest(username="appl", password=PW))
+        for _ in range(4):
+            assert (await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))).reason == "BAD_CREDENTIALS"
+        fifth = await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
+        assert fifth.reason == "ACCOUNT_LOCKED"
+        sixth = await _refused(anon.Login(pb.LoginRequest(username="appl", password=PW)))
+        assert (sixth.code, sixth.reason) == (grpc.StatusCode.UNAUTHENTICATED, "ACCOUNT_LOCKED")
+        assert "locked" in sixth.message and "until" in sixth.message and "锁定至" in sixth.message_zh
+        assert sixth.metadata["locked_until"]
+        # An unknown username locks the same way: a lockout reveals nothing.
+        for _ in range(5):
+            last = await _refused(anon.Login(pb.LoginRequest(username="ghost", password="wrong-password-xx")))
+        assert last.reason == "ACCOUNT_LOCKED"
+        await asyncio.sleep(3.2)
+        assert (await anon.Login(pb.LoginRequest(username="appl", password=PW))).access_token
+        # The count starts again from zero after the lock.
+        assert (await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))).reason == "BAD_CREDENTIALS"
+
+
+async def test_wrong_second_factor_codes_count_towards_the_lock(tmp_path):
+    async with InProcessSuite(suite_settings(tmp_path, login_max_failures=3), services=["identity"]) as suite:
+        ident = suite.stub("identity", await suite.operator_token())
+        created = await ident.CreateUser(
+            pb.CreateUserRequest(username="aud", display_name="审计", password=PW, roles=["auditor"])
+        )
+        totp = pyotp.TOTP(created.totp_secret)
+        wrong = f"{(int(totp.now()) + 7) % 1_000_000:06d}"
+        anon = suite.stub("identity")
+        reasons = [
+            (await _refused(anon.Login(pb.LoginRequest(username="aud", password=PW, totp_code=wrong)))).reason
+            for _ in range(3)
+        ]
+        assert reasons == ["SECOND_FACTOR_INVALID", "SECOND_FACTOR_INVALID", "ACCOUNT_LOCKED"]
+        err = await _refused(anon.Login(pb.LoginRequest(username="aud", password=PW, totp_code=totp.now())))
+        assert err.reason == "ACCOUNT_LOCKED"
+
+
+# ---------------------------------------------------------------- key rotation
+
+
+def _write_key(keys_dir: Path, kid: str) -> Path:
+    path = keys_dir / f"{kid}.pem"
+    path.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return path
+
+
+async def test_signing_key_rotation_without_restart(tmp_path):
+    keys_dir = tmp_path / "keys"
+    keys_dir.mkdir()
+    key_a = _write_key(keys_dir, "2026-01-a")
+    settings = suite_settings(tmp_path, token_signing_keys_dir=keys_dir)
+    async with InProcessSuite(settings, services=["identity", "supervision"]) as suite:
+        ident = suite.stub("identity", await suite.operator_token())
+        org = await _enterprise(ident)
+        await ident.CreateUser(
+            pb.CreateUserRequest(username="appl", display_name="申报人", password=PW, roles=["applicant"], organization_id=org.organization_id)
+        )
+        anon = suite.stub("identity")
+
+        async def token() -> str:
+            return (await anon.Login(pb.LoginRequest(username="appl", password=PW))).access_token
+
+        async def accepted_by_supervision(tok: str) -> bool:
+            try:
+                await suite.stub("supervision", tok).ListPerformanceTargets(spb.ListPerformanceTargetsRequest(cycle_id="c-1"))
+            except grpc.aio.AioRpcError as e:
+                if e.code() == grpc.StatusCode.UNAUTHENTICATED:
+                    return False
+            return True
+
+        kid = lambda t: jwt.get_unverified_header(t)["kid"]  # noqa: E731
+        ta = await token()
+        assert kid(ta) == "2026-01-a" and await accepted_by_supervision(ta)
+
+        # Key B appears: published at once, signs only once it is ACTIVATION_DELAY old.
+        key_b = _write_key(keys_dir, "2026-02-b")
+        kids = {k.kid for k in (await anon.GetPublicKeys(pb.GetPublicKeysRequest())).keys}
+        assert kids == {"2026-01-a", "2026-02-b"}
+        assert kid(await token()) == "2026-01-a"
+        old = time.time() - 60
+        os.utime(key_b, (old, old))  # as if the activation delay had passed
+        # (supervision last fetched the keys a moment ago; with B published 10 s before it signs,
+        # its next fetch would be allowed — here we skip the wait)
+        sup_verifier = suite.hosts["supervision"].runtime.verifier
+        sup_verifier.refetch_interval = 0
+        tb = await token()
+        assert kid(tb) == "2026-02-b"
+        assert await accepted_by_supervision(tb)  # unknown kid → refetch, no restart
+        assert await accepted_by_supervision(ta)  # A still verifies until it is removed
+
+        # A is removed: identity stops publishing it; verifiers drop it once their copy is older
+        # than max_age (5 minutes; zero here).
+        key_a.unlink()
+        kids = {k.kid for k in (await anon.GetPublicKeys(pb.GetPublicKeysRequest())).keys}
+        assert kids == {"2026-02-b"}
+        sup_verifier.max_age = 0
+        assert not await accepted_by_supervision(ta)
+        assert await accepted_by_supervision(tb)
+        err = await _refused(suite.stub("identity", ta).GetUser(pb.GetUserRequest(user_id="usr_x")))
+        assert err.code == grpc.StatusCode.UNAUTHENTICATED
+
+
+# ---------------------------------------------------------------- personal data
+
+
+async def test_personal_data_is_encrypted_at_rest_and_masked(suite):
+    ident = suite.stub("identity", await suite.operator_token())
+    org = await _enterprise(ident)
+    id_number = make_id_number("370102", "19850607", "412")
+    created = await ident.CreateUser(
+        pb.CreateUserRequest(
+            username="appl", display_name="申报人", password=PW, roles=["applicant"],
+            organization_id=org.organization_id, phone="13812345678", id_number=id_number,
+        )
+    )
+    assert created.user.phone == "138****5678"
+    assert created.user.id_number == f"370102********{id_number[-4:]}"
+    token = await suite.login("appl", PW)
+    me = (await suite.stub("identity", token).GetUser(pb.GetUserRequest(user_id=created.user.user_id))).user
+    assert (me.phone, me.id_number) == (created.user.phone, created.user.id_number)
+
+    db = Path(suite.settings.database_url("identity").removeprefix("sqlite:///"))
+    with sqlite3.connect(db) as conn:
+        phone_enc, id_enc, totp_enc = conn.execute(
+            "SELECT phone_enc, id_number_enc, totp_secret_enc FROM users WHERE username = 'appl'"
+        ).fetchone()
+        dump = "\n".join(conn.iterdump())
+    assert phone_enc.startswith("sm4gcm1:") and id_enc.startswith("sm4gcm1:") and totp_enc is None
+    assert "12345678" not in dump and id_number[6:14] not in dump
+    op_totp = (suite.settings.data_dir / "secrets" / "operator-totp").read_text().strip()
+    assert op_totp not in dump  # the operator's TOTP secret is encrypted too
+
+
+async def test_bad_personal_data_is_refused_naming_the_field_without_echoing_it(suite):
+    ident = suite.stub("identity", await suite.operator_token())
+    good = make_id_number("370102", "19850607", "412")
+    bad = good[:-1] + ("0" if good[-1] != "0" else "1")
+    err = await _refused(
+        ident.CreateUser(
+            pb.CreateUserRequest(username="u1", display_name="某人", password=PW, roles=["auditor"], id_number=bad, phone="1381234567")
+        )
+    )
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert {v.field for v in err.violations} == {"id_number", "phone"}
+    assert "check digit" in next(v.description for v in err.violations if v.field == "id_number")
+    assert bad not in str(err) and "1381234567" not in str(err)
+
+
+# ---------------------------------------------------------------- city correction
+
+
+async def test_province_industry_corrects_an_applicants_city_with_a_reason(suite):
+    ident = suite.stub("identity", await suite.operator_token())
+    # Registered with a provincial authority (division 370000): the city was named at registration,
+    # wrongly; the province corrects it.
+    org = await _enterprise(ident, 7, division="370000", city="370100")
+    assert org.city_code == "370100"
+    created = await ident.CreateUser(
+        pb.CreateUserRequest(username="prov", display_name="省工信厅", password=PW, roles=["province_industry"])
+    )
+    prov = suite.stub("identity", await suite.login("prov", PW, pyotp.TOTP(created.totp_secret).now()))
+    req = pb.UpdateOrganizationCityRequest(organization_id=org.organization_id, city_code="370600", reason="")
+    err = await _refused(prov.UpdateOrganizationCity(req))
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["reason"]
+    err = await _refused(ident.UpdateOrganizationCity(pb.UpdateOrganizationCityRequest(organization_id=org.organization_id, city_code="370600", reason="x")))
+    assert err.code == grpc.StatusCode.PERMISSION_DENIED  # the operator may not
+    err = await _refused(prov.UpdateOrganizationCity(pb.UpdateOrganizationCityRequest(organization_id=org.organization_id, city_code="370000", reason="x")))
+    assert [v.field for v in err.violations] == ["city_code"]
+    fixed = (
+        await prov.UpdateOrganizationCity(
+            pb.UpdateOrganizationCityRequest(organization_id=org.organization_id, city_code="370600", reason="实际经营地在烟台，营业执照由省局核发")
+        )
+    ).organization
+    assert fixed.city_code == "370600"
+    got = (await prov.GetOrganization(pb.GetOrganizationRequest(organization_id=org.organization_id))).organization
+    assert got.city_code == "370600"
