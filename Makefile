@@ -8,7 +8,7 @@ UV     := $(BIN)/uv
 STAMP  := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml | sha1sum | cut -c1-12)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test venv proto proto-check lint test-unit test-service test-workflow test-e2e test-helm bench clean chart-policies
+.PHONY: run test venv proto proto-check lint test-unit test-service test-workflow test-e2e test-helm test-packaging bench clean chart-policies
 
 $(STAMP): uv.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,7 +22,7 @@ venv: $(STAMP)
 run: venv
 	$(BIN)/aicc up --demo
 
-## make test: every test (unit, service, workflow, helm, end-to-end on SQLite and PostgreSQL).
+## make test: every test (unit, service, workflow, helm, packaging, end-to-end on SQLite and PostgreSQL).
 test: venv proto-check lint
 	$(BIN)/python -m pytest -q
 
@@ -36,6 +36,8 @@ test-e2e: venv
 	$(BIN)/python -m pytest -q tests/e2e
 test-helm: venv
 	$(BIN)/python -m pytest -q tests/helm
+test-packaging: venv
+	$(BIN)/python -m pytest -q tests/packaging
 
 ## make proto: regenerate aicc/<service>/v1 from protos/ (checked in).
 proto: venv
@@ -57,6 +59,7 @@ chart-policies:
 
 bench: venv
 	$(BIN)/python tools/bench_rank.py
+	$(BIN)/python tools/bench_audit.py
 
 clean:
 	rm -rf .aicc-data .pytest_cache
