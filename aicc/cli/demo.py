@@ -403,6 +403,9 @@ class Year:
             rv = d.stub(username, "review")
             for asg in (await rv.ListAssignments(rpb.ListAssignmentsRequest(cycle_id=self.cycle_id))).assignments:
                 await rv.DeclareConflict(rpb.DeclareConflictRequest(assignment_id=asg.assignment_id, has_conflict=False, statement="本人与申报单位无利害关系"))
+                # Only now (no conflict declared) may the expert read the application's materials.
+                if not (await rv.GetAssignmentMaterials(rpb.GetAssignmentMaterialsRequest(assignment_id=asg.assignment_id))).materials:
+                    raise RuntimeError(f"no materials reached the expert for {asg.application_id}")
                 rng = random.Random(f"{username}:{asg.application_id}")
                 scores = []
                 for ind in policy.indicator_ids():

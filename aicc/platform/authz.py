@@ -103,6 +103,7 @@ RULES: dict[str, Rule] = {
     RV + "ClosePublicity": _w(SYSTEM),
     RV + "ListAssignments": _r(EXPERT, PROVINCE_INDUSTRY, AUDITOR, SYSTEM),
     RV + "DeclareConflict": _w(EXPERT),
+    RV + "GetAssignmentMaterials": _r(EXPERT),
     RV + "SubmitScoreSheet": _w(EXPERT),
     RV + "GetProposal": _r(*PROVINCE_READERS),
     RV + "ListComplianceReviews": _r(*PROVINCE_READERS),

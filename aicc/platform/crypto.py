@@ -85,15 +85,35 @@ def load_key(key_file: Path | None, *, data_dir: Path, dev_mode: bool) -> bytes:
     if path.exists():
         return parse_key(path.read_bytes())
     path.parent.mkdir(parents=True, exist_ok=True)
+    # Several services (identity, review) may start at once on a fresh data_dir: write the key
+    # completely under a private name, then link it into place; whoever links second reads the
+    # winner's key, so every service of the installation shares one key.
     key = os.urandom(KEY_BYTES)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(key.hex())
+    tmp = path.with_name(f".sm4-key.{os.getpid()}.{os.urandom(4).hex()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(key.hex())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return parse_key(path.read_bytes())
+    finally:
+        tmp.unlink(missing_ok=True)
     return key
 
 
 def cipher_from_settings(settings) -> FieldCipher:
     return FieldCipher(load_key(settings.sm4_key_file, data_dir=settings.data_dir, dev_mode=settings.dev_mode))
+
+
+def runtime_cipher(rt) -> FieldCipher:
+    """The service's one cipher (``rt.extras["cipher"]``), loaded from ``AICC_SM4_KEY_FILE`` on
+    first use (dev mode: generated/reused ``data_dir/secrets/sm4-key``). Every service that keeps
+    personal data at rest (identity, review) gets its cipher here."""
+    if "cipher" not in rt.extras:
+        rt.extras["cipher"] = cipher_from_settings(rt.settings)
+    return rt.extras["cipher"]
 
 
 # ---------------------------------------------------------------- masking and redaction
@@ -106,6 +126,26 @@ def mask_phone(phone: str) -> str:
     if len(phone) < 8:
         return "*" * len(phone)
     return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+def mask_email(email: str) -> str:
+    """``zhangsan@example.com`` → ``z***@example.com`` (the domain stays: it says little)."""
+    local, at, domain = email.partition("@")
+    if not at:
+        return "*" * len(email)
+    return (local[:1] + "***" if local else "***") + "@" + domain
+
+
+def mask_contact(contact: str) -> str:
+    """A phone number or an e-mail address, masked for anyone who need not reach the person:
+    e-mail → :func:`mask_email`; anything else (mobile, landline with area code) → keeps at most
+    its first 3 and last 4 digits like :func:`mask_phone`, other characters masked too."""
+    contact = contact.strip()
+    if not contact:
+        return ""
+    if "@" in contact:
+        return mask_email(contact)
+    return mask_phone(contact)
 
 
 def mask_id_number(id_number: str) -> str:

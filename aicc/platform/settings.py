@@ -42,6 +42,12 @@ class Settings(BaseSettings):
     review_database_url: str | None = None
     funding_database_url: str | None = None
     supervision_database_url: str | None = None
+    # Or read the URL from a file (a mounted Secret), e.g. AICC_INTAKE_DATABASE_URL_FILE.
+    identity_database_url_file: Path | None = None
+    intake_database_url_file: Path | None = None
+    review_database_url_file: Path | None = None
+    funding_database_url_file: Path | None = None
+    supervision_database_url_file: Path | None = None
 
     identity_port: int = DEFAULT_PORTS["identity"]
     intake_port: int = DEFAULT_PORTS["intake"]
@@ -105,6 +111,9 @@ class Settings(BaseSettings):
         url = getattr(self, f"{service}_database_url")
         if url:
             return url
+        url_file = getattr(self, f"{service}_database_url_file")
+        if url_file:  # a mounted Secret: the URL (with its password) never sits in the environment
+            return Path(url_file).read_text(encoding="utf-8").strip()
         return f"sqlite:///{(self.data_dir / f'{service}.db').resolve()}"
 
     def port(self, service: str) -> int:

@@ -8,7 +8,7 @@ import logging
 from aicc.identity.v1 import identity_pb2, identity_pb2_grpc
 from aicc.platform import authz
 from aicc.platform.auth import TokenSigner, TokenVerifier
-from aicc.platform.crypto import FieldCipher, cipher_from_settings
+from aicc.platform.crypto import FieldCipher, runtime_cipher
 from aicc.platform.server import Runtime, ServiceSpec
 from services.identity.api import IdentityServicer
 from services.identity.domain import accounts, second_factor
@@ -30,9 +30,7 @@ def _signer(rt: Runtime) -> TokenSigner:
 
 def _cipher(rt: Runtime) -> FieldCipher:
     """SM4-GCM for personal data and TOTP secrets (AICC_SM4_KEY_FILE; dev mode generates one)."""
-    if "cipher" not in rt.extras:
-        rt.extras["cipher"] = cipher_from_settings(rt.settings)
-    return rt.extras["cipher"]
+    return runtime_cipher(rt)
 
 
 def _register(rt: Runtime, server) -> None:

@@ -475,7 +475,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 raise not_found("cycle", request.cycle_id, "年度申报")
             # Drafts never submitted stay drafts; ineligible ones are not forwarded to the city.
             rows = await store.applications(cycle_id=request.cycle_id, status=apps.SUBMITTED)
-        return pb.CloseApplicationWindowResponse(submitted=[application_pb(a) for a in rows])
+            # With their materials: review shows them to each assigned expert after the declaration.
+            mats = await store.materials_of([a.application_id for a in rows])
+        return pb.CloseApplicationWindowResponse(submitted=[application_pb(a, mats[a.application_id]) for a in rows])
 
     async def RecordRecommendation(self, request, context):
         r = request.recommendation

@@ -129,5 +129,19 @@ class IntakeStore:
         q = select(MaterialRow).where(MaterialRow.application_id == application_id).order_by(MaterialRow.material_id)
         return list((await self.s.execute(q)).scalars())
 
+    async def materials_of(self, application_ids: list[str]) -> dict[str, list[MaterialRow]]:
+        """Materials of several applications at once: {application_id: [material, …]}."""
+        out: dict[str, list[MaterialRow]] = {a: [] for a in application_ids}
+        if not application_ids:
+            return out
+        q = (
+            select(MaterialRow)
+            .where(MaterialRow.application_id.in_(application_ids))
+            .order_by(MaterialRow.application_id, MaterialRow.material_id)
+        )
+        for m in (await self.s.execute(q)).scalars():
+            out[m.application_id].append(m)
+        return out
+
     async def recommendation(self, cycle_id: str, city_code: str) -> RecommendationRow | None:
         return await self.s.get(RecommendationRow, (cycle_id, city_code))

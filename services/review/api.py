@@ -8,6 +8,7 @@ from decimal import Decimal
 from aicc.identity.v1 import identity_pb2
 from aicc.platform.auth import principal
 from aicc.platform.convert import from_ts, ts
+from aicc.platform.crypto import FieldCipher
 from aicc.platform.errors import Unavailable
 from aicc.platform.server import Runtime
 from aicc.platform.validation import Check
@@ -122,13 +123,21 @@ def proposal_pb(row) -> pb.Proposal:
     )
 
 
-def objection_pb(o) -> pb.Objection:
+def material_pb(m: usecases.MaterialIn) -> pb.Material:
+    return pb.Material(
+        material_id=m.material_id, kind=m.kind, filename=m.filename, sha256=m.sha256, size_bytes=m.size_bytes
+    )
+
+
+def objection_pb(o, contact: str) -> pb.Objection:
+    """``contact``: the objector's contact as the caller may see it
+    (:func:`usecases.objector_contact_for`), never the stored ciphertext."""
     return pb.Objection(
         objection_id=o.objection_id,
         cycle_id=o.cycle_id,
         application_id=o.application_id,
         objector_name=o.objector_name,
-        objector_contact=o.objector_contact,
+        objector_contact=contact,
         content=o.content,
         status=OBJECTION_TO_PB[o.status],
         findings=o.findings,
@@ -173,8 +182,12 @@ def expert_profile(e: identity_pb2.Expert) -> panels.ExpertProfile:
 
 
 class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, cipher: FieldCipher) -> None:
         self.rt = rt
+        self.cipher = cipher  # SM4-GCM for objectors' contacts at rest
+
+    def _objection_pb(self, o) -> pb.Objection:
+        return objection_pb(o, usecases.objector_contact_for(principal(), o, self.cipher))
 
     # ------------------------------------------------------------------ workflow (system)
 
@@ -196,6 +209,16 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
             submitted = from_ts(c.submitted_at) if c.HasField("submitted_at") else None
             if submitted is None:
                 v.fail(f"{f}.submitted_at", "is required", "必填")
+            v.max_length(f"{f}.title", c.title, 200)
+            for j, m in enumerate(c.materials):
+                g = f"{f}.materials[{j}]"
+                v.required(f"{g}.material_id", m.material_id) and v.max_length(
+                    f"{g}.material_id", m.material_id, 64
+                )
+                v.required(f"{g}.kind", m.kind) and v.max_length(f"{g}.kind", m.kind, 64)
+                v.required(f"{g}.filename", m.filename) and v.max_length(f"{g}.filename", m.filename, 255)
+                v.max_length(f"{g}.sha256", m.sha256, 64)
+                v.non_negative(f"{g}.size_bytes", m.size_bytes)
             candidates.append(
                 usecases.CandidateIn(
                     c.application_id,
@@ -204,6 +227,11 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
                     c.enterprise_name,
                     c.city_code,
                     submitted,
+                    title=c.title,
+                    materials=tuple(
+                        usecases.MaterialIn(m.material_id, m.kind, m.filename, m.sha256, m.size_bytes)
+                        for m in c.materials
+                    ),
                 )
             )
         v.unique("candidates.application_id", [c.application_id for c in request.candidates])
@@ -343,6 +371,20 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
             )
         return pb.DeclareConflictResponse(assignment=assignment_pb(a), replacement=assignment_pb(replacement))
 
+    async def GetAssignmentMaterials(self, request, context):
+        v = Check()
+        v.identifier("assignment_id", request.assignment_id)
+        v.done()
+        p = principal()
+        async with self.rt.db.transaction() as s:
+            view = await usecases.assignment_materials(ReviewStore(s), p, assignment_id=request.assignment_id)
+        return pb.GetAssignmentMaterialsResponse(
+            application_id=view.application_id,
+            enterprise_name=view.enterprise_name,
+            title=view.title,
+            materials=[material_pb(m) for m in view.materials],
+        )
+
     async def SubmitScoreSheet(self, request, context):
         v = Check()
         v.identifier("assignment_id", request.assignment_id)
@@ -403,13 +445,14 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
             row = await usecases.file_objection(
                 ReviewStore(s),
                 p,
+                self.cipher,
                 cycle_id=request.cycle_id,
                 application_id=request.application_id,
                 objector_name=request.objector_name,
                 objector_contact=request.objector_contact,
                 content=request.content,
             )
-        return pb.FileObjectionResponse(objection=objection_pb(row))
+        return pb.FileObjectionResponse(objection=self._objection_pb(row))
 
     async def RecordInvestigation(self, request, context):
         v = Check()
@@ -426,7 +469,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
                 findings=request.findings,
             )
         return pb.RecordInvestigationResponse(
-            objection=objection_pb(obj), proposal=proposal_pb(proposal) if proposal else None
+            objection=self._objection_pb(obj), proposal=proposal_pb(proposal) if proposal else None
         )
 
     async def ListObjections(self, request, context):
@@ -435,7 +478,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         v.done()
         async with self.rt.db.transaction() as s:
             rows = await usecases.objections(ReviewStore(s), request.cycle_id)
-        return pb.ListObjectionsResponse(objections=[objection_pb(o) for o in rows])
+        return pb.ListObjectionsResponse(objections=[self._objection_pb(o) for o in rows])
 
     # ------------------------------------------------------------------ on-site reviews (Art. 9)
 

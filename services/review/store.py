@@ -51,6 +51,10 @@ class CandidateRow(Base):
     enterprise_name: Mapped[str] = mapped_column(String(200))
     city_code: Mapped[str] = mapped_column(String(6))
     submitted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    title: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # [{"material_id", "kind", "filename", "sha256", "size_bytes"}], as intake recorded them; shown to
+    # an assigned expert only after they declare no conflict.
+    materials: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
 
 
 class ComplianceReviewRow(Base):
@@ -130,7 +134,9 @@ class ObjectionRow(Base):
     cycle_id: Mapped[str] = mapped_column(String(64), index=True)
     application_id: Mapped[str] = mapped_column(String(128))
     objector_name: Mapped[str] = mapped_column(String(100))
-    objector_contact: Mapped[str] = mapped_column(String(200))
+    # SM4-GCM ciphertext (aicc/platform/crypto.py), bound to this column and objection id; never
+    # stored, logged or shown in clear except to province industry (services/review/domain).
+    objector_contact: Mapped[str] = mapped_column(String(1200))
     content: Mapped[str] = mapped_column(Text)
     filed_by: Mapped[str] = mapped_column(String(64))
     # UNDER_INVESTIGATION | UPHELD | DISMISSED
@@ -263,6 +269,15 @@ class ReviewStore:
             select(ObjectionRow)
             .where(ObjectionRow.cycle_id == cycle_id)
             .order_by(ObjectionRow.filed_at, ObjectionRow.objection_id)
+        )
+        return list((await self.s.execute(q)).scalars())
+
+    async def objections_without_prefix(self, prefix: str) -> list[ObjectionRow]:
+        """Objections whose contact does not start with ``prefix`` (i.e. is not yet encrypted)."""
+        q = (
+            select(ObjectionRow)
+            .where(~ObjectionRow.objector_contact.startswith(prefix, autoescape=True))
+            .order_by(ObjectionRow.objection_id)
         )
         return list((await self.s.execute(q)).scalars())
 

@@ -300,11 +300,21 @@ def test_secret_files_are_mounted_where_the_env_points(renders, env):
     assert {v["name"]: v for v in w["volumes"]}["worker-password"]["secret"][
         "secretName"
     ] == f"aicc-{prefix}-worker"
-    # identity's keys are mounted in identity only
+    # the signing keys are mounted in identity only; the SM4 key in identity and review (both keep
+    # personal data encrypted at rest: users' phone/ID numbers, objectors' contacts)
     for name in SERVICES:
+        spec = r.get("Deployment", f"{RELEASE}-{name}")["spec"]["template"]["spec"]
+        c = spec["containers"][0]
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        assert ("signing-keys" in volumes) == (name == "identity"), name
+        assert ("AICC_TOKEN_SIGNING_KEYS_DIR" in env_of(c)) == (name == "identity"), name
+        if name in ("identity", "review"):
+            mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+            assert env_of(c)["AICC_SM4_KEY_FILE"]["value"] == "/etc/aicc/sm4/sm4.key", name
+            assert volumes[mounts["/etc/aicc/sm4"]]["secret"]["secretName"] == f"aicc-{prefix}-sm4", name
+        else:
+            assert "sm4-key" not in volumes and "AICC_SM4_KEY_FILE" not in env_of(c), name
         if name != "identity":
-            spec = r.get("Deployment", f"{RELEASE}-{name}")["spec"]["template"]["spec"]
-            assert not {"signing-keys", "sm4-key"} & {v["name"] for v in spec["volumes"]}, name
             assert f"AICC_{name.upper()}_DATABASE_URL" in env_of(spec["containers"][0])
             # every service keeps its own audit chain with the shared audit key
             assert {v["name"]: v for v in spec["volumes"]}["audit-key"]["secret"]["secretName"] == f"aicc-{prefix}-audit"

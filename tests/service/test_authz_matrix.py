@@ -229,6 +229,8 @@ async def seed(w: World) -> None:
             rpb.Candidate(
                 application_id=w.rv_app(cycle, k), organization_id=w.orgs[k], operator_organization_id=w.orgs[f"{k}-op"],
                 enterprise_name=w.name(k), city_code=city, submitted_at=stamp(base + timedelta(hours=i)),
+                materials=[rpb.Material(material_id=f"mat-{k}", kind="application_form", filename=f"secret-material-{k}.pdf",
+                                        sha256="0" * 64, size_bytes=1024)],
             )
             for i, (k, city) in enumerate(ENTERPRISES.items())
         ]
@@ -534,6 +536,8 @@ def _cases() -> list[Case]:
                lambda w: rpb.DeclareConflictRequest(assignment_id=e1(w), has_conflict=False), lambda w: [w.name(k) for k in ENTERPRISES])
     C += _deny("DeclareConflict-wrong-role", "review", "DeclareConflict", ["prov_ind", "app_J1", "jn_ind", "system"],
                lambda w: rpb.DeclareConflictRequest(assignment_id=e1(w), has_conflict=False), lambda w: [w.name(k) for k in ENTERPRISES])
+    C += _deny("GetAssignmentMaterials-not-assigned", "review", "GetAssignmentMaterials", ["expert2"],
+               lambda w: rpb.GetAssignmentMaterialsRequest(assignment_id=e1(w)), lambda w: [f"secret-material-{k}" for k in ENTERPRISES])
     sheet = lambda w: rpb.SubmitScoreSheetRequest(assignment_id=e1(w), scores=score_sheet("0.5"))  # noqa: E731
     C += _deny("SubmitScoreSheet-not-assigned", "review", "SubmitScoreSheet", ["expert2", "prov_ind", "system", "app_J1"], sheet,
                lambda w: [w.name(k) for k in ENTERPRISES])
@@ -560,6 +564,9 @@ def _cases() -> list[Case]:
     C += _deny("ListObjections", "review", "ListObjections", ["app_Q1", "app_J1", "jn_ind", "qd_ind", "expert1", "operator"],
                objections, obj_secrets)
     C += [Case("ListObjections-province", "review", "ListObjections", "prov_ind", objections, "allow", present=obj_secrets)]
+    # The objector's phone is in clear for province industry (who investigates) only; masked for other readers.
+    C += [Case(f"ListObjections-masked-{u}", "review", "ListObjections", u, objections, "allow",
+               lambda w: ["13900000042"], lambda w: ["139****0042", w.objection]) for u in ("auditor", "prov_fin", "party")]
     C += _deny("RecordInvestigation", "review", "RecordInvestigation", ["app_Q1", "app_J1", "jn_ind", "prov_fin", "party", "expert1"],
                lambda w: rpb.RecordInvestigationRequest(objection_id=w.objection, upheld=True, findings="x"), obj_secrets)
     C += _deny("FileObjection-wrong-role", "review", "FileObjection", ["auditor", "operator", "party", "system"],
@@ -632,10 +639,18 @@ async def test_expert_scores_only_after_declaring_no_conflict(world):
     sheet = rpb.SubmitScoreSheetRequest(assignment_id=aid, scores=score_sheet("0.8"))
     err = await expect_denied(w, "review", "SubmitScoreSheet", "expert1", sheet, codes={grpc.StatusCode.FAILED_PRECONDITION})
     assert err.reason == "DECLARATION_REQUIRED"
+    # Nor are the application's materials shown before the declaration.
+    materials = rpb.GetAssignmentMaterialsRequest(assignment_id=aid)
+    err = await expect_denied(w, "review", "GetAssignmentMaterials", "expert1", materials, ["secret-material"],
+                              codes={grpc.StatusCode.FAILED_PRECONDITION})
+    assert err.reason == "DECLARATION_REQUIRED"
     # The other expert cannot declare for it either; then the assigned one declares and scores.
     await expect_denied(w, "review", "DeclareConflict", "expert2", rpb.DeclareConflictRequest(assignment_id=aid, has_conflict=False),
                         codes={grpc.StatusCode.NOT_FOUND})
     await call(w, "review", "DeclareConflict", "expert1", rpb.DeclareConflictRequest(assignment_id=aid, has_conflict=False))
+    shown = await call(w, "review", "GetAssignmentMaterials", "expert1", materials)
+    assert [m.filename for m in shown.materials] == [f"secret-material-{k}.pdf" for k in ENTERPRISES if w.rv_app(CYCLE_RV, k) == shown.application_id]
+    await expect_denied(w, "review", "GetAssignmentMaterials", "expert2", materials, ["secret-material"], codes={grpc.StatusCode.NOT_FOUND})
     await expect_denied(w, "review", "SubmitScoreSheet", "expert2", sheet, codes={grpc.StatusCode.NOT_FOUND})
     resp = await call(w, "review", "SubmitScoreSheet", "expert1", sheet)
     assert resp.sheet.total == "80.00"

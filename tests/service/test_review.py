@@ -129,8 +129,23 @@ def candidates(w: World, keys: str = "ABCDE") -> list[pb.Candidate]:
             enterprise_name=f"企业{k}有限公司",
             city_code="370200",
             submitted_at=stamp(base + timedelta(hours=i)),
+            title=f"企业{k}算力服务项目",
+            materials=materials_of(k),
         )
         for i, k in enumerate(keys)
+    ]
+
+
+def materials_of(k: str) -> list[pb.Material]:
+    return [
+        pb.Material(
+            material_id=f"mat-{k.lower()}-{n}",
+            kind=kind,
+            filename=f"{k}-{kind}.pdf",
+            sha256=f"{n:x}" * 64,
+            size_bytes=1024 * (n + 1),
+        )
+        for n, kind in enumerate(("application_form", "compute_inventory"))
     ]
 
 
@@ -816,3 +831,195 @@ async def test_on_site_reviews_are_recorded_in_review_phases_and_read_by_provinc
     err = await expect(grpc.StatusCode.FAILED_PRECONDITION, province.RecordOnSiteReview(_onsite(cycle)))
     assert err.metadata["phase"] == "PROPOSAL" and "PROPOSAL" in err.message
     assert "COMPLIANCE_REVIEW" in err.message and "EXPERT_REVIEW" in err.message
+
+
+# ------------------------------------------------------------- materials after the declaration
+
+
+async def test_expert_sees_materials_only_after_declaring_no_conflict(suite):
+    w = await make_world(suite)
+    _worker, draw = await open_and_draw(suite, w, "cycle-m", keys="AB", non_compliant="")
+    on_a = [a for a in draw.assignments if a.application_id == "app-a"]
+    first, second = on_a[0], on_a[1]
+    mine = suite.stub("review", w.tokens[first.expert_user_id])
+    req = pb.GetAssignmentMaterialsRequest(assignment_id=first.assignment_id)
+
+    # Pending declaration: refused, and nothing of the materials in the refusal.
+    err = await expect(grpc.StatusCode.FAILED_PRECONDITION, mine.GetAssignmentMaterials(req))
+    assert err.reason == "DECLARATION_REQUIRED" and "declare no conflict first" in err.message
+    assert "A-application_form" not in f"{err.message} {err.message_zh} {err.metadata}"
+    # Another expert's assignment (even one on the same application) looks missing; other roles are refused.
+    other = suite.stub("review", w.tokens[second.expert_user_id])
+    await expect(grpc.StatusCode.NOT_FOUND, other.GetAssignmentMaterials(req))
+    await expect(
+        grpc.StatusCode.PERMISSION_DENIED, suite.stub("review", w.province).GetAssignmentMaterials(req)
+    )
+    await expect(
+        grpc.StatusCode.INVALID_ARGUMENT, mine.GetAssignmentMaterials(pb.GetAssignmentMaterialsRequest())
+    )
+
+    # Declared no conflict: the application's materials, as intake recorded them.
+    await mine.DeclareConflict(
+        pb.DeclareConflictRequest(assignment_id=first.assignment_id, has_conflict=False)
+    )
+    shown = await mine.GetAssignmentMaterials(req)
+    assert (shown.application_id, shown.enterprise_name, shown.title) == (
+        "app-a",
+        "企业A有限公司",
+        "企业A算力服务项目",
+    )
+    assert list(shown.materials) == materials_of("A")
+    # Still only the assigned expert, after the declaration too.
+    await expect(grpc.StatusCode.NOT_FOUND, other.GetAssignmentMaterials(req))
+    # After scoring the expert may read them again (e.g. to correct a sheet).
+    await mine.SubmitScoreSheet(
+        pb.SubmitScoreSheetRequest(assignment_id=first.assignment_id, scores=sheet("0.9"))
+    )
+    assert list((await mine.GetAssignmentMaterials(req)).materials) == materials_of("A")
+
+    # A recused expert never sees them.
+    await other.DeclareConflict(
+        pb.DeclareConflictRequest(assignment_id=second.assignment_id, has_conflict=True, statement="亲属任职")
+    )
+    err = await expect(
+        grpc.StatusCode.FAILED_PRECONDITION,
+        other.GetAssignmentMaterials(pb.GetAssignmentMaterialsRequest(assignment_id=second.assignment_id)),
+    )
+    assert err.reason == "RECUSED"
+
+
+# ------------------------------------------------------------ objectors' contacts (personal data)
+
+
+async def test_objector_contact_is_encrypted_at_rest_clear_for_province_industry_masked_for_others(
+    suite, caplog
+):
+    import logging
+    import sqlite3
+
+    from services.review import service as review_service
+
+    caplog.set_level(logging.DEBUG)
+    w = await make_world(suite)
+    ident = suite.stub("identity", await suite.operator_token())
+    for username, role in (("audit", "auditor"), ("pfin", "province_finance")):
+        await ident.CreateUser(
+            ipb.CreateUserRequest(username=username, display_name=username, password=PASSWORD, roles=[role])
+        )
+    auditor = suite.stub("review", await suite.login("audit", PASSWORD))
+    finance = suite.stub("review", await suite.login("pfin", PASSWORD))
+    province = suite.stub("review", w.province)
+    appl = suite.stub("review", w.applicant)
+
+    cycle = "cycle-pii"
+    worker, _ = await open_and_draw(suite, w, cycle)
+    await score_everything(
+        suite, w, cycle, {"app-a": "0.95", "app-b": "0.85", "app-c": "0.82", "app-d": "0.70"}
+    )
+    await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id=cycle, budget_fen=3_000_000 * 100))
+    await worker.OpenPublicity(
+        pb.OpenPublicityRequest(
+            cycle_id=cycle, proposal_version=1, ends_at=stamp(datetime.now(UTC) + timedelta(days=7))
+        )
+    )
+    phone, email = "13812345678", "zhangsan@example.com"
+    filed = (
+        await appl.FileObjection(
+            pb.FileObjectionRequest(
+                cycle_id=cycle,
+                application_id="app-a",
+                objector_name="张三",
+                objector_contact=phone,
+                content="数据造假",
+            )
+        )
+    ).objection
+    # The filer (an applicant) gets it back masked as well.
+    assert filed.objector_contact == "138****5678"
+    by_mail = (
+        await province.FileObjection(
+            pb.FileObjectionRequest(
+                cycle_id=cycle,
+                application_id="app-b",
+                objector_name="李四",
+                objector_contact=email,
+                content="存疑",
+            )
+        )
+    ).objection
+    assert by_mail.objector_contact == email  # province industry files and reads it in clear
+
+    # At rest: ciphertext only, no clear digits, no e-mail address.
+    db = sqlite3.connect(suite.settings.data_dir / "review.db")
+    stored = dict(db.execute("SELECT objection_id, objector_contact FROM objections").fetchall())
+    db.close()
+    assert set(stored) == {filed.objection_id, by_mail.objection_id}
+    for value in stored.values():
+        assert value.startswith("sm4gcm1:")
+        assert (
+            phone not in value
+            and "12345678" not in value
+            and "zhangsan" not in value
+            and "example" not in value
+        )
+
+    def contacts(resp) -> dict[str, str]:
+        return {o.objection_id: o.objector_contact for o in resp.objections}
+
+    listing = pb.ListObjectionsRequest(cycle_id=cycle)
+    # Province industry (investigates and must reach the objector): in clear.
+    assert contacts(await province.ListObjections(listing)) == {
+        filed.objection_id: phone,
+        by_mail.objection_id: email,
+    }
+    # Every other reader: masked.
+    masked = {filed.objection_id: "138****5678", by_mail.objection_id: "z***@example.com"}
+    assert contacts(await auditor.ListObjections(listing)) == masked
+    assert contacts(await finance.ListObjections(listing)) == masked
+    assert contacts(await worker.ListObjections(listing)) == masked
+    decided = await province.RecordInvestigation(
+        pb.RecordInvestigationRequest(
+            objection_id=by_mail.objection_id, upheld=False, findings="经核实无问题"
+        )
+    )
+    assert decided.objection.objector_contact == email
+
+    # A ciphertext copied into another row does not decrypt there (bound to its objection id).
+    db = sqlite3.connect(suite.settings.data_dir / "review.db")
+    db.execute(
+        "UPDATE objections SET objector_contact = ? WHERE objection_id = ?",
+        (stored[filed.objection_id], by_mail.objection_id),
+    )
+    db.commit()
+    db.close()
+    assert contacts(await province.ListObjections(listing))[by_mail.objection_id] == "***"
+
+    # A contact stored in clear before encryption at rest is encrypted when review starts.
+    db = sqlite3.connect(suite.settings.data_dir / "review.db")
+    db.execute(
+        "UPDATE objections SET objector_contact = ? WHERE objection_id = ?",
+        ("13900001111", by_mail.objection_id),
+    )
+    db.commit()
+    db.close()
+    await review_service.SPEC.on_start(suite.hosts["review"].runtime)
+    db = sqlite3.connect(suite.settings.data_dir / "review.db")
+    again = dict(db.execute("SELECT objection_id, objector_contact FROM objections").fetchall())
+    db.close()
+    assert again[filed.objection_id] == stored[filed.objection_id]  # already encrypted: unchanged
+    assert (
+        again[by_mail.objection_id].startswith("sm4gcm1:")
+        and "13900001111" not in again[by_mail.objection_id]
+    )
+    assert contacts(await province.ListObjections(listing))[by_mail.objection_id] == "13900001111"
+    assert contacts(await auditor.ListObjections(listing))[by_mail.objection_id] == "139****1111"
+
+    # One SM4 key for the installation: review reuses identity's dev-mode key file.
+    key_file = suite.settings.data_dir / "secrets" / "sm4-key"
+    assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
+    ciphers = [suite.hosts[svc].runtime.extras["cipher"] for svc in ("identity", "review")]
+    token = ciphers[0].encrypt("x", "probe")
+    assert ciphers[1].decrypt(token, "probe") == "x"
+    # Never logged.
+    for secret in (phone, email, "13900001111"):
+        assert secret not in caplog.text

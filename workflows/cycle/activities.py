@@ -30,6 +30,7 @@ from workflows.cycle.models import (
     ComplianceRecord,
     DeadlineRequest,
     DisbursementRequest,
+    MaterialRef,
     PanelDraw,
     PhaseChange,
     ProposalRequest,
@@ -133,6 +134,13 @@ class CycleActivities:
                 enterprise_name=a.enterprise_name,
                 city_code=a.city_code,
                 submitted_at=from_ts(a.submitted_at).isoformat(),
+                materials=[
+                    MaterialRef(
+                        material_id=m.material_id, kind=m.kind, filename=m.filename, sha256=m.sha256, size_bytes=m.size_bytes
+                    )
+                    for m in a.materials
+                ],
+                title=a.title,
             )
             for a in resp.submitted
         ]
@@ -167,6 +175,13 @@ class CycleActivities:
                         enterprise_name=a.enterprise_name,
                         city_code=a.city_code,
                         submitted_at=ts(datetime.fromisoformat(a.submitted_at)),
+                        materials=[
+                            rpb.Material(
+                                material_id=m.material_id, kind=m.kind, filename=m.filename, sha256=m.sha256, size_bytes=m.size_bytes
+                            )
+                            for m in a.materials
+                        ],
+                        title=a.title,
                     )
                     for a in x.candidates
                 ],

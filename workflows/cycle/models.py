@@ -65,6 +65,17 @@ class CycleInput:
 
 
 @dataclass
+class MaterialRef:
+    """A file submitted with an application (intake's Material), passed on to review."""
+
+    material_id: str
+    kind: str
+    filename: str
+    sha256: str
+    size_bytes: int = 0
+
+
+@dataclass
 class AppRef:
     application_id: str
     organization_id: str
@@ -72,6 +83,9 @@ class AppRef:
     enterprise_name: str
     city_code: str
     submitted_at: str
+    # Defaults keep histories recorded before these fields existed replayable.
+    materials: list[MaterialRef] = field(default_factory=list)
+    title: str = ""
 
 
 @dataclass

@@ -54,21 +54,39 @@ ON_SITE_REVIEW_KIND_UNSPECIFIED: OnSiteReviewKind
 ON_SITE_REVIEW_KIND_DEFENCE: OnSiteReviewKind
 ON_SITE_REVIEW_KIND_SITE_VISIT: OnSiteReviewKind
 
+class Material(_message.Message):
+    __slots__ = ("material_id", "kind", "filename", "sha256", "size_bytes")
+    MATERIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIZE_BYTES_FIELD_NUMBER: _ClassVar[int]
+    material_id: str
+    kind: str
+    filename: str
+    sha256: str
+    size_bytes: int
+    def __init__(self, material_id: _Optional[str] = ..., kind: _Optional[str] = ..., filename: _Optional[str] = ..., sha256: _Optional[str] = ..., size_bytes: _Optional[int] = ...) -> None: ...
+
 class Candidate(_message.Message):
-    __slots__ = ("application_id", "organization_id", "operator_organization_id", "enterprise_name", "city_code", "submitted_at")
+    __slots__ = ("application_id", "organization_id", "operator_organization_id", "enterprise_name", "city_code", "submitted_at", "materials", "title")
     APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
     ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     OPERATOR_ORGANIZATION_ID_FIELD_NUMBER: _ClassVar[int]
     ENTERPRISE_NAME_FIELD_NUMBER: _ClassVar[int]
     CITY_CODE_FIELD_NUMBER: _ClassVar[int]
     SUBMITTED_AT_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
     application_id: str
     organization_id: str
     operator_organization_id: str
     enterprise_name: str
     city_code: str
     submitted_at: _timestamp_pb2.Timestamp
-    def __init__(self, application_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., operator_organization_id: _Optional[str] = ..., enterprise_name: _Optional[str] = ..., city_code: _Optional[str] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    materials: _containers.RepeatedCompositeFieldContainer[Material]
+    title: str
+    def __init__(self, application_id: _Optional[str] = ..., organization_id: _Optional[str] = ..., operator_organization_id: _Optional[str] = ..., enterprise_name: _Optional[str] = ..., city_code: _Optional[str] = ..., submitted_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., materials: _Optional[_Iterable[_Union[Material, _Mapping]]] = ..., title: _Optional[str] = ...) -> None: ...
 
 class OpenReviewRequest(_message.Message):
     __slots__ = ("cycle_id", "policy_json", "candidates")
@@ -203,6 +221,24 @@ class DeclareConflictResponse(_message.Message):
     assignment: Assignment
     replacement: Assignment
     def __init__(self, assignment: _Optional[_Union[Assignment, _Mapping]] = ..., replacement: _Optional[_Union[Assignment, _Mapping]] = ...) -> None: ...
+
+class GetAssignmentMaterialsRequest(_message.Message):
+    __slots__ = ("assignment_id",)
+    ASSIGNMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    assignment_id: str
+    def __init__(self, assignment_id: _Optional[str] = ...) -> None: ...
+
+class GetAssignmentMaterialsResponse(_message.Message):
+    __slots__ = ("application_id", "enterprise_name", "title", "materials")
+    APPLICATION_ID_FIELD_NUMBER: _ClassVar[int]
+    ENTERPRISE_NAME_FIELD_NUMBER: _ClassVar[int]
+    TITLE_FIELD_NUMBER: _ClassVar[int]
+    MATERIALS_FIELD_NUMBER: _ClassVar[int]
+    application_id: str
+    enterprise_name: str
+    title: str
+    materials: _containers.RepeatedCompositeFieldContainer[Material]
+    def __init__(self, application_id: _Optional[str] = ..., enterprise_name: _Optional[str] = ..., title: _Optional[str] = ..., materials: _Optional[_Iterable[_Union[Material, _Mapping]]] = ...) -> None: ...
 
 class IndicatorScore(_message.Message):
     __slots__ = ("indicator_id", "points", "justification")

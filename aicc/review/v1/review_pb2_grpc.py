@@ -76,6 +76,11 @@ class ReviewServiceStub:
                 request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.DeclareConflictRequest.SerializeToString,
                 response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.DeclareConflictResponse.FromString,
                 _registered_method=True)
+        self.GetAssignmentMaterials = channel.unary_unary(
+                '/aicc.review.v1.ReviewService/GetAssignmentMaterials',
+                request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.GetAssignmentMaterialsRequest.SerializeToString,
+                response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.GetAssignmentMaterialsResponse.FromString,
+                _registered_method=True)
         self.SubmitScoreSheet = channel.unary_unary(
                 '/aicc.review.v1.ReviewService/SubmitScoreSheet',
                 request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.SubmitScoreSheetRequest.SerializeToString,
@@ -169,6 +174,14 @@ class ReviewServiceServicer:
 
     def DeclareConflict(self, request, context):
         """Declares no conflict (or a conflict, which recuses the expert and draws a replacement).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAssignmentMaterials(self, request, context):
+        """The application's materials, for the assigned expert only and only once they have declared no
+        conflict (PENDING_DECLARATION → FAILED_PRECONDITION; RECUSED → refused).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -268,6 +281,11 @@ def add_ReviewServiceServicer_to_server(servicer, server):
                     servicer.DeclareConflict,
                     request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.DeclareConflictRequest.FromString,
                     response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.DeclareConflictResponse.SerializeToString,
+            ),
+            'GetAssignmentMaterials': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAssignmentMaterials,
+                    request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.GetAssignmentMaterialsRequest.FromString,
+                    response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.GetAssignmentMaterialsResponse.SerializeToString,
             ),
             'SubmitScoreSheet': grpc.unary_unary_rpc_method_handler(
                     servicer.SubmitScoreSheet,
@@ -528,6 +546,33 @@ class ReviewService:
             '/aicc.review.v1.ReviewService/DeclareConflict',
             aicc_dot_review_dot_v1_dot_review__pb2.DeclareConflictRequest.SerializeToString,
             aicc_dot_review_dot_v1_dot_review__pb2.DeclareConflictResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAssignmentMaterials(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.review.v1.ReviewService/GetAssignmentMaterials',
+            aicc_dot_review_dot_v1_dot_review__pb2.GetAssignmentMaterialsRequest.SerializeToString,
+            aicc_dot_review_dot_v1_dot_review__pb2.GetAssignmentMaterialsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import secrets
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 
 from aicc.platform import authz
 from aicc.platform.auth import Principal
+from aicc.platform.crypto import PREFIX as ENCRYPTED_PREFIX
+from aicc.platform.crypto import DecryptionError, FieldCipher, mask_contact
 from aicc.platform.db import new_id, now_utc
 from aicc.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, not_found, wrong_phase
 from aicc.platform.policy import Policy, PolicyError
@@ -71,6 +73,15 @@ TWO_PLACES = Decimal("0.01")
 
 
 @dataclass(frozen=True)
+class MaterialIn:
+    material_id: str
+    kind: str
+    filename: str
+    sha256: str
+    size_bytes: int
+
+
+@dataclass(frozen=True)
 class CandidateIn:
     application_id: str
     organization_id: str
@@ -78,6 +89,8 @@ class CandidateIn:
     enterprise_name: str
     city_code: str
     submitted_at: datetime
+    title: str = ""
+    materials: tuple[MaterialIn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -100,6 +113,14 @@ class ScoreIn:
 class AssignmentView:
     row: AssignmentRow
     enterprise_name: str
+
+
+@dataclass(frozen=True)
+class MaterialsView:
+    application_id: str
+    enterprise_name: str
+    title: str
+    materials: list[MaterialIn]
 
 
 @dataclass(frozen=True)
@@ -187,6 +208,8 @@ async def open_review(
                 enterprise_name=c.enterprise_name,
                 city_code=c.city_code,
                 submitted_at=c.submitted_at,
+                title=c.title or "",
+                materials=[asdict(m) for m in c.materials],
             )
             for c in candidates
         ]
@@ -470,6 +493,37 @@ async def declare_conflict(
     return AssignmentView(a, name), (AssignmentView(replacement, name) if replacement else None)
 
 
+async def assignment_materials(store: ReviewStore, p: Principal, *, assignment_id: str) -> MaterialsView:
+    """The application's materials for its assigned expert, once they have declared no conflict
+    (Art. 9: 专家须先声明无利益冲突方可查阅申报材料). Another expert's assignment is NOT_FOUND; a
+    pending declaration or a recusal is refused."""
+    a = await _own_assignment(store, p, assignment_id)
+    if a.status == PENDING:
+        raise _precondition(
+            "declare no conflict first: the application's materials are shown only after the "
+            "conflict-of-interest declaration",
+            "请先声明无利益冲突后再查阅申报材料",
+            "DECLARATION_REQUIRED",
+            status=a.status,
+        )
+    if a.status == RECUSED:
+        raise _precondition(
+            "the expert recused from this application and may not see its materials",
+            "专家已回避该申报，不得查阅申报材料",
+            "RECUSED",
+            status=a.status,
+        )
+    c = await store.candidate(a.cycle_id, a.application_id)
+    if c is None:  # pragma: no cover - an assignment is drawn for a stored candidate
+        raise not_found("application", a.application_id, "申报")
+    return MaterialsView(
+        application_id=c.application_id,
+        enterprise_name=c.enterprise_name,
+        title=c.title or "",
+        materials=[MaterialIn(**m) for m in c.materials or []],
+    )
+
+
 # ------------------------------------------------------------------------------------ score sheets
 
 
@@ -721,9 +775,35 @@ async def open_publicity(
     await store.s.flush()
 
 
+def _contact_aad(objection_id: str) -> str:
+    return f"objections.objector_contact:{objection_id}"
+
+
+def objector_contact_for(p: Principal, row: ObjectionRow, cipher: FieldCipher) -> str:
+    """The objector's contact as ``p`` may see it: in clear for province industry (who investigates
+    and must reach the objector), masked for everyone else. Never logged."""
+    try:
+        clear = cipher.decrypt(row.objector_contact, _contact_aad(row.objection_id))
+    except DecryptionError:
+        return "***"  # tampered, moved from another row or another key: show nothing of it
+    return clear if p.has(authz.PROVINCE_INDUSTRY) else mask_contact(clear)
+
+
+async def encrypt_clear_contacts(store: ReviewStore, cipher: FieldCipher) -> int:
+    """Encrypts contacts stored in clear before they were encrypted at rest (run at start-up;
+    idempotent). Returns how many rows it changed."""
+    n = 0
+    for row in await store.objections_without_prefix(ENCRYPTED_PREFIX):
+        row.objector_contact = cipher.encrypt(row.objector_contact, _contact_aad(row.objection_id))
+        n += 1
+    await store.s.flush()
+    return n
+
+
 async def file_objection(
     store: ReviewStore,
     p: Principal,
+    cipher: FieldCipher,
     *,
     cycle_id: str,
     application_id: str,
@@ -748,12 +828,13 @@ async def file_objection(
     line = next((x for x in (latest.lines if latest else []) if x["application_id"] == application_id), None)
     if line is None or not is_listed(line):
         raise not_found("application in the publicised proposal", application_id, "公示名单中的申报")
+    objection_id = new_id("obj")
     row = ObjectionRow(
-        objection_id=new_id("obj"),
+        objection_id=objection_id,
         cycle_id=cycle_id,
         application_id=application_id,
         objector_name=objector_name.strip(),
-        objector_contact=objector_contact.strip(),
+        objector_contact=cipher.encrypt(objector_contact.strip(), _contact_aad(objection_id)),
         content=content,
         filed_by=p.user_id,
         status=UNDER_INVESTIGATION,
