@@ -240,12 +240,13 @@ def test_migration_is_a_pre_install_pre_upgrade_hook(renders):
     assert ann["helm.sh/hook-delete-policy"] == "before-hook-creation"
     sa = renders["province"].get("ServiceAccount", f"{RELEASE}-migrate")
     assert int(sa["metadata"]["annotations"]["helm.sh/hook-weight"]) < int(ann["helm.sh/hook-weight"])
-    env = env_of(job["spec"]["template"]["spec"]["containers"][0])
+    spec = job["spec"]["template"]["spec"]
+    env = env_of(spec["containers"][0])
+    db = {v["name"]: v for v in spec["volumes"]}["database"]["secret"]
+    assert db["secretName"] == "aicc-province-database"
+    assert sorted(i["key"] for i in db["items"]) == sorted(f"{n}-database-url" for n in SERVICES)
     for name in SERVICES:
-        assert env[f"AICC_{name.upper()}_DATABASE_URL"]["valueFrom"]["secretKeyRef"] == {
-            "name": "aicc-province-database",
-            "key": f"{name}-database-url",
-        }
+        assert env[f"AICC_{name.upper()}_DATABASE_URL_FILE"]["value"] == f"/etc/aicc/database/{name}-database-url"
 
 
 # ---------------------------------------------------------------- secrets
@@ -265,8 +266,8 @@ def test_secrets_only_by_reference(renders, env):
                         f"{workload['metadata']['name']}: {e['name']}"
                     )
                     assert e["value"].startswith("/etc/aicc/"), e
-                if e["name"].endswith("_DATABASE_URL"):
-                    assert "secretKeyRef" in e["valueFrom"], e
+                # database URLs (with passwords) arrive as files, never as environment variables
+                assert not e["name"].endswith("_DATABASE_URL"), e
     # and no value of this kind of thing leaks into any rendered object
     assert "postgresql" not in r.text and "BEGIN PRIVATE KEY" not in r.text
 
@@ -315,10 +316,12 @@ def test_secret_files_are_mounted_where_the_env_points(renders, env):
         else:
             assert "sm4-key" not in volumes and "AICC_SM4_KEY_FILE" not in env_of(c), name
         if name != "identity":
-            assert f"AICC_{name.upper()}_DATABASE_URL" in env_of(spec["containers"][0])
+            assert f"AICC_{name.upper()}_DATABASE_URL_FILE" in env_of(spec["containers"][0])
+            db = {v["name"]: v for v in spec["volumes"]}["database"]["secret"]
+            assert [i["key"] for i in db["items"]] == [f"{name}-database-url"]  # its own URL only
             # every service keeps its own audit chain with the shared audit key
             assert {v["name"]: v for v in spec["volumes"]}["audit-key"]["secret"]["secretName"] == f"aicc-{prefix}-audit"
-            assert "AICC_IDENTITY_DATABASE_URL" not in env_of(spec["containers"][0])
+            assert "AICC_IDENTITY_DATABASE_URL_FILE" not in env_of(spec["containers"][0])
 
 
 # ---------------------------------------------------------------- configuration contract

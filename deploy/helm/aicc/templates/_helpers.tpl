@@ -195,11 +195,28 @@ Call with (dict "root" $ "component" "intake"). Never carries a secret value: se
 
 {{/* Database URL of one service, from the existing Secret only. (dict "root" $ "service" "intake") */}}
 {{- define "aicc.databaseEnv" -}}
-- name: AICC_{{ upper .service }}_DATABASE_URL
-  valueFrom:
-    secretKeyRef:
-      name: {{ required "secrets.database.existingSecret is required" .root.Values.secrets.database.existingSecret }}
-      key: {{ printf "%s%s" .service .root.Values.secrets.database.keySuffix }}
+- name: AICC_{{ upper .service }}_DATABASE_URL_FILE
+  value: /etc/aicc/database/{{ .service }}{{ .root.Values.secrets.database.keySuffix }}
+{{- end -}}
+
+{{/* The database Secret as files (never env vars), only the keys of the given services.
+     Usage: include "aicc.databaseVolume" (dict "root" $root "services" (list "intake")) */}}
+{{- define "aicc.databaseVolume" -}}
+- name: database
+  secret:
+    secretName: {{ required "secrets.database.existingSecret is required" .root.Values.secrets.database.existingSecret }}
+    defaultMode: 0440
+    items:
+      {{- range .services }}
+      - key: {{ printf "%s%s" . $.root.Values.secrets.database.keySuffix }}
+        path: {{ printf "%s%s" . $.root.Values.secrets.database.keySuffix }}
+      {{- end }}
+{{- end -}}
+
+{{- define "aicc.databaseVolumeMount" -}}
+- name: database
+  mountPath: /etc/aicc/database
+  readOnly: true
 {{- end -}}
 
 {{/* ---------------------------------------------------------------- volumes */}}
