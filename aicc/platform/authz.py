@@ -101,6 +101,7 @@ RULES: dict[str, Rule] = {
     RV + "ComputeProposal": _w(SYSTEM),
     RV + "OpenPublicity": _w(SYSTEM),
     RV + "ClosePublicity": _w(SYSTEM),
+    RV + "GetPanelDraw": _r(*PROVINCE_READERS),
     RV + "ListAssignments": _r(EXPERT, PROVINCE_INDUSTRY, AUDITOR, SYSTEM),
     RV + "DeclareConflict": _w(EXPERT),
     RV + "GetAssignmentMaterials": _r(EXPERT),

@@ -280,6 +280,18 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
             rows = await usecases.compliance_reviews(ReviewStore(s), request.cycle_id)
         return pb.ListComplianceReviewsResponse(reviews=[review_pb(r) for r in rows])
 
+    async def GetPanelDraw(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            view = await usecases.get_draw(ReviewStore(s), request.cycle_id)
+        return pb.GetPanelDrawResponse(
+            seed=view.seed,
+            assignments=[assignment_pb(a) for a in view.assignments],
+            exclusions=[exclusion_pb(x) for x in view.exclusions],
+        )
+
     async def DrawPanels(self, request, context):
         v = Check()
         v.identifier("cycle_id", request.cycle_id)

@@ -414,6 +414,7 @@ def _reads() -> dict[str, Callable[[World], object]]:
         "GetProposal": lambda w: rpb.GetProposalRequest(cycle_id=CYCLE_PUB),
         "ListComplianceReviews": lambda w: rpb.ListComplianceReviewsRequest(cycle_id=CYCLE_RV),
         "ListOnSiteReviews": lambda w: rpb.ListOnSiteReviewsRequest(cycle_id=CYCLE_RV),
+        "GetPanelDraw": lambda w: rpb.GetPanelDrawRequest(cycle_id=CYCLE_RV),
         "ListObjections": lambda w: rpb.ListObjectionsRequest(cycle_id=CYCLE_PUB),
         "GetBudget": lambda w: fpb.GetBudgetRequest(cycle_id=CYCLE_FU),
         "ListDisbursements": lambda w: fpb.ListDisbursementsRequest(cycle_id=CYCLE_FU),

@@ -525,6 +525,30 @@ async def test_same_seed_reproduces_the_draw_and_another_seed_differs(suite):
     ]
 
 
+async def test_auditors_read_the_recorded_draw_with_every_exclusion(suite):
+    w = await make_world(suite, n_clean=6)
+    prov = suite.stub("review", w.province)
+    worker = suite.stub("review", await suite.worker_token())
+    await worker.OpenReview(pb.OpenReviewRequest(cycle_id="cycle-d", policy_json=policy_json(), candidates=candidates(w)))
+    err = await expect(grpc.StatusCode.FAILED_PRECONDITION, prov.GetPanelDraw(pb.GetPanelDrawRequest(cycle_id="cycle-d")))
+    assert err.metadata["phase"] == "COMPLIANCE_REVIEW"
+    _, drawn = await open_and_draw(suite, w, "cycle-e", seed=4242)
+    await suite.stub("identity", await suite.operator_token()).CreateUser(
+        ipb.CreateUserRequest(username="audit-d", display_name="审计", password=PASSWORD, roles=["auditor"])
+    )
+    auditor = suite.stub("review", await suite.login("audit-d", PASSWORD))
+    recorded = await auditor.GetPanelDraw(pb.GetPanelDrawRequest(cycle_id="cycle-e"))
+    assert recorded.seed == 4242
+    assert list(recorded.assignments) == list(drawn.assignments)
+    assert [(x.application_id, x.expert_user_id, x.reason) for x in recorded.exclusions] == [
+        (x.application_id, x.expert_user_id, x.reason) for x in drawn.exclusions
+    ]
+    assert recorded.exclusions, "the world has conflicted experts: their exclusions must be on record"
+    # an expert may not read the whole draw
+    expert = suite.stub("review", next(iter(w.tokens.values())))
+    await expect(grpc.StatusCode.PERMISSION_DENIED, expert.GetPanelDraw(pb.GetPanelDrawRequest(cycle_id="cycle-e")))
+
+
 async def test_no_eligible_expert_fails_naming_the_application(suite):
     w = await make_world(suite, n_clean=0)  # only x_emp and x_share, both conflicted with A
     worker = suite.stub("review", await suite.worker_token())

@@ -190,6 +190,22 @@ class DrawPanelsResponse(_message.Message):
     seed: int
     def __init__(self, assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., exclusions: _Optional[_Iterable[_Union[ExclusionRecord, _Mapping]]] = ..., seed: _Optional[int] = ...) -> None: ...
 
+class GetPanelDrawRequest(_message.Message):
+    __slots__ = ("cycle_id",)
+    CYCLE_ID_FIELD_NUMBER: _ClassVar[int]
+    cycle_id: str
+    def __init__(self, cycle_id: _Optional[str] = ...) -> None: ...
+
+class GetPanelDrawResponse(_message.Message):
+    __slots__ = ("seed", "assignments", "exclusions")
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
+    EXCLUSIONS_FIELD_NUMBER: _ClassVar[int]
+    seed: int
+    assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
+    exclusions: _containers.RepeatedCompositeFieldContainer[ExclusionRecord]
+    def __init__(self, seed: _Optional[int] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., exclusions: _Optional[_Iterable[_Union[ExclusionRecord, _Mapping]]] = ...) -> None: ...
+
 class ListAssignmentsRequest(_message.Message):
     __slots__ = ("cycle_id", "expert_user_id")
     CYCLE_ID_FIELD_NUMBER: _ClassVar[int]

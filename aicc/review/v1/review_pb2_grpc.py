@@ -66,6 +66,11 @@ class ReviewServiceStub:
                 request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ClosePublicityRequest.SerializeToString,
                 response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ClosePublicityResponse.FromString,
                 _registered_method=True)
+        self.GetPanelDraw = channel.unary_unary(
+                '/aicc.review.v1.ReviewService/GetPanelDraw',
+                request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.GetPanelDrawRequest.SerializeToString,
+                response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.GetPanelDrawResponse.FromString,
+                _registered_method=True)
         self.ListAssignments = channel.unary_unary(
                 '/aicc.review.v1.ReviewService/ListAssignments',
                 request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ListAssignmentsRequest.SerializeToString,
@@ -161,6 +166,13 @@ class ReviewServiceServicer:
 
     def ClosePublicity(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetPanelDraw(self, request, context):
+        """The recorded draw (seed, panels, every exclusion with its reason), so auditors can reproduce it.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -271,6 +283,11 @@ def add_ReviewServiceServicer_to_server(servicer, server):
                     servicer.ClosePublicity,
                     request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ClosePublicityRequest.FromString,
                     response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ClosePublicityResponse.SerializeToString,
+            ),
+            'GetPanelDraw': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetPanelDraw,
+                    request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.GetPanelDrawRequest.FromString,
+                    response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.GetPanelDrawResponse.SerializeToString,
             ),
             'ListAssignments': grpc.unary_unary_rpc_method_handler(
                     servicer.ListAssignments,
@@ -492,6 +509,33 @@ class ReviewService:
             '/aicc.review.v1.ReviewService/ClosePublicity',
             aicc_dot_review_dot_v1_dot_review__pb2.ClosePublicityRequest.SerializeToString,
             aicc_dot_review_dot_v1_dot_review__pb2.ClosePublicityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetPanelDraw(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.review.v1.ReviewService/GetPanelDraw',
+            aicc_dot_review_dot_v1_dot_review__pb2.GetPanelDrawRequest.SerializeToString,
+            aicc_dot_review_dot_v1_dot_review__pb2.GetPanelDrawResponse.FromString,
             options,
             channel_credentials,
             insecure,

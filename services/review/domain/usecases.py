@@ -313,6 +313,14 @@ async def existing_draw(store: ReviewStore, cycle_id: str) -> DrawView | None:
     return None
 
 
+async def get_draw(store: ReviewStore, cycle_id: str) -> DrawView:
+    """The recorded draw for the province and auditors; refused before panels are drawn."""
+    cycle = await _cycle(store, cycle_id)
+    if cycle.seed is None:
+        raise wrong_phase("GetPanelDraw", cycle.phase, EXPERT_REVIEW, "查看专家抽取记录")
+    return await _draw_view(store, cycle)
+
+
 async def draw_panels(
     store: ReviewStore,
     *,
