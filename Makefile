@@ -49,7 +49,7 @@ proto-check: venv
 	@$(BIN)/buf lint
 	@$(BIN)/python tools/genproto.py >/dev/null
 	@if [ -n "$$(git status --porcelain -- aicc/*/v1)" ]; then \
-	  echo "generated code is stale: run 'make proto' and commit:"; git status --short -- aicc/*/v1; exit 1; fi
+	  echo "generated code differs from what is committed (stale or uncommitted): run 'make proto' and commit:"; git status --short -- aicc/*/v1; exit 1; fi
 
 lint: venv
 	@$(BIN)/ruff check aicc services workflows tests tools
