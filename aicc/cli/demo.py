@@ -488,6 +488,15 @@ class Year:
         say(
             f"budget {format_wan_yuan(budget.total_fen)} 万元 · disbursed {format_wan_yuan(budget.disbursed_fen)} 万元 · available {format_wan_yuan(budget.available_fen)} 万元"
         )
+        out = d.settings.data_dir / "exports"
+        out.mkdir(parents=True, exist_ok=True)
+        for fmt in (rpb.EXPORT_FORMAT_XLSX, rpb.EXPORT_FORMAT_PDF):
+            f = await d.stub("sd.industry", "review").ExportProposal(
+                rpb.ExportProposalRequest(cycle_id=self.cycle_id, version=proposal.version, format=fmt)
+            )
+            path = out / f.filename
+            path.write_bytes(f.content)
+            say(f"proposal export / 拟支持名单导出: {path}")
 
 
 async def _drive(settings: Settings) -> int:

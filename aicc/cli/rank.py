@@ -259,44 +259,31 @@ def render_table(lines: list[ProposalLine]) -> str:
 
 
 def write_xlsx(lines: list[ProposalLine], out: Path, policy: Policy) -> None:
-    from openpyxl import Workbook
-    from openpyxl.styles import Font
+    from services.review.domain.export_files import Column, table_xlsx
 
-    wb = Workbook()
-    ws = wb.active
-    ws.title = "proposal"
     dims = policy.dimensions()
-    headers = ["rank", "application_id", "enterprise", "city", "final_score"]
-    headers += [f"dimension {d}" for d in dims]
-    headers += ["tier", "amount (万元)", "reserve", "budget left (万元)", "tie_break", "reason"]
-    ws.append(headers)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-    for ln in lines:
-        ws.append(
-            [ln.rank, ln.application_id, ln.enterprise, ln.city, ln.final_score]
-            + [ln.dimension_scores[d] for d in dims]
-            + [
-                ln.tier,
-                _wan(ln.amount_fen),
-                ln.reserve,
-                _wan(ln.budget_left_fen),
-                ln.tie_break or "",
-                ln.reason,
-            ]
-        )
-    score_cols = [5 + i for i in range(len(dims) + 1)]
-    amount_col = headers.index("amount (万元)") + 1
-    left_col = headers.index("budget left (万元)") + 1
-    for row in ws.iter_rows(min_row=2):
-        for c in score_cols:
-            row[c - 1].number_format = "0.00"
-        row[amount_col - 1].number_format = "#,##0.00"
-        row[left_col - 1].number_format = "#,##0.00"
-    ws.freeze_panes = "A2"
-    for col, width in zip("ABCD", (6, 16, 30, 10), strict=True):
-        ws.column_dimensions[col].width = width
-    wb.save(out)
+    two, money = "0.00", "#,##0.00"
+    columns = [
+        Column("rank", 6),
+        Column("application_id", 16),
+        Column("enterprise", 30),
+        Column("city", 10),
+        Column("final_score", None, two),
+        *(Column(f"dimension {d}", None, two) for d in dims),
+        Column("tier"),
+        Column("amount (万元)", None, money),
+        Column("reserve"),
+        Column("budget left (万元)", None, money),
+        Column("tie_break"),
+        Column("reason"),
+    ]
+    rows = [
+        [ln.rank, ln.application_id, ln.enterprise, ln.city, ln.final_score]
+        + [ln.dimension_scores[d] for d in dims]
+        + [ln.tier, _wan(ln.amount_fen), ln.reserve, _wan(ln.budget_left_fen), ln.tie_break or "", ln.reason]
+        for ln in lines
+    ]
+    out.write_bytes(table_xlsx(columns, rows, sheet_title="proposal"))
 
 
 # ------------------------------------------------------------------------------------ command

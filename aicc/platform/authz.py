@@ -107,6 +107,7 @@ RULES: dict[str, Rule] = {
     RV + "GetAssignmentMaterials": _r(EXPERT),
     RV + "SubmitScoreSheet": _w(EXPERT),
     RV + "GetProposal": _r(*PROVINCE_READERS),
+    RV + "ExportProposal": _r(*PROVINCE_READERS),
     RV + "ListComplianceReviews": _r(*PROVINCE_READERS),
     # Any authenticated real person may object during publicity (Art. 10).
     RV + "FileObjection": _w(APPLICANT, *CITY_ROLES, *PROVINCE_ROLES, EXPERT),

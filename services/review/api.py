@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -14,7 +15,7 @@ from aicc.platform.server import Runtime
 from aicc.platform.validation import Check
 from aicc.review.v1 import review_pb2 as pb
 from aicc.review.v1 import review_pb2_grpc
-from services.review.domain import panels, usecases
+from services.review.domain import export_files, panels, usecases
 from services.review.store import ReviewStore
 
 TIER_TO_PB = {"excellent": pb.TIER_EXCELLENT, "advanced": pb.TIER_ADVANCED, "none": pb.TIER_NONE}
@@ -34,6 +35,10 @@ ON_SITE_TO_PB = {
     usecases.SITE_VISIT: pb.ON_SITE_REVIEW_KIND_SITE_VISIT,
 }
 ON_SITE_FROM_PB = {v: k for k, v in ON_SITE_TO_PB.items()}
+EXPORTERS = {
+    pb.EXPORT_FORMAT_XLSX: (export_files.proposal_xlsx, "xlsx", export_files.XLSX_MEDIA_TYPE),
+    pb.EXPORT_FORMAT_PDF: (export_files.proposal_pdf, "pdf", export_files.PDF_MEDIA_TYPE),
+}
 TWO = Decimal("0.01")
 
 
@@ -436,6 +441,25 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
                 ReviewStore(s), cycle_id=request.cycle_id, version=request.version
             )
         return pb.GetProposalResponse(proposal=proposal_pb(row))
+
+    async def ExportProposal(self, request, context):
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.non_negative("version", request.version)
+        if request.format not in EXPORTERS:
+            v.fail("format", "must be EXPORT_FORMAT_XLSX or EXPORT_FORMAT_PDF", "须为 XLSX 或 PDF")
+        v.done()
+        async with self.rt.db.transaction() as s:
+            doc = await usecases.proposal_document(
+                ReviewStore(s), cycle_id=request.cycle_id, version=request.version
+            )
+        render, ext, media_type = EXPORTERS[request.format]
+        content = await asyncio.to_thread(render, doc)  # PDF layout is CPU work: off the event loop
+        return pb.ExportProposalResponse(
+            content=content,
+            filename=export_files.proposal_filename(doc.proposal.cycle_id, doc.proposal.version, ext),
+            media_type=media_type,
+        )
 
     # ------------------------------------------------------------------ publicity
 

@@ -154,7 +154,7 @@ def test_wheel_carries_every_services_migrations(wheel_names):
 
 
 def test_wheel_carries_jurisdictions_and_the_shipped_policies(wheel_names):
-    assert "services/identity/data/jurisdictions.yaml" in wheel_names
+    assert "aicc/platform/data/jurisdictions.yaml" in wheel_names
     policies = sorted(p.name for p in (ROOT / "policies").glob("*.yaml"))
     assert "shandong-2026.yaml" in policies and "demo.yaml" in policies
     shipped = sorted(n.removeprefix("aicc/policies/") for n in wheel_names if n.startswith("aicc/policies/"))

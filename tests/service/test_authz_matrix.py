@@ -412,6 +412,7 @@ def _reads() -> dict[str, Callable[[World], object]]:
         "ListApplications": lambda w: inpb.ListApplicationsRequest(cycle_id=CYCLE_IN),
         "ListAssignments": lambda w: rpb.ListAssignmentsRequest(cycle_id=CYCLE_RV),
         "GetProposal": lambda w: rpb.GetProposalRequest(cycle_id=CYCLE_PUB),
+        "ExportProposal": lambda w: rpb.ExportProposalRequest(cycle_id=CYCLE_PUB, format=rpb.EXPORT_FORMAT_PDF),
         "ListComplianceReviews": lambda w: rpb.ListComplianceReviewsRequest(cycle_id=CYCLE_RV),
         "ListOnSiteReviews": lambda w: rpb.ListOnSiteReviewsRequest(cycle_id=CYCLE_RV),
         "GetPanelDraw": lambda w: rpb.GetPanelDrawRequest(cycle_id=CYCLE_RV),

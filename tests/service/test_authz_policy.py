@@ -29,7 +29,8 @@ OPERATOR_WRITES = {
     "/aicc.identity.v1.IdentityService/CreateUser",
     "/aicc.identity.v1.IdentityService/RegisterExpert",
 }
-READ_PREFIXES = ("Get", "List", "Check")
+# Export*: a read that answers a file (ExportProposal).
+READ_PREFIXES = ("Get", "List", "Check", "Export")
 
 
 def all_rpcs() -> dict[str, str]:

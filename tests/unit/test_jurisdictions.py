@@ -1,10 +1,11 @@
-"""Shandong jurisdictions (GB/T 2260) loaded from services/identity/data/jurisdictions.yaml."""
+"""Shandong jurisdictions (GB/T 2260) loaded from aicc/platform/data/jurisdictions.yaml (re-exported
+by services.identity.domain.jurisdictions)."""
 
 from __future__ import annotations
 
 import pytest
 
-from services.identity.domain import jurisdictions
+from aicc.platform import jurisdictions
 from services.identity.domain.jurisdictions import Jurisdiction, city_for_division, get, load_jurisdictions
 
 EXPECTED_CITIES = {

@@ -56,8 +56,12 @@ def test_shipped_policies_load():
     assert demo.policy_id == "demo"
     assert demo.schedule.publicity.timedelta == dt.timedelta(seconds=4)
     assert demo.schedule.supervision.timedelta == dt.timedelta(seconds=6)
-    for _, d in demo.schedule.items():
-        assert d.timedelta is not None and d.timedelta <= dt.timedelta(seconds=8)
+    # The demo's fixed waits are seconds; deadlines of phases that end as soon as the humans are done
+    # (city review, compliance, expert review) may be longer so a loaded machine cannot miss them.
+    ends_early = {"city_review", "compliance_review", "expert_review"}
+    for name, d in demo.schedule.items():
+        assert d.timedelta is not None, name
+        assert d.timedelta <= dt.timedelta(seconds=30 if name in ends_early else 8), name
     # same rules apart from id, titles and schedule
     same = {
         "indicators",

@@ -25,6 +25,12 @@ class AssignmentStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ASSIGNMENT_STATUS_RECUSED: _ClassVar[AssignmentStatus]
     ASSIGNMENT_STATUS_SCORED: _ClassVar[AssignmentStatus]
 
+class ExportFormat(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EXPORT_FORMAT_UNSPECIFIED: _ClassVar[ExportFormat]
+    EXPORT_FORMAT_XLSX: _ClassVar[ExportFormat]
+    EXPORT_FORMAT_PDF: _ClassVar[ExportFormat]
+
 class ObjectionStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     OBJECTION_STATUS_UNSPECIFIED: _ClassVar[ObjectionStatus]
@@ -46,6 +52,9 @@ ASSIGNMENT_STATUS_PENDING_DECLARATION: AssignmentStatus
 ASSIGNMENT_STATUS_ACCEPTED: AssignmentStatus
 ASSIGNMENT_STATUS_RECUSED: AssignmentStatus
 ASSIGNMENT_STATUS_SCORED: AssignmentStatus
+EXPORT_FORMAT_UNSPECIFIED: ExportFormat
+EXPORT_FORMAT_XLSX: ExportFormat
+EXPORT_FORMAT_PDF: ExportFormat
 OBJECTION_STATUS_UNSPECIFIED: ObjectionStatus
 OBJECTION_STATUS_UNDER_INVESTIGATION: ObjectionStatus
 OBJECTION_STATUS_UPHELD: ObjectionStatus
@@ -387,6 +396,26 @@ class GetProposalResponse(_message.Message):
     PROPOSAL_FIELD_NUMBER: _ClassVar[int]
     proposal: Proposal
     def __init__(self, proposal: _Optional[_Union[Proposal, _Mapping]] = ...) -> None: ...
+
+class ExportProposalRequest(_message.Message):
+    __slots__ = ("cycle_id", "version", "format")
+    CYCLE_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    FORMAT_FIELD_NUMBER: _ClassVar[int]
+    cycle_id: str
+    version: int
+    format: ExportFormat
+    def __init__(self, cycle_id: _Optional[str] = ..., version: _Optional[int] = ..., format: _Optional[_Union[ExportFormat, str]] = ...) -> None: ...
+
+class ExportProposalResponse(_message.Message):
+    __slots__ = ("content", "filename", "media_type")
+    CONTENT_FIELD_NUMBER: _ClassVar[int]
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    MEDIA_TYPE_FIELD_NUMBER: _ClassVar[int]
+    content: bytes
+    filename: str
+    media_type: str
+    def __init__(self, content: _Optional[bytes] = ..., filename: _Optional[str] = ..., media_type: _Optional[str] = ...) -> None: ...
 
 class OpenPublicityRequest(_message.Message):
     __slots__ = ("cycle_id", "proposal_version", "ends_at")

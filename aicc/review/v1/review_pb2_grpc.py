@@ -96,6 +96,11 @@ class ReviewServiceStub:
                 request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.GetProposalRequest.SerializeToString,
                 response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.GetProposalResponse.FromString,
                 _registered_method=True)
+        self.ExportProposal = channel.unary_unary(
+                '/aicc.review.v1.ReviewService/ExportProposal',
+                request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ExportProposalRequest.SerializeToString,
+                response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ExportProposalResponse.FromString,
+                _registered_method=True)
         self.ListComplianceReviews = channel.unary_unary(
                 '/aicc.review.v1.ReviewService/ListComplianceReviews',
                 request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ListComplianceReviewsRequest.SerializeToString,
@@ -212,6 +217,14 @@ class ReviewServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportProposal(self, request, context):
+        """The proposal (拟支持名单及资金分配建议) as a file officials open: xlsx or PDF, Chinese text,
+        amounts in 万元. Same lookup as GetProposal (unknown cycle or version → NOT_FOUND).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ListComplianceReviews(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -313,6 +326,11 @@ def add_ReviewServiceServicer_to_server(servicer, server):
                     servicer.GetProposal,
                     request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.GetProposalRequest.FromString,
                     response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.GetProposalResponse.SerializeToString,
+            ),
+            'ExportProposal': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportProposal,
+                    request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ExportProposalRequest.FromString,
+                    response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ExportProposalResponse.SerializeToString,
             ),
             'ListComplianceReviews': grpc.unary_unary_rpc_method_handler(
                     servicer.ListComplianceReviews,
@@ -671,6 +689,33 @@ class ReviewService:
             '/aicc.review.v1.ReviewService/GetProposal',
             aicc_dot_review_dot_v1_dot_review__pb2.GetProposalRequest.SerializeToString,
             aicc_dot_review_dot_v1_dot_review__pb2.GetProposalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportProposal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.review.v1.ReviewService/ExportProposal',
+            aicc_dot_review_dot_v1_dot_review__pb2.ExportProposalRequest.SerializeToString,
+            aicc_dot_review_dot_v1_dot_review__pb2.ExportProposalResponse.FromString,
             options,
             channel_credentials,
             insecure,

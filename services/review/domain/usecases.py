@@ -28,7 +28,7 @@ from aicc.platform.crypto import DecryptionError, FieldCipher, mask_contact
 from aicc.platform.db import new_id, now_utc
 from aicc.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, not_found, wrong_phase
 from aicc.platform.policy import Policy, PolicyError
-from services.review.domain import panels, scoring
+from services.review.domain import export_files, panels, scoring
 from services.review.store import (
     AssignmentRow,
     CandidateRow,
@@ -763,6 +763,22 @@ async def get_proposal(store: ReviewStore, *, cycle_id: str, version: int) -> Pr
     if row is None:
         raise not_found("proposal", f"{cycle_id} v{version}" if version else cycle_id, "拟支持名单")
     return row
+
+
+async def proposal_document(
+    store: ReviewStore, *, cycle_id: str, version: int, generated_at: datetime | None = None
+) -> export_files.ProposalDoc:
+    """The proposal (as :func:`get_proposal` finds it) with what its files print: the programme's
+    title and tier names from the cycle's policy snapshot, and the generation time."""
+    cycle = await _cycle(store, cycle_id)
+    row = await get_proposal(store, cycle_id=cycle_id, version=version)
+    policy = policy_of(cycle)
+    return export_files.ProposalDoc(
+        proposal=row,
+        generated_at=generated_at or now_utc(),
+        title=policy.title,
+        tier_names={t.key: t.name for t in policy.tiers},
+    )
 
 
 # -------------------------------------------------------------------------------------- publicity
