@@ -28,7 +28,7 @@ import grpc
 from aicc.funding.v1 import funding_pb2 as fpb
 from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.intake.v1 import intake_pb2 as inpb
-from aicc.platform.clients import Clients, open_channel
+from aicc.platform.clients import open_channel, static_token, stub_for
 from aicc.platform.errors import read_error
 from aicc.platform.money import format_wan_yuan
 from aicc.platform.policy import default_policy_dir, load_policy_text
@@ -143,21 +143,9 @@ class Demo:
     def stub(self, who: str, service: str):
         sess = self.sessions[who]
         if service not in sess._stubs:
-            token = sess.token
-
-            async def source():
-                return token
-
-            ch = open_channel(self.settings.address(service), source)
+            ch = open_channel(self.settings.address(service), static_token(sess.token))
             self.channels.append(ch)
-            holder = Clients(self.settings)
-            holder._channels[service] = ch
-            import importlib
-
-            from aicc.platform.clients import _STUBS
-
-            mod, cls = _STUBS[service]
-            sess._stubs[service] = getattr(importlib.import_module(mod), cls)(ch)
+            sess._stubs[service] = stub_for(service, ch)
         return sess._stubs[service]
 
     async def login(self, username: str, password: str | None = None) -> Session:

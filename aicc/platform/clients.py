@@ -64,6 +64,21 @@ def open_channel(
     return grpc.aio.secure_channel(address, creds, options=options, interceptors=interceptors)
 
 
+def stub_for(service: str, channel: grpc.aio.Channel):
+    """The generated stub of one of the suite's services on a given channel."""
+    mod, cls = _STUBS[service]
+    return getattr(importlib.import_module(mod), cls)(channel)
+
+
+def static_token(token: str | None) -> TokenSource:
+    """A token source for a caller that already holds its token (tests, the demo)."""
+
+    async def source() -> str | None:
+        return token
+
+    return source
+
+
 class Clients:
     """Lazily opened channels and stubs to the suite's services."""
 
@@ -75,10 +90,9 @@ class Clients:
 
     def stub(self, service: str):
         if service not in self._stubs:
-            mod, cls = _STUBS[service]
             channel = open_channel(self._settings.address(service), self._token_source, settings=self._settings)
             self._channels[service] = channel
-            self._stubs[service] = getattr(importlib.import_module(mod), cls)(channel)
+            self._stubs[service] = stub_for(service, channel)
         return self._stubs[service]
 
     @property

@@ -9,7 +9,7 @@ from pathlib import Path
 import grpc
 
 from aicc.identity.v1 import identity_pb2
-from aicc.platform.clients import Clients, open_channel
+from aicc.platform.clients import Clients, open_channel, static_token, stub_for
 from aicc.platform.db import migrate
 from aicc.platform.server import ServiceHost
 from aicc.platform.services import spec
@@ -60,12 +60,9 @@ class InProcessSuite:
             await host.stop(0.1)
 
     def stub(self, service: str, token: str | None = None):
-        async def source():
-            return token
-
-        ch = open_channel(self.settings.address(service), source)
+        ch = open_channel(self.settings.address(service), static_token(token))
         self._channels.append(ch)
-        return Clients.__dict__[service].fget(_Single(service, ch))
+        return stub_for(service, ch)
 
     async def login(self, username: str, password: str, totp_code: str | None = None) -> str:
         """Logs in; for an official computes the TOTP code (operator: from the bootstrap settings;
@@ -118,18 +115,3 @@ class InProcessSuite:
 
     async def worker_token(self) -> str:
         return await self.login(self.settings.worker_username, self.settings.worker_password)
-
-
-class _Single:
-    """Adapts one channel to the Clients.<service> property (stub construction in one place)."""
-
-    def __init__(self, service: str, channel) -> None:
-        self._service, self._channel = service, channel
-
-    def stub(self, service: str):
-        import importlib
-
-        from aicc.platform.clients import _STUBS
-
-        mod, cls = _STUBS[service]
-        return getattr(importlib.import_module(mod), cls)(self._channel)
