@@ -264,3 +264,27 @@ async def test_a_cycle_with_no_submission_closes_after_the_window(env):
         result = await handle.result()
         assert result.phase == "CLOSED" and "no eligible application" in result.note
         assert stand.phases == ["PUBLISHED", "APPLYING", "CLOSED"]
+
+
+async def test_city_review_deadline_proceeds_with_the_cities_that_signed_and_refuses_late_sign_offs(env):
+    stand = StandIns(APPS)
+    queue = f"q-{uuid.uuid4()}"
+    async with Worker(env.client, task_queue=queue, workflows=[CycleWorkflow], activities=stand.all()):
+        now = await env.get_current_time()
+        handle = await env.client.start_workflow(
+            "CycleWorkflow", _input("late", now.astimezone(UTC)), id=m.workflow_id("late"), task_queue=queue, result_type=m.CycleStatus
+        )
+        await _wait_phase(env, handle, "CITY_REVIEW")
+        items_a = [m.RecommendationItem("app_a", True, "推荐")]
+        await handle.execute_update("sign_city_recommendation", _signoff("370100", "city_industry", items_a))
+        await handle.execute_update("sign_city_recommendation", _signoff("370100", "city_finance", items_a))
+        # Qingdao signs only once; then the city-review deadline (a durable timer) passes.
+        items_b = [m.RecommendationItem("app_b", True, "推荐")]
+        await handle.execute_update("sign_city_recommendation", _signoff("370200", "city_industry", items_b, "青工信〔2026〕2号"))
+        st = await _wait_phase(env, handle, "COMPLIANCE_REVIEW")
+        assert st.counts.recommended == 1 and st.counts.cities_recommended == 1
+        assert ("open_review", 1) in stand.calls  # only Jinan's application went on
+        cause = await _refused(
+            handle, "sign_city_recommendation", _signoff("370200", "city_finance", items_b, "青工信〔2026〕2号"), "FAILED_PRECONDITION"
+        )
+        assert "COMPLIANCE_REVIEW" in cause.message

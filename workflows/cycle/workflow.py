@@ -80,6 +80,7 @@ class CycleWorkflow:
         self.signoffs: dict[str, dict[str, CitySignoff]] = {}
         self.signed_at: dict[str, dict[str, str]] = {}
         self.cities_done: set[str] = set()
+        self.city_review_closed = False
         self.recommended: list[AppRef] = []
         self.compliance: dict[str, bool] = {}
         self.expert_review_done = False
@@ -160,7 +161,7 @@ class CycleWorkflow:
         due = datetime.fromisoformat(inp.city_review_due_at) - workflow.now()
         await self._wait(lambda: len(self.cities_done) == len(self.submitted), max(due.total_seconds(), 0.001))
         async with self.lock:  # no sign-off lands after the deadline has been applied
-            self.phase = "CITY_REVIEW_CLOSING"
+            self.city_review_closed = True
         if not self.recommended:
             return await self._close("no city recommended an application / 无城市推荐项目")
 
@@ -264,7 +265,7 @@ class CycleWorkflow:
     def status(self) -> CycleStatus:
         return CycleStatus(
             cycle_id=self.inp.cycle_id,
-            phase="CITY_REVIEW" if self.phase == "CITY_REVIEW_CLOSING" else self.phase,
+            phase=self.phase,
             counts=self.counts,
             history=self.history,
             proposal_version=self.proposal.version if self.proposal else 0,
@@ -303,8 +304,8 @@ class CycleWorkflow:
 
     @sign_city_recommendation.validator
     def validate_sign_city_recommendation(self, s: CitySignoff) -> None:
-        if self.phase != "CITY_REVIEW":
-            raise _wrong_phase("SignCityRecommendation", "城市推荐签署", self.phase, "CITY_REVIEW")
+        if self.phase != "CITY_REVIEW" or self.city_review_closed:
+            raise _wrong_phase("SignCityRecommendation", "城市推荐签署", self.phase, "CITY_REVIEW (before its deadline)")
         if s.actor.role not in CITY_ROLES:
             raise _refuse("PERMISSION_DENIED", "only city industry or city finance may sign", "仅市工信局或市财政局可签署")
         apps = self.submitted.get(s.city_code)
