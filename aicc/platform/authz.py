@@ -66,6 +66,7 @@ RULES: dict[str, Rule] = {
     ID + "ListOrganizations": _r(*CITY_ROLES, *PROVINCE_ROLES, PARTY_GROUP, AUDITOR, OPERATOR, SYSTEM),
     ID + "UpdateOrganizationCity": _w(PROVINCE_INDUSTRY),
     ID + "CreateUser": _w(OPERATOR),
+    ID + "ResetSecondFactor": _w(OPERATOR),
     ID + "GetUser": _r(*READERS_ALL),
     ID + "Login": Rule(public=True, mutating=True),
     ID + "GetPublicKeys": Rule(public=True),

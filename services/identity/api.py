@@ -198,6 +198,19 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             totp_provisioning_uri=second_factor.provisioning_uri(totp, row.username) if totp else "",
         )
 
+    async def ResetSecondFactor(self, request, context):
+        v = Check()
+        v.identifier("user_id", request.user_id)
+        v.required("reason", request.reason) and v.max_length("reason", request.reason, 500)
+        v.done()
+        async with self.rt.db.transaction() as s:
+            row, secret = await accounts.reset_second_factor(
+                IdentityStore(s), self.cipher, user_id=request.user_id, reason=request.reason, reset_by=principal().user_id
+            )
+        return pb.ResetSecondFactorResponse(
+            totp_secret=secret, totp_provisioning_uri=second_factor.provisioning_uri(secret, row.username)
+        )
+
     async def GetUser(self, request, context):
         v = Check()
         v.identifier("user_id", request.user_id)

@@ -86,6 +86,17 @@ class CityCorrectionRow(Base):
     corrected_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
 
 
+class SecondFactorResetRow(Base):
+    """An operator's re-enrolment of an official's second factor, with the reason given."""
+
+    __tablename__ = "second_factor_resets"
+    reset_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    reset_by: Mapped[str] = mapped_column(String(64))
+    reset_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
+
+
 class ExpertRow(Base):
     __tablename__ = "experts"
     user_id: Mapped[str] = mapped_column(ForeignKey("users.user_id"), primary_key=True)

@@ -27,6 +27,7 @@ PUBLIC = {"/aicc.identity.v1.IdentityService/Login", "/aicc.identity.v1.Identity
 OPERATOR_WRITES = {
     "/aicc.identity.v1.IdentityService/CreateOrganization",
     "/aicc.identity.v1.IdentityService/CreateUser",
+    "/aicc.identity.v1.IdentityService/ResetSecondFactor",
     "/aicc.identity.v1.IdentityService/RegisterExpert",
 }
 # Export*: a read that answers a file (ExportProposal).

@@ -312,3 +312,36 @@ async def test_province_industry_corrects_an_applicants_city_with_a_reason(suite
     assert fixed.city_code == "370600"
     got = (await prov.GetOrganization(pb.GetOrganizationRequest(organization_id=org.organization_id))).organization
     assert got.city_code == "370600"
+
+
+async def test_operator_re_enrols_an_officials_second_factor_and_the_old_one_stops_working(suite):
+    ident = suite.stub("identity", await suite.operator_token())
+    created = await ident.CreateUser(
+        pb.CreateUserRequest(username="lost-phone", display_name="市工信局", password=PW, roles=["city_industry"], city_code="370100")
+    )
+    old = pyotp.TOTP(created.totp_secret)
+    anon = suite.stub("identity")
+
+    err = await _refused(ident.ResetSecondFactor(pb.ResetSecondFactorRequest(user_id=created.user.user_id)))
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["reason"]
+    reset = await ident.ResetSecondFactor(
+        pb.ResetSecondFactorRequest(user_id=created.user.user_id, reason="手机遗失，已当面核验身份（工单 2026-118）")
+    )
+    assert reset.totp_secret != created.totp_secret and reset.totp_provisioning_uri.startswith("otpauth://totp/")
+    err = await _refused(anon.Login(pb.LoginRequest(username="lost-phone", password=PW, totp_code=old.now())))
+    if pyotp.TOTP(reset.totp_secret).now() != old.now():  # (one in a million: both codes agree)
+        assert err.reason == "SECOND_FACTOR_INVALID"
+    await anon.Login(pb.LoginRequest(username="lost-phone", password=PW, totp_code=pyotp.TOTP(reset.totp_secret).now()))
+
+    # the reason is on record; applicants have no second factor to reset (that only the operator may
+    # reset at all is in tests/service/test_authz_matrix.py, which tries every RPC with every role)
+    db = sqlite3.connect(suite.settings.database_url("identity").removeprefix("sqlite:///"))
+    rows = db.execute("SELECT reason FROM second_factor_resets WHERE user_id = ?", (created.user.user_id,)).fetchall()
+    db.close()
+    assert rows == [("手机遗失，已当面核验身份（工单 2026-118）",)]
+    org = await _enterprise(ident, 31)
+    applicant = (await ident.CreateUser(
+        pb.CreateUserRequest(username="appl-r", display_name="申报", password=PW, roles=["applicant"], organization_id=org.organization_id)
+    )).user
+    err = await _refused(ident.ResetSecondFactor(pb.ResetSecondFactorRequest(user_id=applicant.user_id, reason="x")))
+    assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "NO_SECOND_FACTOR_NEEDED")

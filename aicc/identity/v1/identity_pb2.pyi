@@ -182,6 +182,22 @@ class CreateUserRequest(_message.Message):
     id_number: str
     def __init__(self, username: _Optional[str] = ..., display_name: _Optional[str] = ..., password: _Optional[str] = ..., roles: _Optional[_Iterable[str]] = ..., organization_id: _Optional[str] = ..., city_code: _Optional[str] = ..., phone: _Optional[str] = ..., id_number: _Optional[str] = ...) -> None: ...
 
+class ResetSecondFactorRequest(_message.Message):
+    __slots__ = ("user_id", "reason")
+    USER_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    user_id: str
+    reason: str
+    def __init__(self, user_id: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ResetSecondFactorResponse(_message.Message):
+    __slots__ = ("totp_secret", "totp_provisioning_uri")
+    TOTP_SECRET_FIELD_NUMBER: _ClassVar[int]
+    TOTP_PROVISIONING_URI_FIELD_NUMBER: _ClassVar[int]
+    totp_secret: str
+    totp_provisioning_uri: str
+    def __init__(self, totp_secret: _Optional[str] = ..., totp_provisioning_uri: _Optional[str] = ...) -> None: ...
+
 class CreateUserResponse(_message.Message):
     __slots__ = ("user", "totp_secret", "totp_provisioning_uri")
     USER_FIELD_NUMBER: _ClassVar[int]

@@ -65,6 +65,11 @@ class IdentityServiceStub:
                 request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserRequest.SerializeToString,
                 response_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserResponse.FromString,
                 _registered_method=True)
+        self.ResetSecondFactor = channel.unary_unary(
+                '/aicc.identity.v1.IdentityService/ResetSecondFactor',
+                request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ResetSecondFactorRequest.SerializeToString,
+                response_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ResetSecondFactorResponse.FromString,
+                _registered_method=True)
         self.GetUser = channel.unary_unary(
                 '/aicc.identity.v1.IdentityService/GetUser',
                 request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.GetUserRequest.SerializeToString,
@@ -151,6 +156,14 @@ class IdentityServiceServicer:
 
     def CreateUser(self, request, context):
         """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResetSecondFactor(self, request, context):
+        """Enrols a new second factor for an official (lost device, or created before second factors):
+        the old secret stops working at once; the new one is returned once. Operator only.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -248,6 +261,11 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.CreateUser,
                     request_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserRequest.FromString,
                     response_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserResponse.SerializeToString,
+            ),
+            'ResetSecondFactor': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResetSecondFactor,
+                    request_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ResetSecondFactorRequest.FromString,
+                    response_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ResetSecondFactorResponse.SerializeToString,
             ),
             'GetUser': grpc.unary_unary_rpc_method_handler(
                     servicer.GetUser,
@@ -458,6 +476,33 @@ class IdentityService:
             '/aicc.identity.v1.IdentityService/CreateUser',
             aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserRequest.SerializeToString,
             aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResetSecondFactor(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.identity.v1.IdentityService/ResetSecondFactor',
+            aicc_dot_identity_dot_v1_dot_identity__pb2.ResetSecondFactorRequest.SerializeToString,
+            aicc_dot_identity_dot_v1_dot_identity__pb2.ResetSecondFactorResponse.FromString,
             options,
             channel_credentials,
             insecure,

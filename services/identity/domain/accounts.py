@@ -18,6 +18,7 @@ from aicc.platform.db import new_id
 from aicc.platform.errors import (
     AlreadyExists,
     DomainError,
+    FailedPrecondition,
     FieldViolation,
     InvalidArgument,
     Unauthenticated,
@@ -34,6 +35,7 @@ from services.identity.store import (
     IdentityStore,
     LoginThrottleRow,
     OrganizationRow,
+    SecondFactorResetRow,
     UserRow,
 )
 
@@ -238,6 +240,26 @@ def _locked(until: datetime) -> Unauthenticated:
 class LoginPolicy:
     max_failures: int = 5
     lockout: timedelta = timedelta(minutes=30)
+
+
+async def reset_second_factor(
+    store: IdentityStore, cipher: FieldCipher, *, user_id: str, reason: str, reset_by: str
+) -> tuple[UserRow, str]:
+    """A new TOTP secret for an official; the old one stops working at once (no code replay across)."""
+    user = await store.user(user_id)
+    if user is None:
+        raise not_found("user", user_id, "用户")
+    if not needs_second_factor(user.roles):
+        raise FailedPrecondition(
+            f"user {user_id} has no role that needs a second factor",
+            "该用户的角色无需第二因素认证",
+            reason="NO_SECOND_FACTOR_NEEDED",
+        )
+    secret = second_factor.new_secret()
+    user.totp_secret_enc = cipher.encrypt(secret, _aad("totp_secret", user.user_id))
+    user.totp_last_step = None
+    await store.add(SecondFactorResetRow(user_id=user.user_id, reason=reason.strip(), reset_by=reset_by))
+    return user, secret
 
 
 async def login(
