@@ -187,3 +187,36 @@ def read_error(exc: grpc.RpcError) -> ErrorReport:
                     for fv in br.field_violations
                 ]
     return ErrorReport(code, message, zh, reason, tuple(violations), metadata)
+
+
+_PASSED_ON = {
+    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
+    grpc.StatusCode.NOT_FOUND: NotFound,
+    grpc.StatusCode.ALREADY_EXISTS: AlreadyExists,
+    grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
+    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
+    grpc.StatusCode.ABORTED: Aborted,
+}
+_TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+
+def from_downstream(exc: grpc.aio.AioRpcError) -> DomainError | None:
+    """What a failed call to another service means for this request's caller.
+
+    A dependency that cannot be reached is UNAVAILABLE here too (retry later); a domain refusal by
+    the other service (not found, wrong state, not allowed...) is passed on with its own bilingual
+    message — it was written for people. Anything else (INTERNAL, UNAUTHENTICATED between services,
+    UNIMPLEMENTED) is this service's fault: None, so the caller gets INTERNAL with a trace id."""
+    code = exc.code()
+    if code in _TRANSIENT:
+        return Unavailable(
+            "a service this request depends on is unavailable; try again shortly",
+            "本请求依赖的服务暂不可用，请稍后重试",
+            reason="DEPENDENCY_UNAVAILABLE",
+        )
+    cls = _PASSED_ON.get(code)
+    if cls is None:
+        return None
+    err = read_error(exc)
+    kwargs = {"violations": list(err.violations)} if cls is InvalidArgument else {}
+    return cls(err.message, err.message_zh, reason=err.reason or code.name, metadata=dict(err.metadata), **kwargs)

@@ -25,7 +25,14 @@ from aicc.platform.auth import Principal, TokenVerifier, current_principal
 from aicc.platform.authz import UNAUTHENTICATED_PREFIXES, rule_for
 from aicc.platform.clients import Clients
 from aicc.platform.db import Database, safe_url
-from aicc.platform.errors import DomainError, PermissionDenied, Unauthenticated, internal_status, to_status
+from aicc.platform.errors import (
+    DomainError,
+    PermissionDenied,
+    Unauthenticated,
+    from_downstream,
+    internal_status,
+    to_status,
+)
 from aicc.platform.settings import Settings, get_settings
 
 log = logging.getLogger("aicc.server")
@@ -182,9 +189,17 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
                         )
                     current_principal.set(p)
                 response = await inner(request, context)
-            except DomainError as e:
-                await self._audit(method, request, who, e.code.name)
-                st = to_status(e)
+            except (DomainError, grpc.aio.AioRpcError) as e:
+                # A failed call to another service is read once, here, for every service.
+                err = e if isinstance(e, DomainError) else from_downstream(e)
+                if err is None:
+                    trace_id = telemetry.current_trace_id()
+                    log.error("unexpected %s from a downstream call in %s (trace %s)", e.code().name, method, trace_id)
+                    await self._audit(method, request, who, "INTERNAL")
+                    st = internal_status(trace_id)
+                else:
+                    await self._audit(method, request, who, err.code.name)
+                    st = to_status(err)
                 await context.abort(st.code, st.details, st.trailing_metadata)
             except grpc.aio.AbortError:  # the handler aborted with its own status
                 await self._audit(method, request, who, _code_name(context.code()) or "UNKNOWN")

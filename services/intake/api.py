@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+import grpc
+
 from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.intake.v1 import intake_pb2 as pb
 from aicc.intake.v1 import intake_pb2_grpc
@@ -9,7 +13,7 @@ from aicc.platform import authz
 from aicc.platform.auth import principal
 from aicc.platform.convert import ts
 from aicc.platform.db import new_id, now_utc
-from aicc.platform.errors import FieldViolation, InvalidArgument, NotFound, not_found
+from aicc.platform.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, not_found
 from aicc.platform.policy import PolicyError, PolicyNotFound, find_policy, load_policy_text
 from aicc.platform.server import Runtime
 from aicc.platform.validation import Check
@@ -52,8 +56,6 @@ def cycle_pb(c: CycleRow, status: wf.CycleStatus | None) -> pb.Cycle:
         note=status.note if status else c.note,
     )
     if status:
-        from datetime import datetime
-
         msg.history.extend(
             pb.PhaseRecord(phase=phase_pb(h.phase), entered_at=ts(datetime.fromisoformat(h.at)), note=h.note) for h in status.history
         )
@@ -164,8 +166,6 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         async with self.rt.db.transaction() as s:
             store = IntakeStore(s)
             if await store.cycle(request.cycle_id):
-                from aicc.platform.errors import AlreadyExists
-
                 raise AlreadyExists(f"cycle {request.cycle_id} already exists", f"年度申报 {request.cycle_id} 已存在", reason="CYCLE_EXISTS")
             row = CycleRow(
                 cycle_id=request.cycle_id,
@@ -230,7 +230,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             op = (
                 await idn.GetOrganization(ipb.GetOrganizationRequest(organization_id=request.operator_organization_id), timeout=10)
             ).organization
-        except Exception:
+        except grpc.aio.AioRpcError as e:  # unknown or not the applicant's: refused below; others propagate
+            if e.code() != grpc.StatusCode.NOT_FOUND:
+                raise
             op = None
         if op is None or op.kind != ipb.ORGANIZATION_KIND_OPERATOR_ORG or op.parent_organization_id != org.organization_id:
             raise InvalidArgument(
@@ -242,8 +244,6 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         async with self.rt.db.transaction() as s:
             store = IntakeStore(s)
             if await store.application_of(request.cycle_id, org.organization_id):
-                from aicc.platform.errors import AlreadyExists
-
                 raise AlreadyExists("the organisation already has an application in this cycle", "本单位本年度已有申报", reason="APPLICATION_EXISTS")
             row = ApplicationRow(
                 application_id=new_id("app"),

@@ -10,7 +10,6 @@ from aicc.identity.v1 import identity_pb2
 from aicc.platform.auth import principal
 from aicc.platform.convert import from_ts, ts
 from aicc.platform.crypto import FieldCipher
-from aicc.platform.errors import Unavailable
 from aicc.platform.server import Runtime
 from aicc.platform.validation import Check
 from aicc.review.v1 import review_pb2 as pb
@@ -304,17 +303,9 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         async with self.rt.db.transaction() as s:
             view = await usecases.existing_draw(ReviewStore(s), request.cycle_id)
         if view is None:
-            # The pool is fetched outside the transaction (no lock held across a remote call).
-            try:
-                resp = await self.rt.clients.identity.ListExperts(
-                    identity_pb2.ListExpertsRequest(), timeout=10
-                )
-            except Exception as e:  # noqa: BLE001 - any transport failure means "try again"
-                raise Unavailable(
-                    "the expert pool cannot be fetched from identity now; retry",
-                    "暂时无法从身份服务获取专家库，请重试",
-                    reason="EXPERT_POOL_UNAVAILABLE",
-                ) from e
+            # The pool is fetched outside the transaction (no lock held across a remote call);
+            # identity being unreachable answers UNAVAILABLE (aicc.platform.errors.from_downstream).
+            resp = await self.rt.clients.identity.ListExperts(identity_pb2.ListExpertsRequest(), timeout=10)
             pool = [expert_profile(e) for e in resp.experts]
             async with self.rt.db.transaction() as s:
                 view = await usecases.draw_panels(

@@ -549,6 +549,19 @@ async def test_auditors_read_the_recorded_draw_with_every_exclusion(suite):
     await expect(grpc.StatusCode.PERMISSION_DENIED, expert.GetPanelDraw(pb.GetPanelDrawRequest(cycle_id="cycle-e")))
 
 
+async def test_identity_unreachable_during_the_draw_is_unavailable_not_internal(suite):
+    w = await make_world(suite, n_clean=6)
+    worker = suite.stub("review", await suite.worker_token())
+    await worker.OpenReview(pb.OpenReviewRequest(cycle_id="cycle-u", policy_json=policy_json(), candidates=candidates(w)))
+    await worker.RecordComplianceDecisions(
+        pb.RecordComplianceDecisionsRequest(cycle_id="cycle-u", decisions=[decision(f"app-{k}") for k in "abcde"])
+    )
+    await suite.hosts["identity"].stop(0)  # review's keys are cached; its expert-pool call fails
+    err = await expect(grpc.StatusCode.UNAVAILABLE, worker.DrawPanels(pb.DrawPanelsRequest(cycle_id="cycle-u", seed=1)))
+    assert err.reason == "DEPENDENCY_UNAVAILABLE" and err.message_zh
+    del suite.hosts["identity"]  # already stopped
+
+
 async def test_no_eligible_expert_fails_naming_the_application(suite):
     w = await make_world(suite, n_clean=0)  # only x_emp and x_share, both conflicted with A
     worker = suite.stub("review", await suite.worker_token())
