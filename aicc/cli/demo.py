@@ -127,7 +127,7 @@ class Demo:
             await asyncio.sleep(1)
 
     def _demo_password(self) -> str:
-        from services.identity.domain.accounts import dev_secret
+        from aicc.platform.secrets import dev_secret
 
         return dev_secret(self.settings.data_dir, "demo-password") + "-Aa1"
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from services.identity.domain.jurisdictions import city_for_division
+from aicc.platform.jurisdictions import city_for_division
 from services.identity.domain.uscc import check_uscc, division_code, normalize_uscc
 
 

@@ -2,7 +2,7 @@
 
 The list is data, not code: see ``docs/data-formats.md`` for the file format. Static data every
 process may need (identity validates city codes with it, review names cities in its exports), so
-it lives in the platform; ``services.identity.domain.jurisdictions`` re-exports it.
+it lives in the platform.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from aicc.identity.v1 import identity_pb2 as pb
 from aicc.identity.v1 import identity_pb2_grpc
-from aicc.platform import authz
+from aicc.platform import authz, jurisdictions
 from aicc.platform.auth import TokenSigner, principal
 from aicc.platform.convert import ts
 from aicc.platform.crypto import FieldCipher
@@ -14,7 +14,7 @@ from aicc.platform.db import now_utc
 from aicc.platform.errors import DomainError
 from aicc.platform.server import Runtime
 from aicc.platform.validation import Check
-from services.identity.domain import accounts, jurisdictions, personal, second_factor
+from services.identity.domain import accounts, personal, second_factor
 from services.identity.store import IdentityStore
 
 KIND_TO_PB = {

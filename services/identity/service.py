@@ -9,6 +9,7 @@ from aicc.identity.v1 import identity_pb2, identity_pb2_grpc
 from aicc.platform import authz
 from aicc.platform.auth import TokenSigner, TokenVerifier
 from aicc.platform.crypto import FieldCipher, runtime_cipher
+from aicc.platform.secrets import dev_secret
 from aicc.platform.server import Runtime, ServiceSpec
 from services.identity.api import IdentityServicer
 from services.identity.domain import accounts, second_factor
@@ -53,10 +54,10 @@ def _verifier(rt: Runtime) -> TokenVerifier:
 async def _bootstrap(rt: Runtime) -> None:
     s = rt.settings
     operator_pw = s.bootstrap_operator_password or (
-        accounts.dev_secret(s.data_dir, "operator-password") if s.dev_mode else None
+        dev_secret(s.data_dir, "operator-password") if s.dev_mode else None
     )
     worker_pw = s.resolved_worker_password() or (
-        accounts.dev_secret(s.data_dir, "worker-password") if s.dev_mode else None
+        dev_secret(s.data_dir, "worker-password") if s.dev_mode else None
     )
     # The operator is an official: its TOTP secret comes from AICC_BOOTSTRAP_OPERATOR_TOTP_FILE
     # (production: enrol it in an authenticator app from that secret) or, in dev mode, is generated

@@ -181,7 +181,7 @@ def test_installed_package_is_imported_from_the_venv_not_the_checkout(venv, work
     code = (
         "import json, aicc, services, workflows, services.identity.migrations as m\n"
         "from aicc.platform.policy import default_policy_dir\n"
-        "from services.identity.domain.jurisdictions import load_jurisdictions\n"
+        "from aicc.platform.jurisdictions import load_jurisdictions\n"
         "print(json.dumps({'aicc': aicc.__file__, 'services': services.__file__,\n"
         "  'workflows': workflows.__file__, 'policies': str(default_policy_dir()),\n"
         "  'jurisdictions': len(load_jurisdictions())}))"

@@ -1,12 +1,11 @@
-"""Shandong jurisdictions (GB/T 2260) loaded from aicc/platform/data/jurisdictions.yaml (re-exported
-by services.identity.domain.jurisdictions)."""
+"""Shandong jurisdictions (GB/T 2260) loaded from aicc/platform/data/jurisdictions.yaml."""
 
 from __future__ import annotations
 
 import pytest
 
 from aicc.platform import jurisdictions
-from services.identity.domain.jurisdictions import Jurisdiction, city_for_division, get, load_jurisdictions
+from aicc.platform.jurisdictions import Jurisdiction, city_for_division, get, load_jurisdictions
 
 EXPECTED_CITIES = {
     "370100": ("济南市", "Jinan"),

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from aicc.platform import authz
+from aicc.platform import authz, jurisdictions
 from aicc.platform.auth import Principal, TokenSigner
 from aicc.platform.crypto import DecryptionError, FieldCipher, mask_id_number, mask_phone
 from aicc.platform.db import new_id
@@ -24,8 +24,7 @@ from aicc.platform.errors import (
     Unauthenticated,
     not_found,
 )
-from aicc.platform.secrets import dev_secret  # noqa: F401 - used as accounts.dev_secret
-from services.identity.domain import eligibility, imports, jurisdictions, second_factor, uscc
+from services.identity.domain import eligibility, imports, second_factor, uscc
 from services.identity.store import (
     CityCorrectionRow,
     CreditRecordRow,

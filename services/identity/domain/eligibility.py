@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from services.identity.domain import jurisdictions
+from aicc.platform import jurisdictions
 from services.identity.domain.uscc import check_uscc, division_code
 
 __all__ = [
