@@ -9,10 +9,8 @@ import pytest
 import pytest_asyncio
 
 from aicc.funding.v1 import funding_pb2 as pb
-from aicc.identity.v1 import identity_pb2 as ipb
-from aicc.platform.errors import ErrorReport, read_error
 from services.funding.domain.treasury import FakeTreasury
-from services.identity.domain.uscc import make_uscc
+from tests.support.seed import create_users, enterprise, error_of
 from tests.support.suite import InProcessSuite, suite_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -45,20 +43,8 @@ async def shared(tmp_path_factory):
     settings = suite_settings(tmp_path_factory.mktemp("funding"))
     async with InProcessSuite(settings, services=["identity", "funding"]) as suite:
         ident = suite.stub("identity", await suite.operator_token())
-
-        async def org(division: str, n: int, name: str) -> str:
-            resp = await ident.CreateOrganization(
-                ipb.CreateOrganizationRequest(
-                    uscc=make_uscc(division, n),
-                    name=name,
-                    kind=ipb.ORGANIZATION_KIND_ENTERPRISE,
-                    legal_person=True,
-                )
-            )
-            return resp.organization.organization_id
-
-        org_a = await org("370212", 1, "青岛智算科技有限公司")
-        org_b = await org("370102", 2, "济南工业智能有限公司")
+        org_a = await enterprise(ident, "370212", 1, "青岛智算科技有限公司")
+        org_b = await enterprise(ident, "370102", 2, "济南工业智能有限公司")
         users = [
             ("app-a", ["applicant"], org_a, ""),
             ("app-b", ["applicant"], org_b, ""),
@@ -66,17 +52,7 @@ async def shared(tmp_path_factory):
             ("jn-finance", ["city_finance"], "", JINAN),
             ("prov-finance", ["province_finance"], "", ""),
         ]
-        for username, roles, org_id, city in users:
-            await ident.CreateUser(
-                ipb.CreateUserRequest(
-                    username=username,
-                    display_name=username,
-                    password=PW,
-                    roles=roles,
-                    organization_id=org_id,
-                    city_code=city,
-                )
-            )
+        await create_users(ident, PW, users)
         system = suite.stub("funding", await suite.worker_token())
         yield World(suite, system, org_a, org_b, {})
 
@@ -88,11 +64,6 @@ def world(shared: World, request) -> World:
     shared.cycle = "cyc-" + request.node.name.removeprefix("test_")[:100]
     return shared
 
-
-async def error_of(call) -> ErrorReport:
-    with pytest.raises(grpc.aio.AioRpcError) as e:
-        await call
-    return read_error(e.value)
 
 
 def lines(w: World, a: int = 200 * WAN, b: int = 100 * WAN) -> list[pb.ReservationLine]:

@@ -8,10 +8,8 @@ import grpc
 import pytest
 import pytest_asyncio
 
-from aicc.identity.v1 import identity_pb2 as ipb
-from aicc.platform.errors import ErrorReport, read_error
 from aicc.supervision.v1 import supervision_pb2 as pb
-from services.identity.domain.uscc import make_uscc
+from tests.support.seed import create_users, enterprise, error_of
 from tests.support.suite import InProcessSuite, suite_settings
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -65,36 +63,18 @@ async def shared(tmp_path_factory):
     settings = suite_settings(tmp_path_factory.mktemp("supervision"))
     async with InProcessSuite(settings, services=["identity", "supervision"]) as suite:
         ident = suite.stub("identity", await suite.operator_token())
-
-        async def org(division: str, n: int, name: str) -> str:
-            resp = await ident.CreateOrganization(
-                ipb.CreateOrganizationRequest(
-                    uscc=make_uscc(division, n),
-                    name=name,
-                    kind=ipb.ORGANIZATION_KIND_ENTERPRISE,
-                    legal_person=True,
-                )
-            )
-            return resp.organization.organization_id
-
-        org_a = await org("370212", 11, "青岛工业智能中心有限公司")
-        org_b = await org("370102", 12, "济南智造赋能有限公司")
-        for username, roles, org_id, city in [
-            ("app-a", ["applicant"], org_a, ""),
-            ("app-b", ["applicant"], org_b, ""),
-            ("qd-industry", ["city_industry"], "", QINGDAO),
-            ("prov-industry", ["province_industry"], "", ""),
-        ]:
-            await ident.CreateUser(
-                ipb.CreateUserRequest(
-                    username=username,
-                    display_name=username,
-                    password=PW,
-                    roles=roles,
-                    organization_id=org_id,
-                    city_code=city,
-                )
-            )
+        org_a = await enterprise(ident, "370212", 11, "青岛工业智能中心有限公司")
+        org_b = await enterprise(ident, "370102", 12, "济南智造赋能有限公司")
+        await create_users(
+            ident,
+            PW,
+            [
+                ("app-a", ["applicant"], org_a, ""),
+                ("app-b", ["applicant"], org_b, ""),
+                ("qd-industry", ["city_industry"], "", QINGDAO),
+                ("prov-industry", ["province_industry"], "", ""),
+            ],
+        )
         system = suite.stub("supervision", await suite.worker_token())
         yield World(suite, system, org_a, org_b, {})
 
@@ -104,11 +84,6 @@ def world(shared: World, request) -> World:
     shared.cycle = "cyc-" + request.node.name.removeprefix("test_")[:100]
     return shared
 
-
-async def error_of(call) -> ErrorReport:
-    with pytest.raises(grpc.aio.AioRpcError) as e:
-        await call
-    return read_error(e.value)
 
 
 async def test_happy_path_targets_report_evaluation(world: World) -> None:
