@@ -63,9 +63,19 @@ EXPERTS = [
     ("zhou.min", "周敏", "山东师范大学", ["ai"]),
 ]
 PHASE_ZH = {
-    "PUBLISHED": "发布申报通知", "APPLYING": "企业申报", "CITY_REVIEW": "市级审核推荐", "COMPLIANCE_REVIEW": "省级合规性审核",
-    "EXPERT_REVIEW": "专家评审", "PROPOSAL": "拟支持名单", "FINANCE_CONCURRENCE": "财政厅会签", "PARTY_GROUP_APPROVAL": "党组会审议",
-    "PUBLICITY": "公示", "ANNOUNCED": "发文公布", "DISBURSING": "资金拨付", "SUPERVISING": "绩效监管", "CLOSED": "年度结束",
+    "PUBLISHED": "发布申报通知",
+    "APPLYING": "企业申报",
+    "CITY_REVIEW": "市级审核推荐",
+    "COMPLIANCE_REVIEW": "省级合规性审核",
+    "EXPERT_REVIEW": "专家评审",
+    "PROPOSAL": "拟支持名单",
+    "FINANCE_CONCURRENCE": "财政厅会签",
+    "PARTY_GROUP_APPROVAL": "党组会审议",
+    "PUBLICITY": "公示",
+    "ANNOUNCED": "发文公布",
+    "DISBURSING": "资金拨付",
+    "SUPERVISING": "绩效监管",
+    "CLOSED": "年度结束",
 }
 TIER_ZH = {rpb.TIER_EXCELLENT: "卓越级 excellent", rpb.TIER_ADVANCED: "先进级 advanced", rpb.TIER_NONE: "—"}
 
@@ -137,7 +147,9 @@ class Demo:
             return s.bootstrap_operator_password
         path = s.data_dir / "secrets" / "operator-password"
         if not path.exists():
-            raise SystemExit(f"no operator credentials: set AICC_BOOTSTRAP_OPERATOR_PASSWORD or run against `aicc up` ({path})")
+            raise SystemExit(
+                f"no operator credentials: set AICC_BOOTSTRAP_OPERATOR_PASSWORD or run against `aicc up` ({path})"
+            )
         return path.read_text().strip()
 
     def stub(self, who: str, service: str):
@@ -157,7 +169,11 @@ class Demo:
             from aicc.identity.v1 import identity_pb2_grpc
 
             resp = await identity_pb2_grpc.IdentityServiceStub(ch).Login(
-                ipb.LoginRequest(username=username, password=password or self.password, totp_code=await self._totp_code(username)),
+                ipb.LoginRequest(
+                    username=username,
+                    password=password or self.password,
+                    totp_code=await self._totp_code(username),
+                ),
                 timeout=15,
             )
         finally:
@@ -172,21 +188,37 @@ class Demo:
 
     # ------------------------------------------------------------------ seeding
 
-    async def _org(self, uscc: str, name: str, kind: int, *, legal_person=True, parent="", city="") -> ipb.Organization:
+    async def _org(
+        self, uscc: str, name: str, kind: int, *, legal_person=True, parent="", city=""
+    ) -> ipb.Organization:
         idn = self.stub("operator", "identity")
         found = (await idn.ListOrganizations(ipb.ListOrganizationsRequest(uscc=uscc))).organizations
         if found:
             return found[0]
         return (
             await idn.CreateOrganization(
-                ipb.CreateOrganizationRequest(uscc=uscc, name=name, kind=kind, legal_person=legal_person, parent_organization_id=parent, city_code=city)
+                ipb.CreateOrganizationRequest(
+                    uscc=uscc,
+                    name=name,
+                    kind=kind,
+                    legal_person=legal_person,
+                    parent_organization_id=parent,
+                    city_code=city,
+                )
             )
         ).organization
 
     async def _user(self, username: str, name: str, roles: list[str], org: str = "", city: str = "") -> None:
         try:
             resp = await self.stub("operator", "identity").CreateUser(
-                ipb.CreateUserRequest(username=username, display_name=name, password=self.password, roles=roles, organization_id=org, city_code=city)
+                ipb.CreateUserRequest(
+                    username=username,
+                    display_name=name,
+                    password=self.password,
+                    roles=roles,
+                    organization_id=org,
+                    city_code=city,
+                )
             )
             if resp.totp_secret:  # returned once: keep it to compute this official's codes
                 self.totp["secrets"][username] = resp.totp_secret
@@ -198,52 +230,117 @@ class Demo:
 
     async def seed(self) -> None:
         # The platform operator (bootstrap account) registers organisations and accounts.
-        self.sessions["operator"] = await self.login(self.settings.bootstrap_operator_username, self.operator_password())
-        province = await self._org(make_uscc("370000", 11, authority="1", category="1"), "山东省工业和信息化厅", ipb.ORGANIZATION_KIND_PROVINCIAL_DEPARTMENT, city="370000")
-        finance = await self._org(make_uscc("370000", 12, authority="1", category="1"), "山东省财政厅", ipb.ORGANIZATION_KIND_PROVINCIAL_DEPARTMENT, city="370000")
-        await self._user("sd.industry", "省工信厅 王处长", ["province_industry"], province.organization_id, "370000")
-        await self._user("sd.finance", "省财政厅 李处长", ["province_finance"], finance.organization_id, "370000")
-        await self._user("sd.partygroup", "厅党组会 记录人", ["party_group"], province.organization_id, "370000")
+        self.sessions["operator"] = await self.login(
+            self.settings.bootstrap_operator_username, self.operator_password()
+        )
+        province = await self._org(
+            make_uscc("370000", 11, authority="1", category="1"),
+            "山东省工业和信息化厅",
+            ipb.ORGANIZATION_KIND_PROVINCIAL_DEPARTMENT,
+            city="370000",
+        )
+        finance = await self._org(
+            make_uscc("370000", 12, authority="1", category="1"),
+            "山东省财政厅",
+            ipb.ORGANIZATION_KIND_PROVINCIAL_DEPARTMENT,
+            city="370000",
+        )
+        await self._user(
+            "sd.industry", "省工信厅 王处长", ["province_industry"], province.organization_id, "370000"
+        )
+        await self._user(
+            "sd.finance", "省财政厅 李处长", ["province_finance"], finance.organization_id, "370000"
+        )
+        await self._user(
+            "sd.partygroup", "厅党组会 记录人", ["party_group"], province.organization_id, "370000"
+        )
         await self._user("sd.auditor", "省审计厅 审计员", ["auditor"], "", "370000")
         for i, (code, city) in enumerate(CITIES.items()):
-            ind = await self._org(make_uscc(code, 100 + i, authority="1", category="1"), f"{city}工业和信息化局", ipb.ORGANIZATION_KIND_CITY_BUREAU)
-            fin = await self._org(make_uscc(code, 200 + i, authority="1", category="1"), f"{city}财政局", ipb.ORGANIZATION_KIND_CITY_BUREAU)
-            await self._user(f"{code}.industry", f"{city}工信局", ["city_industry"], ind.organization_id, code)
+            ind = await self._org(
+                make_uscc(code, 100 + i, authority="1", category="1"),
+                f"{city}工业和信息化局",
+                ipb.ORGANIZATION_KIND_CITY_BUREAU,
+            )
+            fin = await self._org(
+                make_uscc(code, 200 + i, authority="1", category="1"),
+                f"{city}财政局",
+                ipb.ORGANIZATION_KIND_CITY_BUREAU,
+            )
+            await self._user(
+                f"{code}.industry", f"{city}工信局", ["city_industry"], ind.organization_id, code
+            )
             await self._user(f"{code}.finance", f"{city}财政局", ["city_finance"], fin.organization_id, code)
         for i, (name, _city, division, _q, _story) in enumerate(ENTERPRISES):
             org = await self._org(make_uscc(division, 1000 + i), name, ipb.ORGANIZATION_KIND_ENTERPRISE)
-            op = await self._org(make_uscc(division, 5000 + i), f"{name}运营中心", ipb.ORGANIZATION_KIND_OPERATOR_ORG, parent=org.organization_id)
+            op = await self._org(
+                make_uscc(division, 5000 + i),
+                f"{name}运营中心",
+                ipb.ORGANIZATION_KIND_OPERATOR_ORG,
+                parent=org.organization_id,
+            )
             self.orgs[name], self.operators[name] = org, op
             await self._user(f"applicant{i + 1:02d}", f"{name} 申报专员", ["applicant"], org.organization_id)
         # Art. 5 registry facts: every enterprise meets the green threshold; one has a serious dishonesty record.
         await self.login("sd.industry")
         idn = self.stub("sd.industry", "identity")
-        green = ["uscc,meets,as_of,source"] + [f"{o.uscc},true,2026-01-01,省发展改革委绿色门槛名单" for o in self.orgs.values()]
-        await idn.ImportRegistryRecords(ipb.ImportRegistryRecordsRequest(kind=ipb.REGISTRY_KIND_GREEN_THRESHOLD, csv_text="\n".join(green)))
+        green = ["uscc,meets,as_of,source"] + [
+            f"{o.uscc},true,2026-01-01,省发展改革委绿色门槛名单" for o in self.orgs.values()
+        ]
+        await idn.ImportRegistryRecords(
+            ipb.ImportRegistryRecordsRequest(
+                kind=ipb.REGISTRY_KIND_GREEN_THRESHOLD, csv_text="\n".join(green)
+            )
+        )
         dishonest = next(self.orgs[n] for n, *_rest, s in ENTERPRISES if s == "dishonest")
         try:
             await idn.RecordCreditRecord(
-                ipb.RecordCreditRecordRequest(uscc=dishonest.uscc, severity="serious_dishonesty", start_date="2025-03-01", source="信用中国（山东）", reference="鲁信失〔2025〕37号")
+                ipb.RecordCreditRecordRequest(
+                    uscc=dishonest.uscc,
+                    severity="serious_dishonesty",
+                    start_date="2025-03-01",
+                    source="信用中国（山东）",
+                    reference="鲁信失〔2025〕37号",
+                )
             )
         except grpc.aio.AioRpcError:
             pass
         for i, (username, name, employer, fields) in enumerate(EXPERTS):
-            emp = await self._org(make_uscc("370102", 8000 + i, authority="1", category="2"), employer, ipb.ORGANIZATION_KIND_EXPERT_EMPLOYER)
+            emp = await self._org(
+                make_uscc("370102", 8000 + i, authority="1", category="2"),
+                employer,
+                ipb.ORGANIZATION_KIND_EXPERT_EMPLOYER,
+            )
             await self._user(username, f"专家 {name}", ["expert"], "", "370000")
             sess = await self.login(username)
             try:
-                employment = [ipb.EmploymentRecord(organization_id=emp.organization_id, start_date="2015-09-01")]
+                employment = [
+                    ipb.EmploymentRecord(organization_id=emp.organization_id, start_date="2015-09-01")
+                ]
                 if i == 0:  # a conflict the panel draw must exclude: consulted for an applicant last year
-                    consulting = [ipb.ConsultingEngagement(organization_id=self.orgs[ENTERPRISES[0][0]].organization_id, start_date="2025-01-01", end_date="2025-12-31")]
+                    consulting = [
+                        ipb.ConsultingEngagement(
+                            organization_id=self.orgs[ENTERPRISES[0][0]].organization_id,
+                            start_date="2025-01-01",
+                            end_date="2025-12-31",
+                        )
+                    ]
                 else:
                     consulting = []
                 await self.stub("sd.industry", "identity").RegisterExpert(
-                    ipb.RegisterExpertRequest(user_id=sess.user.user_id, fields=fields, employer_organization_id=emp.organization_id, employment=employment, consulting=consulting)
+                    ipb.RegisterExpertRequest(
+                        user_id=sess.user.user_id,
+                        fields=fields,
+                        employer_organization_id=emp.organization_id,
+                        employment=employment,
+                        consulting=consulting,
+                    )
                 )
             except grpc.aio.AioRpcError as e:
                 if e.code() != grpc.StatusCode.ALREADY_EXISTS:
                     raise
-        say(f"  seeded: {len(CITIES)} cities, {len(ENTERPRISES)} enterprises, {len(EXPERTS)} experts, officials of each city and of the province")
+        say(
+            f"  seeded: {len(CITIES)} cities, {len(ENTERPRISES)} enterprises, {len(EXPERTS)} experts, officials of each city and of the province"
+        )
 
 
 # ---------------------------------------------------------------------- the year
@@ -261,7 +358,9 @@ class Year:
         self.started = time.monotonic()
 
     async def cycle(self) -> inpb.Cycle:
-        return (await self.d.stub("sd.industry", "intake").GetCycle(inpb.GetCycleRequest(cycle_id=self.cycle_id))).cycle
+        return (
+            await self.d.stub("sd.industry", "intake").GetCycle(inpb.GetCycleRequest(cycle_id=self.cycle_id))
+        ).cycle
 
     def _report(self, c: inpb.Cycle) -> None:
         for h in list(c.history)[self.seen :]:
@@ -274,7 +373,9 @@ class Year:
                 "FINANCE_CONCURRENCE": f"proposal v{c.proposal_version}: {n.awarded} awards, {n.reserve} reserve",
                 "SUPERVISING": f"disbursed {n.disbursed}",
             }.get(name, "")
-            say(f"  [{time.monotonic() - self.started:6.1f}s] {name:<21} {PHASE_ZH[name]:<8} {detail} {h.note}".rstrip())
+            say(
+                f"  [{time.monotonic() - self.started:6.1f}s] {name:<21} {PHASE_ZH[name]:<8} {detail} {h.note}".rstrip()
+            )
         self.seen = len(c.history)
 
     async def until(self, *phases: str, within: float = 180) -> inpb.Cycle:
@@ -304,9 +405,15 @@ class Year:
         policy_text = (default_policy_dir() / "demo.yaml").read_text(encoding="utf-8")
         policy = load_policy_text(policy_text, source="demo.yaml")
         await d.stub("sd.industry", "intake").CreateCycle(
-            inpb.CreateCycleRequest(cycle_id=self.cycle_id, title="2026年度省级工业领域AI能力中心认定（演示）", policy_yaml=policy_text)
+            inpb.CreateCycleRequest(
+                cycle_id=self.cycle_id,
+                title="2026年度省级工业领域AI能力中心认定（演示）",
+                policy_yaml=policy_text,
+            )
         )
-        say(f"  cycle {self.cycle_id} created from policies/demo.yaml (budget {format_wan_yuan(policy.budget_fen)} 万元)")
+        say(
+            f"  cycle {self.cycle_id} created from policies/demo.yaml (budget {format_wan_yuan(policy.budget_fen)} 万元)"
+        )
         for i in range(len(ENTERPRISES)):
             await d.login(f"applicant{i + 1:02d}")
 
@@ -321,7 +428,14 @@ class Year:
                     operator_organization_id=d.operators[name].organization_id,
                     title=f"{name} 工业AI能力中心",
                     service_lines=["compute", "corpus", "model_training", "agent_deployment", "security"],
-                    materials=[inpb.Material(kind="application_form", filename="申报书.pdf", sha256=digest, size_bytes=1_048_576)],
+                    materials=[
+                        inpb.Material(
+                            kind="application_form",
+                            filename="申报书.pdf",
+                            sha256=digest,
+                            size_bytes=1_048_576,
+                        )
+                    ],
                 )
             )
             app_ids[name] = a.application.application_id
@@ -330,7 +444,9 @@ class Year:
             await d.stub(f"applicant{i + 1:02d}", "intake").SubmitApplication(
                 inpb.SubmitApplicationRequest(
                     application_id=app_ids[name],
-                    declaration=inpb.AuthenticityDeclaration(signer_name=f"{name[:2]}法定代表人", signer_title="法定代表人", accepted=True),
+                    declaration=inpb.AuthenticityDeclaration(
+                        signer_name=f"{name[:2]}法定代表人", signer_title="法定代表人", accepted=True
+                    ),
                 )
             )
         await self.until("CITY_REVIEW", "CLOSED")
@@ -341,7 +457,9 @@ class Year:
             await d.login(f"{code}.finance")
             apps = (
                 await d.stub(f"{code}.industry", "intake").ListApplications(
-                    inpb.ListApplicationsRequest(cycle_id=self.cycle_id, status=inpb.APPLICATION_STATUS_SUBMITTED)
+                    inpb.ListApplicationsRequest(
+                        cycle_id=self.cycle_id, status=inpb.APPLICATION_STATUS_SUBMITTED
+                    )
                 )
             ).applications
             if not apps:
@@ -351,14 +469,18 @@ class Year:
                 inpb.RecommendationItem(
                     application_id=a.application_id,
                     recommended=story.get(a.enterprise_name) != "not_recommended",
-                    opinion="材料齐全，同意推荐" if story.get(a.enterprise_name) != "not_recommended" else "算力规模不足，暂不推荐",
+                    opinion="材料齐全，同意推荐"
+                    if story.get(a.enterprise_name) != "not_recommended"
+                    else "算力规模不足，暂不推荐",
                 )
                 for a in apps
             ]
             doc = f"{city[:1]}工信联字〔2026〕{int(code[2:4])}号"
             for role in ("industry", "finance"):
                 await d.stub(f"{code}.{role}", "intake").SignCityRecommendation(
-                    inpb.SignCityRecommendationRequest(cycle_id=self.cycle_id, city_code=code, document_no=doc, items=items)
+                    inpb.SignCityRecommendationRequest(
+                        cycle_id=self.cycle_id, city_code=code, document_no=doc, items=items
+                    )
                 )
         c = await self.until("COMPLIANCE_REVIEW", "CLOSED")
         if _phase(c) == "CLOSED":
@@ -366,7 +488,9 @@ class Year:
 
         recommended = (
             await d.stub("sd.industry", "intake").ListApplications(
-                inpb.ListApplicationsRequest(cycle_id=self.cycle_id, status=inpb.APPLICATION_STATUS_RECOMMENDED)
+                inpb.ListApplicationsRequest(
+                    cycle_id=self.cycle_id, status=inpb.APPLICATION_STATUS_RECOMMENDED
+                )
             )
         ).applications
         story = {n: s for n, *_r, s in ENTERPRISES}
@@ -377,7 +501,9 @@ class Year:
                     inpb.ComplianceDecision(
                         application_id=a.application_id,
                         compliant=story.get(a.enterprise_name) != "non_compliant",
-                        reasons=[] if story.get(a.enterprise_name) != "non_compliant" else ["运营机构未独立核算，不符合第五条第三项"],
+                        reasons=[]
+                        if story.get(a.enterprise_name) != "non_compliant"
+                        else ["运营机构未独立核算，不符合第五条第三项"],
                     )
                     for a in recommended
                 ],
@@ -389,10 +515,22 @@ class Year:
         quality = {n: q for n, _c, _d, q, _s in ENTERPRISES}
         for username, *_rest in EXPERTS:
             rv = d.stub(username, "review")
-            for asg in (await rv.ListAssignments(rpb.ListAssignmentsRequest(cycle_id=self.cycle_id))).assignments:
-                await rv.DeclareConflict(rpb.DeclareConflictRequest(assignment_id=asg.assignment_id, has_conflict=False, statement="本人与申报单位无利害关系"))
+            for asg in (
+                await rv.ListAssignments(rpb.ListAssignmentsRequest(cycle_id=self.cycle_id))
+            ).assignments:
+                await rv.DeclareConflict(
+                    rpb.DeclareConflictRequest(
+                        assignment_id=asg.assignment_id,
+                        has_conflict=False,
+                        statement="本人与申报单位无利害关系",
+                    )
+                )
                 # Only now (no conflict declared) may the expert read the application's materials.
-                if not (await rv.GetAssignmentMaterials(rpb.GetAssignmentMaterialsRequest(assignment_id=asg.assignment_id))).materials:
+                if not (
+                    await rv.GetAssignmentMaterials(
+                        rpb.GetAssignmentMaterialsRequest(assignment_id=asg.assignment_id)
+                    )
+                ).materials:
                     raise RuntimeError(f"no materials reached the expert for {asg.application_id}")
                 rng = random.Random(f"{username}:{asg.application_id}")
                 scores = []
@@ -402,42 +540,72 @@ class Year:
                     pts = (mx * Decimal(str(frac))).quantize(Decimal("0.5"), rounding=ROUND_HALF_UP)
                     ratio = pts / mx
                     just = ""
-                    if ratio < policy.scoring.justification_below or ratio > policy.scoring.justification_above:
-                        just = "经现场核查，该项表现显著" if ratio > policy.scoring.justification_above else "该项材料支撑不足"
+                    if (
+                        ratio < policy.scoring.justification_below
+                        or ratio > policy.scoring.justification_above
+                    ):
+                        just = (
+                            "经现场核查，该项表现显著"
+                            if ratio > policy.scoring.justification_above
+                            else "该项材料支撑不足"
+                        )
                     scores.append(rpb.IndicatorScore(indicator_id=ind, points=str(pts), justification=just))
-                await rv.SubmitScoreSheet(rpb.SubmitScoreSheetRequest(assignment_id=asg.assignment_id, scores=scores))
-        await d.stub("sd.industry", "intake").ConcludeExpertReview(inpb.ConcludeExpertReviewRequest(cycle_id=self.cycle_id))
+                await rv.SubmitScoreSheet(
+                    rpb.SubmitScoreSheetRequest(assignment_id=asg.assignment_id, scores=scores)
+                )
+        await d.stub("sd.industry", "intake").ConcludeExpertReview(
+            inpb.ConcludeExpertReviewRequest(cycle_id=self.cycle_id)
+        )
 
         c = await self.until("FINANCE_CONCURRENCE")
         await d.login("sd.finance")
         await d.login("sd.partygroup")
         await d.stub("sd.finance", "intake").DecideFinanceConcurrence(
-            inpb.DecideFinanceConcurrenceRequest(cycle_id=self.cycle_id, proposal_version=c.proposal_version, agree=True, opinion="同意资金分配建议")
+            inpb.DecideFinanceConcurrenceRequest(
+                cycle_id=self.cycle_id,
+                proposal_version=c.proposal_version,
+                agree=True,
+                opinion="同意资金分配建议",
+            )
         )
         c = await self.until("PARTY_GROUP_APPROVAL")
         await d.stub("sd.partygroup", "intake").DecidePartyGroupApproval(
             inpb.DecidePartyGroupApprovalRequest(
-                cycle_id=self.cycle_id, proposal_version=c.proposal_version, approve=True, meeting_reference="厅党组会〔2026〕18次", opinion="同意公示"
+                cycle_id=self.cycle_id,
+                proposal_version=c.proposal_version,
+                approve=True,
+                meeting_reference="厅党组会〔2026〕18次",
+                opinion="同意公示",
             )
         )
         await self.until("PUBLICITY")
         # A real-name objection during publicity, investigated and dismissed.
-        proposal = (await d.stub("sd.industry", "review").GetProposal(rpb.GetProposalRequest(cycle_id=self.cycle_id))).proposal
+        proposal = (
+            await d.stub("sd.industry", "review").GetProposal(rpb.GetProposalRequest(cycle_id=self.cycle_id))
+        ).proposal
         target = next(line for line in proposal.lines if line.amount_fen > 0)
         obj = (
             await d.stub("applicant01", "review").FileObjection(
                 rpb.FileObjectionRequest(
-                    cycle_id=self.cycle_id, application_id=target.application_id, objector_name="赵某某", objector_contact="0531-88888888", content="质疑其算力规模数据"
+                    cycle_id=self.cycle_id,
+                    application_id=target.application_id,
+                    objector_name="赵某某",
+                    objector_contact="0531-88888888",
+                    content="质疑其算力规模数据",
                 )
             )
         ).objection
         await d.stub("sd.industry", "review").RecordInvestigation(
-            rpb.RecordInvestigationRequest(objection_id=obj.objection_id, upheld=False, findings="经现场核查，算力规模属实，异议不成立")
+            rpb.RecordInvestigationRequest(
+                objection_id=obj.objection_id, upheld=False, findings="经现场核查，算力规模属实，异议不成立"
+            )
         )
         say("  publicity: 1 real-name objection filed and investigated (dismissed)")
         await self.retry(
             lambda: d.stub("sd.industry", "intake").DecidePublicityOutcome(
-                inpb.DecidePublicityOutcomeRequest(cycle_id=self.cycle_id, announcement_document_no="鲁工信数据〔2026〕88号")
+                inpb.DecidePublicityOutcomeRequest(
+                    cycle_id=self.cycle_id, announcement_document_no="鲁工信数据〔2026〕88号"
+                )
             )
         )
         await self.until("SUPERVISING")
@@ -446,7 +614,13 @@ class Year:
         for line in awarded:
             who = f"applicant{by_app[line.application_id] + 1:02d}"
             sv = d.stub(who, "supervision")
-            targets = (await sv.ListPerformanceTargets(spb.ListPerformanceTargetsRequest(cycle_id=self.cycle_id, application_id=line.application_id))).targets
+            targets = (
+                await sv.ListPerformanceTargets(
+                    spb.ListPerformanceTargetsRequest(
+                        cycle_id=self.cycle_id, application_id=line.application_id
+                    )
+                )
+            ).targets
             await sv.SubmitMonitoringReport(
                 spb.SubmitMonitoringReportRequest(
                     cycle_id=self.cycle_id,
@@ -456,15 +630,28 @@ class Year:
                 )
             )
             await d.stub("sd.industry", "supervision").RecordEvaluation(
-                spb.RecordEvaluationRequest(cycle_id=self.cycle_id, application_id=line.application_id, grade=spb.EVALUATION_GRADE_GOOD, comments="绩效良好")
+                spb.RecordEvaluationRequest(
+                    cycle_id=self.cycle_id,
+                    application_id=line.application_id,
+                    grade=spb.EVALUATION_GRADE_GOOD,
+                    comments="绩效良好",
+                )
             )
-        await self.retry(lambda: d.stub("sd.industry", "intake").ConcludeSupervision(inpb.ConcludeSupervisionRequest(cycle_id=self.cycle_id, summary="年度绩效评价完成")))
+        await self.retry(
+            lambda: d.stub("sd.industry", "intake").ConcludeSupervision(
+                inpb.ConcludeSupervisionRequest(cycle_id=self.cycle_id, summary="年度绩效评价完成")
+            )
+        )
         return await self.until("CLOSED")
 
     async def award_table(self) -> None:
         d = self.d
-        proposal = (await d.stub("sd.industry", "review").GetProposal(rpb.GetProposalRequest(cycle_id=self.cycle_id))).proposal
-        budget = (await d.stub("sd.finance", "funding").GetBudget(fpb.GetBudgetRequest(cycle_id=self.cycle_id))).budget
+        proposal = (
+            await d.stub("sd.industry", "review").GetProposal(rpb.GetProposalRequest(cycle_id=self.cycle_id))
+        ).proposal
+        budget = (
+            await d.stub("sd.finance", "funding").GetBudget(fpb.GetBudgetRequest(cycle_id=self.cycle_id))
+        ).budget
         say("")
         say(f"Award table / 奖补名单 — cycle {self.cycle_id}, proposal v{proposal.version}")
         say(f"{'rank':>4}  {'enterprise':<26}{'city':<8}{'score':>7}  {'tier':<18}{'amount (万元)':>12}")

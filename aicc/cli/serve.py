@@ -10,7 +10,9 @@ from aicc.platform.settings import DEFAULT_PORTS, SERVICES
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("serve", help="run one service (" + ", ".join(f"{s}:{DEFAULT_PORTS[s]}" for s in SERVICES) + ")")
+    p = sub.add_parser(
+        "serve", help="run one service (" + ", ".join(f"{s}:{DEFAULT_PORTS[s]}" for s in SERVICES) + ")"
+    )
     p.add_argument("service", choices=SERVICES)
     p.add_argument("--port", type=int, help="listen port (default: AICC_<SERVICE>_PORT or the DESIGN port)")
     p.set_defaults(func=run)

@@ -21,10 +21,16 @@ PR_SET_PDEATHSIG = 1
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("up", help="run the whole suite here (Temporal dev server, migrations, services, worker)")
-    p.add_argument("--demo", action="store_true", help="then drive a demo year (policies/demo.yaml) and keep running")
+    p = sub.add_parser(
+        "up", help="run the whole suite here (Temporal dev server, migrations, services, worker)"
+    )
+    p.add_argument(
+        "--demo", action="store_true", help="then drive a demo year (policies/demo.yaml) and keep running"
+    )
     p.add_argument("--ui-port", type=int, default=int(os.environ.get("AICC_TEMPORAL_UI_PORT", "8233")))
-    p.add_argument("--no-temporal", action="store_true", help="use an already running Temporal at AICC_TEMPORAL_ADDRESS")
+    p.add_argument(
+        "--no-temporal", action="store_true", help="use an already running Temporal at AICC_TEMPORAL_ADDRESS"
+    )
     p.set_defaults(func=run)
 
 
@@ -52,8 +58,13 @@ class Suite:
     def start(self, name: str, argv: list[str]) -> None:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         self.procs[name] = subprocess.Popen(
-            argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_die_with_parent,
+            argv,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
         )
 
     def dead(self) -> list[str]:
@@ -99,7 +110,10 @@ def _wait_serving(address: str, proc: subprocess.Popen, name: str, timeout: floa
             if proc.poll() is not None:
                 raise RuntimeError(f"{name} exited with code {proc.returncode}")
             try:
-                if stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status == health_pb2.HealthCheckResponse.SERVING:
+                if (
+                    stub.Check(health_pb2.HealthCheckRequest(), timeout=1).status
+                    == health_pb2.HealthCheckResponse.SERVING
+                ):
                     return
             except grpc.RpcError:
                 pass
@@ -130,18 +144,36 @@ def run(args) -> int:
     try:
         if not args.no_temporal:
             host, port = settings.temporal_address.rsplit(":", 1)
-            print(f"▶ Temporal dev server on {settings.temporal_address} (Web UI http://{host}:{args.ui_port})", flush=True)
+            print(
+                f"▶ Temporal dev server on {settings.temporal_address} (Web UI http://{host}:{args.ui_port})",
+                flush=True,
+            )
             suite.start(
                 "temporal",
                 [
-                    temporal_binary(), "server", "start-dev", "--ip", host, "--port", port, "--ui-port", str(args.ui_port),
-                    "--ui-disable-news-fetch", "--db-filename", str(data / "temporal.db"), "--log-level", "warn",
-                    "--namespace", settings.temporal_namespace,
+                    temporal_binary(),
+                    "server",
+                    "start-dev",
+                    "--ip",
+                    host,
+                    "--port",
+                    port,
+                    "--ui-port",
+                    str(args.ui_port),
+                    "--ui-disable-news-fetch",
+                    "--db-filename",
+                    str(data / "temporal.db"),
+                    "--log-level",
+                    "warn",
+                    "--namespace",
+                    settings.temporal_namespace,
                 ],
             )
             _wait_port(settings.temporal_address, suite.procs["temporal"], "temporal")
         print("▶ migrations", flush=True)
-        subprocess.run([sys.executable, "-m", "aicc.cli.main", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [sys.executable, "-m", "aicc.cli.main", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL
+        )
         for svc in SERVICES:
             suite.start(svc, [sys.executable, "-m", "aicc.cli.main", "serve", svc])
         for svc in SERVICES:
@@ -156,7 +188,10 @@ def run(args) -> int:
 
             code = drive(settings)
             if code != 0:
-                print(f"demo failed (exit {code}); the suite keeps running for inspection — see {logs}", flush=True)
+                print(
+                    f"demo failed (exit {code}); the suite keeps running for inspection — see {logs}",
+                    flush=True,
+                )
         _where_next(settings, args.ui_port, logs)
         while True:
             dead = suite.dead()
@@ -173,7 +208,9 @@ def run(args) -> int:
     finally:
         print("stopping the suite …", flush=True)
         suite.stop()
-        print("stopped: " + ", ".join(f"{n} (exit {p.returncode})" for n, p in suite.procs.items()), flush=True)
+        print(
+            "stopped: " + ", ".join(f"{n} (exit {p.returncode})" for n, p in suite.procs.items()), flush=True
+        )
     return code
 
 
@@ -181,7 +218,9 @@ def _where_next(settings, ui_port: int, logs: Path) -> None:
     host = settings.temporal_address.rsplit(":", 1)[0]
     print("\nWhere to look next / 下一步", flush=True)
     for svc in SERVICES:
-        print(f"  {svc:<12} grpc://{settings.address(svc)}  (health + reflection: grpcurl -plaintext {settings.address(svc)} list)")
+        print(
+            f"  {svc:<12} grpc://{settings.address(svc)}  (health + reflection: grpcurl -plaintext {settings.address(svc)} list)"
+        )
     print(f"  Temporal UI  http://{host}:{ui_port}/namespaces/{settings.temporal_namespace}/workflows")
     print(f"  logs         {logs}")
     print(f"  credentials  {settings.data_dir.resolve() / 'secrets'} (dev only)")

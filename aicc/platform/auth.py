@@ -146,7 +146,9 @@ class TokenSigner:
             path = keys_dir / f"{kid}.pem"
             path.write_bytes(
                 key.private_bytes(
-                    serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+                    serialization.Encoding.PEM,
+                    serialization.PrivateFormat.PKCS8,
+                    serialization.NoEncryption(),
                 )
             )
             path.chmod(0o600)
@@ -178,7 +180,9 @@ class TokenSigner:
             "iat": int(now.timestamp()),
             "exp": int(exp.timestamp()),
         }
-        token = jwt.encode(claims, self.keys[self.signing_kid], algorithm=ALGORITHM, headers={"kid": self.signing_kid})
+        token = jwt.encode(
+            claims, self.keys[self.signing_kid], algorithm=ALGORITHM, headers={"kid": self.signing_kid}
+        )
         return token, exp
 
 

@@ -40,7 +40,11 @@ class _AuthInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
         if token:
             md = list(details.metadata or []) + [("authorization", f"Bearer {token}")]
             details = grpc.aio.ClientCallDetails(
-                details.method, details.timeout, grpc.aio.Metadata(*md), details.credentials, details.wait_for_ready
+                details.method,
+                details.timeout,
+                grpc.aio.Metadata(*md),
+                details.credentials,
+                details.wait_for_ready,
             )
         return await continuation(details, request)
 
@@ -90,7 +94,9 @@ class Clients:
 
     def stub(self, service: str):
         if service not in self._stubs:
-            channel = open_channel(self._settings.address(service), self._token_source, settings=self._settings)
+            channel = open_channel(
+                self._settings.address(service), self._token_source, settings=self._settings
+            )
             self._channels[service] = channel
             self._stubs[service] = stub_for(service, channel)
         return self._stubs[service]

@@ -80,7 +80,9 @@ def load_key(key_file: Path | None, *, data_dir: Path, dev_mode: bool) -> bytes:
     if key_file:
         return parse_key(Path(key_file).read_bytes())
     if not dev_mode:
-        raise RuntimeError("AICC_SM4_KEY_FILE is required outside dev mode (personal data is encrypted at rest)")
+        raise RuntimeError(
+            "AICC_SM4_KEY_FILE is required outside dev mode (personal data is encrypted at rest)"
+        )
     path = data_dir / "secrets" / "sm4-key"
     if path.exists():
         return parse_key(path.read_bytes())
@@ -104,7 +106,9 @@ def load_key(key_file: Path | None, *, data_dir: Path, dev_mode: bool) -> bytes:
 
 
 def cipher_from_settings(settings) -> FieldCipher:
-    return FieldCipher(load_key(settings.sm4_key_file, data_dir=settings.data_dir, dev_mode=settings.dev_mode))
+    return FieldCipher(
+        load_key(settings.sm4_key_file, data_dir=settings.data_dir, dev_mode=settings.dev_mode)
+    )
 
 
 def runtime_cipher(rt) -> FieldCipher:

@@ -112,7 +112,9 @@ def to_status(err: DomainError) -> grpc.Status:
         a.Pack(msg)
         details.append(a)
 
-    pack(error_details_pb2.ErrorInfo(reason=err.reason or err.code.name, domain=DOMAIN, metadata=err.metadata))
+    pack(
+        error_details_pb2.ErrorInfo(reason=err.reason or err.code.name, domain=DOMAIN, metadata=err.metadata)
+    )
     if err.message_zh:
         pack(error_details_pb2.LocalizedMessage(locale="zh-CN", message=err.message_zh))
     if isinstance(err, InvalidArgument) and err.violations:
@@ -140,7 +142,12 @@ def to_status(err: DomainError) -> grpc.Status:
 def internal_status(trace_id: str) -> grpc.Status:
     msg = f"internal error; quote trace id {trace_id} to the operator"
     return to_status(
-        DomainError(msg, f"系统内部错误，请向运维人员提供追踪号 {trace_id}", reason="INTERNAL", code=grpc.StatusCode.INTERNAL)
+        DomainError(
+            msg,
+            f"系统内部错误，请向运维人员提供追踪号 {trace_id}",
+            reason="INTERNAL",
+            code=grpc.StatusCode.INTERNAL,
+        )
     )
 
 
@@ -160,7 +167,9 @@ class ErrorReport:
         if self.message_zh:
             lines.append(f"  {self.message_zh}")
         for v in self.violations:
-            lines.append(f"  - {v.field}: {v.description}" + (f"（{v.description_zh}）" if v.description_zh else ""))
+            lines.append(
+                f"  - {v.field}: {v.description}" + (f"（{v.description_zh}）" if v.description_zh else "")
+            )
         return "\n".join(lines)
 
 
@@ -197,7 +206,11 @@ _PASSED_ON = {
     grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
     grpc.StatusCode.ABORTED: Aborted,
 }
-_TRANSIENT = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+_TRANSIENT = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+}
 
 
 def from_downstream(exc: grpc.aio.AioRpcError) -> DomainError | None:
@@ -219,4 +232,6 @@ def from_downstream(exc: grpc.aio.AioRpcError) -> DomainError | None:
         return None
     err = read_error(exc)
     kwargs = {"violations": list(err.violations)} if cls is InvalidArgument else {}
-    return cls(err.message, err.message_zh, reason=err.reason or code.name, metadata=dict(err.metadata), **kwargs)
+    return cls(
+        err.message, err.message_zh, reason=err.reason or code.name, metadata=dict(err.metadata), **kwargs
+    )

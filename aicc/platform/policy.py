@@ -814,7 +814,10 @@ class PolicyNotFound(PolicyError):
     """No policy file of that name; ``available`` lists the names that exist."""
 
     def __init__(self, name: str, available: list[str], directory: Path) -> None:
-        super().__init__([("", f"no policy named {name!r} in {directory} (available: {', '.join(available) or 'none'})")], source=name)
+        super().__init__(
+            [("", f"no policy named {name!r} in {directory} (available: {', '.join(available) or 'none'})")],
+            source=name,
+        )
         self.name = name
         self.available = available
 

@@ -152,7 +152,12 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
             return True
         except Exception:
             log.critical(
-                "AUDIT RECORD NOT WRITTEN: %s outcome %s actor %r (trace %s)", method, outcome, actor, trace_id, exc_info=True
+                "AUDIT RECORD NOT WRITTEN: %s outcome %s actor %r (trace %s)",
+                method,
+                outcome,
+                actor,
+                trace_id,
+                exc_info=True,
             )
             return False
 
@@ -170,14 +175,20 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
             who: Principal | None = None
             try:
                 if rule is None:  # deny by default: an RPC nobody declared a rule for
-                    raise PermissionDenied("no authorisation rule for this RPC", "该接口未配置授权规则", reason="NO_RULE")
+                    raise PermissionDenied(
+                        "no authorisation rule for this RPC", "该接口未配置授权规则", reason="NO_RULE"
+                    )
                 if not rule.public:
                     md = {k.lower(): v for k, v in (context.invocation_metadata() or ())}
                     auth = md.get("authorization", "")
                     if not auth.lower().startswith("bearer "):
-                        raise Unauthenticated("authentication required", "需要登录认证", reason="UNAUTHENTICATED")
+                        raise Unauthenticated(
+                            "authentication required", "需要登录认证", reason="UNAUTHENTICATED"
+                        )
                     if rt.verifier is None:
-                        raise Unauthenticated("token verification unavailable", "无法验证令牌", reason="NO_VERIFIER")
+                        raise Unauthenticated(
+                            "token verification unavailable", "无法验证令牌", reason="NO_VERIFIER"
+                        )
                     p = await rt.verifier.verify(auth[7:].strip())
                     who = p
                     if not p.roles & rule.roles:
@@ -194,7 +205,12 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
                 err = e if isinstance(e, DomainError) else from_downstream(e)
                 if err is None:
                     trace_id = telemetry.current_trace_id()
-                    log.error("unexpected %s from a downstream call in %s (trace %s)", e.code().name, method, trace_id)
+                    log.error(
+                        "unexpected %s from a downstream call in %s (trace %s)",
+                        e.code().name,
+                        method,
+                        trace_id,
+                    )
                     await self._audit(method, request, who, "INTERNAL")
                     st = internal_status(trace_id)
                 else:
@@ -242,7 +258,9 @@ async def start_health_server(servicer: health.aio.HealthServicer, host: str, po
 class ServiceHost:
     """Runs one service: ``await host.start()`` then ``await host.stop()``; or ``run()`` until a signal."""
 
-    def __init__(self, spec: ServiceSpec, settings: Settings | None = None, *, clients: Clients | None = None) -> None:
+    def __init__(
+        self, spec: ServiceSpec, settings: Settings | None = None, *, clients: Clients | None = None
+    ) -> None:
         self.spec = spec
         self.settings = settings or get_settings()
         # Refuse to start before anything else: plaintext outside dev mode, or no audit key.
@@ -263,11 +281,17 @@ class ServiceHost:
             else TokenVerifier(identity_key_fetcher(rt.clients), issuer=self.settings.token_issuer)
         )
         self.health = health.aio.HealthServicer()
-        self.server = grpc.aio.server(interceptors=[*telemetry.server_interceptors(), _PlatformInterceptor(rt)])
+        self.server = grpc.aio.server(
+            interceptors=[*telemetry.server_interceptors(), _PlatformInterceptor(rt)]
+        )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         spec.register(rt, self.server)
         reflection.enable_server_reflection(
-            (*spec.service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME),
+            (
+                *spec.service_names,
+                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+                reflection.SERVICE_NAME,
+            ),
             self.server,
         )
         self.port: int | None = None
@@ -289,7 +313,9 @@ class ServiceHost:
         await self._set_health(health_pb2.HealthCheckResponse.NOT_SERVING)
         await self.server.start()
         if self.settings.health_port:
-            self.health_server = await start_health_server(self.health, self.settings.listen_host, self.settings.health_port)
+            self.health_server = await start_health_server(
+                self.health, self.settings.listen_host, self.settings.health_port
+            )
         log.info(
             "%s listening on %s (%s, database %s)",
             self.spec.name,

@@ -19,7 +19,9 @@ _provider: TracerProvider | None = None
 def exporter_configured() -> bool:
     if os.environ.get("OTEL_TRACES_EXPORTER", "").strip().lower() == "none":
         return False
-    return bool(os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
+    return bool(
+        os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+    )
 
 
 def configure(process_name: str, *, replay_safe: bool = False) -> TracerProvider:

@@ -23,7 +23,9 @@ class Check:
         self.violations.append(FieldViolation(field, rule, rule_zh))
 
     def required(self, field: str, value: object) -> bool:
-        empty = value is None or value == 0 or (isinstance(value, (str, list, tuple, dict, set)) and not value)
+        empty = (
+            value is None or value == 0 or (isinstance(value, (str, list, tuple, dict, set)) and not value)
+        )
         if empty or (isinstance(value, str) and not value.strip()):
             self.fail(field, "is required", "必填")
             return False

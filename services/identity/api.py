@@ -205,7 +205,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         v.done()
         async with self.rt.db.transaction() as s:
             row, secret = await accounts.reset_second_factor(
-                IdentityStore(s), self.cipher, user_id=request.user_id, reason=request.reason, reset_by=principal().user_id
+                IdentityStore(s),
+                self.cipher,
+                user_id=request.user_id,
+                reason=request.reason,
+                reset_by=principal().user_id,
             )
         return pb.ResetSecondFactorResponse(
             totp_secret=secret, totp_provisioning_uri=second_factor.provisioning_uri(secret, row.username)
@@ -311,8 +315,13 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         v.done()
         async with self.rt.db.transaction() as s:
             await accounts.record_credit(
-                IdentityStore(s), uscc_code=request.uscc, severity=request.severity, start=start, end=end,
-                source=request.source, reference=request.reference,
+                IdentityStore(s),
+                uscc_code=request.uscc,
+                severity=request.severity,
+                start=start,
+                end=end,
+                source=request.source,
+                reference=request.reference,
             )
         return pb.RecordCreditRecordResponse()
 
@@ -323,7 +332,13 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         v.required("source", request.source)
         v.done()
         async with self.rt.db.transaction() as s:
-            await accounts.record_green(IdentityStore(s), uscc_code=request.uscc, meets=request.meets, as_of=as_of, source=request.source)
+            await accounts.record_green(
+                IdentityStore(s),
+                uscc_code=request.uscc,
+                meets=request.meets,
+                as_of=as_of,
+                source=request.source,
+            )
         return pb.RecordGreenThresholdResponse()
 
     async def ImportRegistryRecords(self, request, context):
@@ -333,7 +348,9 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         v.done()
         async with self.rt.db.transaction() as s:
             n = await accounts.import_registry(
-                IdentityStore(s), kind="credit" if request.kind == pb.REGISTRY_KIND_CREDIT else "green", csv_text=request.csv_text
+                IdentityStore(s),
+                kind="credit" if request.kind == pb.REGISTRY_KIND_CREDIT else "green",
+                csv_text=request.csv_text,
             )
         return pb.ImportRegistryRecordsResponse(imported=n)
 

@@ -57,7 +57,8 @@ def cycle_pb(c: CycleRow, status: wf.CycleStatus | None) -> pb.Cycle:
     )
     if status:
         msg.history.extend(
-            pb.PhaseRecord(phase=phase_pb(h.phase), entered_at=ts(datetime.fromisoformat(h.at)), note=h.note) for h in status.history
+            pb.PhaseRecord(phase=phase_pb(h.phase), entered_at=ts(datetime.fromisoformat(h.at)), note=h.note)
+            for h in status.history
         )
         if status.publicity_ends_at:
             msg.publicity_ends_at.CopyFrom(ts(datetime.fromisoformat(status.publicity_ends_at)))
@@ -90,7 +91,9 @@ def application_pb(a: ApplicationRow, materials: list[MaterialRow] = ()) -> pb.A
         service_lines=list(a.service_lines),
         status=STATUS_TO_PB[a.status],
         declaration=pb.AuthenticityDeclaration(
-            signer_name=decl.get("signer_name", ""), signer_title=decl.get("signer_title", ""), accepted=bool(decl.get("accepted"))
+            signer_name=decl.get("signer_name", ""),
+            signer_title=decl.get("signer_title", ""),
+            accepted=bool(decl.get("accepted")),
         )
         if decl
         else None,
@@ -98,7 +101,13 @@ def application_pb(a: ApplicationRow, materials: list[MaterialRow] = ()) -> pb.A
         eligibility_failures=[pb.EligibilityFailure(**f) for f in a.eligibility_failures or []],
         recommendation_document_no=a.recommendation_document_no,
         materials=[
-            pb.Material(material_id=m.material_id, kind=m.kind, filename=m.filename, sha256=m.sha256, size_bytes=m.size_bytes)
+            pb.Material(
+                material_id=m.material_id,
+                kind=m.kind,
+                filename=m.filename,
+                sha256=m.sha256,
+                size_bytes=m.size_bytes,
+            )
             for m in materials
         ],
         created_at=ts(a.created_at),
@@ -157,16 +166,24 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 f"the policy has {len(e.errors)} error(s); nothing was started",
                 f"实施细则有 {len(e.errors)} 处错误，未创建年度申报",
                 reason="POLICY_INVALID",
-                violations=[FieldViolation(f"{field}.{path}" if path else field, msg) for path, msg in e.errors],
+                violations=[
+                    FieldViolation(f"{field}.{path}" if path else field, msg) for path, msg in e.errors
+                ],
             ) from None
         now = now_utc()
-        cycles.check_may_create(policy, now=now, scope=settings.instance_scope, city_code=settings.instance_city_code)
+        cycles.check_may_create(
+            policy, now=now, scope=settings.instance_scope, city_code=settings.instance_city_code
+        )
         plan = cycles.plan(policy, now)
         inp = cycles.workflow_input(request.cycle_id, policy, plan)
         async with self.rt.db.transaction() as s:
             store = IntakeStore(s)
             if await store.cycle(request.cycle_id):
-                raise AlreadyExists(f"cycle {request.cycle_id} already exists", f"年度申报 {request.cycle_id} 已存在", reason="CYCLE_EXISTS")
+                raise AlreadyExists(
+                    f"cycle {request.cycle_id} already exists",
+                    f"年度申报 {request.cycle_id} 已存在",
+                    reason="CYCLE_EXISTS",
+                )
             row = CycleRow(
                 cycle_id=request.cycle_id,
                 title=request.title,
@@ -225,26 +242,46 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         cycle = await self._cycle(request.cycle_id)
         apps.check_may_draft(cycle)
         idn = self.rt.clients.identity
-        org = (await idn.GetOrganization(ipb.GetOrganizationRequest(organization_id=request.organization_id), timeout=10)).organization
+        org = (
+            await idn.GetOrganization(
+                ipb.GetOrganizationRequest(organization_id=request.organization_id), timeout=10
+            )
+        ).organization
         try:
             op = (
-                await idn.GetOrganization(ipb.GetOrganizationRequest(organization_id=request.operator_organization_id), timeout=10)
+                await idn.GetOrganization(
+                    ipb.GetOrganizationRequest(organization_id=request.operator_organization_id), timeout=10
+                )
             ).organization
         except grpc.aio.AioRpcError as e:  # unknown or not the applicant's: refused below; others propagate
             if e.code() != grpc.StatusCode.NOT_FOUND:
                 raise
             op = None
-        if op is None or op.kind != ipb.ORGANIZATION_KIND_OPERATOR_ORG or op.parent_organization_id != org.organization_id:
+        if (
+            op is None
+            or op.kind != ipb.ORGANIZATION_KIND_OPERATOR_ORG
+            or op.parent_organization_id != org.organization_id
+        ):
             raise InvalidArgument(
                 "operator_organization_id must be the applicant's registered operating organisation (Art. 5(3))",
                 "须填写本企业已登记的专门运营机构（第五条第三项）",
                 reason="OPERATOR_ORG_INVALID",
-                violations=[FieldViolation("operator_organization_id", "not an operating organisation of the applicant", "不是本企业的运营机构")],
+                violations=[
+                    FieldViolation(
+                        "operator_organization_id",
+                        "not an operating organisation of the applicant",
+                        "不是本企业的运营机构",
+                    )
+                ],
             )
         async with self.rt.db.transaction() as s:
             store = IntakeStore(s)
             if await store.application_of(request.cycle_id, org.organization_id):
-                raise AlreadyExists("the organisation already has an application in this cycle", "本单位本年度已有申报", reason="APPLICATION_EXISTS")
+                raise AlreadyExists(
+                    "the organisation already has an application in this cycle",
+                    "本单位本年度已有申报",
+                    reason="APPLICATION_EXISTS",
+                )
             row = ApplicationRow(
                 application_id=new_id("app"),
                 cycle_id=request.cycle_id,
@@ -262,7 +299,14 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             await store.add(row)
             mats = []
             for m in request.materials:
-                mr = MaterialRow(material_id=new_id("mat"), application_id=row.application_id, kind=m.kind, filename=m.filename, sha256=m.sha256, size_bytes=m.size_bytes)
+                mr = MaterialRow(
+                    material_id=new_id("mat"),
+                    application_id=row.application_id,
+                    kind=m.kind,
+                    filename=m.filename,
+                    sha256=m.sha256,
+                    size_bytes=m.size_bytes,
+                )
                 await store.add(mr)
                 mats.append(mr)
         return pb.CreateApplicationResponse(application=application_pb(row, mats))
@@ -273,7 +317,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         v.done()
         async with self.rt.db.transaction() as s:
             store = IntakeStore(s)
-            a = apps.visible_or_not_found(principal(), await store.application(request.application_id), request.application_id)
+            a = apps.visible_or_not_found(
+                principal(), await store.application(request.application_id), request.application_id
+            )
             mats = await store.materials(a.application_id)
         return pb.GetApplicationResponse(application=application_pb(a, mats))
 
@@ -288,7 +334,10 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 org = p.organization_id
         async with self.rt.db.transaction() as s:
             rows = await IntakeStore(s).applications(
-                cycle_id=request.cycle_id or None, city_code=city, status=PB_TO_STATUS.get(request.status), organization_id=org
+                cycle_id=request.cycle_id or None,
+                city_code=city,
+                status=PB_TO_STATUS.get(request.status),
+                organization_id=org,
             )
         return pb.ListApplicationsResponse(applications=[application_pb(a) for a in rows])
 
@@ -301,7 +350,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         now = now_utc()
         async with self.rt.db.transaction() as s:
             store = IntakeStore(s)
-            a = apps.visible_or_not_found(p, await store.application(request.application_id), request.application_id)
+            a = apps.visible_or_not_found(
+                p, await store.application(request.application_id), request.application_id
+            )
             cycle = await store.cycle(a.cycle_id)
             apps.check_may_submit(p, cycle, a, now)
         today = now.astimezone(cycles.SHANGHAI).date().isoformat()
@@ -321,7 +372,8 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             }
             a.submitted_at = now
             a.eligibility_failures = [
-                {"rule": f.rule, "article": f.article, "message": f.message, "message_zh": f.message_zh} for f in result.failures
+                {"rule": f.rule, "article": f.article, "message": f.message, "message_zh": f.message_zh}
+                for f in result.failures
             ]
             a.status = apps.SUBMITTED if result.eligible else apps.INELIGIBLE
             mats = await store.materials(a.application_id)
@@ -333,7 +385,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.required("city_code", request.city_code)
-        v.required("document_no", request.document_no) and v.max_length("document_no", request.document_no, 100)
+        v.required("document_no", request.document_no) and v.max_length(
+            "document_no", request.document_no, 100
+        )
         if v.required("items", list(request.items)):
             v.unique("items", [i.application_id for i in request.items])
             for i, item in enumerate(request.items):
@@ -342,7 +396,10 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         v.done()
         p = principal()
         if p.city_code != request.city_code:
-            raise authz.denied(f"officials of city {p.city_code} cannot sign for city {request.city_code}", "不能代其他城市签署推荐意见")
+            raise authz.denied(
+                f"officials of city {p.city_code} cannot sign for city {request.city_code}",
+                "不能代其他城市签署推荐意见",
+            )
         await self._cycle(request.cycle_id)
         role = authz.CITY_INDUSTRY if p.has(authz.CITY_INDUSTRY) else authz.CITY_FINANCE
         signoff = wf.CitySignoff(
@@ -351,7 +408,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             document_no=request.document_no,
             items=[wf.RecommendationItem(i.application_id, i.recommended, i.opinion) for i in request.items],
         )
-        r: wf.SignoffResult = await self.gateway.decide(request.cycle_id, "sign_city_recommendation", signoff, wf.SignoffResult)
+        r: wf.SignoffResult = await self.gateway.decide(
+            request.cycle_id, "sign_city_recommendation", signoff, wf.SignoffResult
+        )
         return pb.SignCityRecommendationResponse(
             recommendation=pb.Recommendation(
                 cycle_id=request.cycle_id,
@@ -371,7 +430,11 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             for i, d in enumerate(request.decisions):
                 v.identifier(f"decisions[{i}].application_id", d.application_id)
                 if not d.compliant and not [r for r in d.reasons if r.strip()]:
-                    v.fail(f"decisions[{i}].reasons", "a non-compliant decision needs its reasons", "不合规结论须说明理由")
+                    v.fail(
+                        f"decisions[{i}].reasons",
+                        "a non-compliant decision needs its reasons",
+                        "不合规结论须说明理由",
+                    )
         v.done()
         await self._cycle(request.cycle_id)
         r: wf.ComplianceResult = await self.gateway.decide(
@@ -379,7 +442,10 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             "decide_compliance",
             wf.ComplianceDecisions(
                 actor(authz.PROVINCE_INDUSTRY),
-                [wf.ComplianceItem(d.application_id, d.compliant, list(d.reasons)) for d in request.decisions],
+                [
+                    wf.ComplianceItem(d.application_id, d.compliant, list(d.reasons))
+                    for d in request.decisions
+                ],
             ),
             wf.ComplianceResult,
         )
@@ -390,10 +456,14 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         v.identifier("cycle_id", request.cycle_id)
         v.done()
         await self._cycle(request.cycle_id)
-        version = await self.gateway.decide(request.cycle_id, "conclude_expert_review", wf.Conclusion(actor(authz.PROVINCE_INDUSTRY)), int)
+        version = await self.gateway.decide(
+            request.cycle_id, "conclude_expert_review", wf.Conclusion(actor(authz.PROVINCE_INDUSTRY)), int
+        )
         return pb.ConcludeExpertReviewResponse(proposal_version=version)
 
-    async def _proposal_decision(self, request, update: str, role: str, approve: bool, opinion: str, reference: str = ""):
+    async def _proposal_decision(
+        self, request, update: str, role: str, approve: bool, opinion: str, reference: str = ""
+    ):
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.positive("proposal_version", request.proposal_version)
@@ -402,17 +472,27 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         v.done()
         await self._cycle(request.cycle_id)
         await self.gateway.decide(
-            request.cycle_id, update, wf.ProposalDecision(actor(role), request.proposal_version, approve, opinion, reference), str
+            request.cycle_id,
+            update,
+            wf.ProposalDecision(actor(role), request.proposal_version, approve, opinion, reference),
+            str,
         )
         return await self._cycle_pb(request.cycle_id)
 
     async def DecideFinanceConcurrence(self, request, context):
-        c = await self._proposal_decision(request, "decide_finance_concurrence", authz.PROVINCE_FINANCE, request.agree, request.opinion)
+        c = await self._proposal_decision(
+            request, "decide_finance_concurrence", authz.PROVINCE_FINANCE, request.agree, request.opinion
+        )
         return pb.DecideFinanceConcurrenceResponse(cycle=c)
 
     async def DecidePartyGroupApproval(self, request, context):
         c = await self._proposal_decision(
-            request, "decide_party_group_approval", authz.PARTY_GROUP, request.approve, request.opinion, request.meeting_reference
+            request,
+            "decide_party_group_approval",
+            authz.PARTY_GROUP,
+            request.approve,
+            request.opinion,
+            request.meeting_reference,
         )
         return pb.DecidePartyGroupApprovalResponse(cycle=c)
 
@@ -422,7 +502,12 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         v.required("note", request.note)
         v.done()
         await self._cycle(request.cycle_id)
-        await self.gateway.decide(request.cycle_id, "resubmit_proposal", wf.Conclusion(actor(authz.PROVINCE_INDUSTRY), request.note), int)
+        await self.gateway.decide(
+            request.cycle_id,
+            "resubmit_proposal",
+            wf.Conclusion(actor(authz.PROVINCE_INDUSTRY), request.note),
+            int,
+        )
         return pb.ResubmitProposalResponse(cycle=await self._cycle_pb(request.cycle_id))
 
     async def DecidePublicityOutcome(self, request, context):
@@ -445,7 +530,10 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         v.done()
         await self._cycle(request.cycle_id)
         await self.gateway.decide(
-            request.cycle_id, "conclude_supervision", wf.Conclusion(actor(authz.PROVINCE_INDUSTRY), request.summary), str
+            request.cycle_id,
+            "conclude_supervision",
+            wf.Conclusion(actor(authz.PROVINCE_INDUSTRY), request.summary),
+            str,
         )
         return pb.ConcludeSupervisionResponse(cycle=await self._cycle_pb(request.cycle_id))
 
@@ -477,7 +565,9 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             rows = await store.applications(cycle_id=request.cycle_id, status=apps.SUBMITTED)
             # With their materials: review shows them to each assigned expert after the declaration.
             mats = await store.materials_of([a.application_id for a in rows])
-        return pb.CloseApplicationWindowResponse(submitted=[application_pb(a, mats[a.application_id]) for a in rows])
+        return pb.CloseApplicationWindowResponse(
+            submitted=[application_pb(a, mats[a.application_id]) for a in rows]
+        )
 
     async def RecordRecommendation(self, request, context):
         r = request.recommendation
@@ -486,7 +576,11 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         v.required("recommendation.city_code", r.city_code)
         v.required("recommendation.document_no", r.document_no)
         if len({s.role for s in r.signoffs}) != 2:
-            v.fail("recommendation.signoffs", "needs the sign-offs of city industry and city finance", "须有市工信局和市财政局共同签署")
+            v.fail(
+                "recommendation.signoffs",
+                "needs the sign-offs of city industry and city finance",
+                "须有市工信局和市财政局共同签署",
+            )
         v.done()
         async with self.rt.db.transaction() as s:
             store = IntakeStore(s)
@@ -496,9 +590,21 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                         cycle_id=r.cycle_id,
                         city_code=r.city_code,
                         document_no=r.document_no,
-                        items=[{"application_id": i.application_id, "recommended": i.recommended, "opinion": i.opinion} for i in r.items],
+                        items=[
+                            {
+                                "application_id": i.application_id,
+                                "recommended": i.recommended,
+                                "opinion": i.opinion,
+                            }
+                            for i in r.items
+                        ],
                         signoffs=[
-                            {"role": x.role, "user_id": x.user_id, "display_name": x.display_name, "signed_at": x.signed_at.ToJsonString()}
+                            {
+                                "role": x.role,
+                                "user_id": x.user_id,
+                                "display_name": x.display_name,
+                                "signed_at": x.signed_at.ToJsonString(),
+                            }
                             for x in r.signoffs
                         ],
                     )
@@ -507,7 +613,11 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             for item in r.items:
                 a = await store.application(item.application_id, for_update=True)
                 if a is None or a.cycle_id != r.cycle_id or a.city_code != r.city_code:
-                    raise NotFound(f"application {item.application_id} is not in city {r.city_code}", "该项目不属于本市", reason="APPLICATION_NOT_IN_CITY")
+                    raise NotFound(
+                        f"application {item.application_id} is not in city {r.city_code}",
+                        "该项目不属于本市",
+                        reason="APPLICATION_NOT_IN_CITY",
+                    )
                 a.status = apps.RECOMMENDED if item.recommended else apps.NOT_RECOMMENDED
                 a.recommendation_document_no = r.document_no
                 a.recommendation_opinion = item.opinion

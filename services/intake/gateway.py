@@ -33,9 +33,19 @@ def _domain_error(cause: BaseException | None) -> errors.DomainError:
         cls = _BY_CODE[cause.type]
         if cls is errors.InvalidArgument:
             field = meta.get("field", "request")
-            return errors.InvalidArgument(cause.message, zh, reason="INVALID_ARGUMENT", metadata=meta, violations=[FieldViolation(field, cause.message, zh)])
+            return errors.InvalidArgument(
+                cause.message,
+                zh,
+                reason="INVALID_ARGUMENT",
+                metadata=meta,
+                violations=[FieldViolation(field, cause.message, zh)],
+            )
         return cls(cause.message, zh, reason="WRONG_PHASE" if "phase" in meta else cause.type, metadata=meta)
-    return errors.Unavailable("the cycle workflow could not complete the decision; try again", "流程暂时无法处理该决定，请稍后重试", reason="WORKFLOW_ERROR")
+    return errors.Unavailable(
+        "the cycle workflow could not complete the decision; try again",
+        "流程暂时无法处理该决定，请稍后重试",
+        reason="WORKFLOW_ERROR",
+    )
 
 
 class CycleGateway:
@@ -56,13 +66,17 @@ class CycleGateway:
             )
         except WorkflowAlreadyStartedError:
             raise errors.AlreadyExists(
-                f"cycle {inp.cycle_id} already exists (workflow {wid})", f"年度申报 {inp.cycle_id} 已存在", reason="CYCLE_EXISTS"
+                f"cycle {inp.cycle_id} already exists (workflow {wid})",
+                f"年度申报 {inp.cycle_id} 已存在",
+                reason="CYCLE_EXISTS",
             ) from None
         return wid
 
     async def status(self, cycle_id: str) -> CycleStatus | None:
         try:
-            return await self.client.get_workflow_handle(workflow_id(cycle_id)).query("status", result_type=CycleStatus)
+            return await self.client.get_workflow_handle(workflow_id(cycle_id)).query(
+                "status", result_type=CycleStatus
+            )
         except RPCError:
             return None
 
@@ -75,6 +89,12 @@ class CycleGateway:
         except RPCError as e:
             if e.status == RPCStatusCode.NOT_FOUND:
                 raise errors.FailedPrecondition(
-                    f"cycle {cycle_id} is not running (closed or never started)", f"年度申报 {cycle_id} 未在运行（已结束或未启动）", reason="CYCLE_NOT_RUNNING"
+                    f"cycle {cycle_id} is not running (closed or never started)",
+                    f"年度申报 {cycle_id} 未在运行（已结束或未启动）",
+                    reason="CYCLE_NOT_RUNNING",
                 ) from None
-            raise errors.Unavailable("the workflow service is unavailable; try again", "流程服务暂不可用，请稍后重试", reason="TEMPORAL_UNAVAILABLE") from None
+            raise errors.Unavailable(
+                "the workflow service is unavailable; try again",
+                "流程服务暂不可用，请稍后重试",
+                reason="TEMPORAL_UNAVAILABLE",
+            ) from None

@@ -108,11 +108,18 @@ class IntakeStore:
         return (await self.s.execute(q)).scalar_one_or_none()
 
     async def application_of(self, cycle_id: str, organization_id: str) -> ApplicationRow | None:
-        q = select(ApplicationRow).where(ApplicationRow.cycle_id == cycle_id, ApplicationRow.organization_id == organization_id)
+        q = select(ApplicationRow).where(
+            ApplicationRow.cycle_id == cycle_id, ApplicationRow.organization_id == organization_id
+        )
         return (await self.s.execute(q)).scalar_one_or_none()
 
     async def applications(
-        self, *, cycle_id: str | None = None, city_code: str | None = None, status: str | None = None, organization_id: str | None = None
+        self,
+        *,
+        cycle_id: str | None = None,
+        city_code: str | None = None,
+        status: str | None = None,
+        organization_id: str | None = None,
     ) -> list[ApplicationRow]:
         q = select(ApplicationRow).order_by(ApplicationRow.created_at, ApplicationRow.application_id)
         if cycle_id:
@@ -126,7 +133,11 @@ class IntakeStore:
         return list((await self.s.execute(q)).scalars())
 
     async def materials(self, application_id: str) -> list[MaterialRow]:
-        q = select(MaterialRow).where(MaterialRow.application_id == application_id).order_by(MaterialRow.material_id)
+        q = (
+            select(MaterialRow)
+            .where(MaterialRow.application_id == application_id)
+            .order_by(MaterialRow.material_id)
+        )
         return list((await self.s.execute(q)).scalars())
 
     async def materials_of(self, application_ids: list[str]) -> dict[str, list[MaterialRow]]:

@@ -31,10 +31,16 @@ class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
     def Export(self, request, context):  # noqa: N802 - gRPC method name
         got = []
         for rs in request.resource_spans:
-            service = next((a.value.string_value for a in rs.resource.attributes if a.key == "service.name"), "")
+            service = next(
+                (a.value.string_value for a in rs.resource.attributes if a.key == "service.name"), ""
+            )
             for ss in rs.scope_spans:
                 for s in ss.spans:
-                    got.append(Span(service, s.name, s.trace_id.hex(), s.span_id.hex(), s.parent_span_id.hex(), s.kind))
+                    got.append(
+                        Span(
+                            service, s.name, s.trace_id.hex(), s.span_id.hex(), s.parent_span_id.hex(), s.kind
+                        )
+                    )
         with self._lock:
             self.spans.extend(got)
         return trace_service_pb2.ExportTraceServiceResponse()

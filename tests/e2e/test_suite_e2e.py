@@ -23,7 +23,9 @@ from tests.support.suite import free_port
 pytestmark = pytest.mark.e2e
 
 
-def _env(data_dir: Path, db_urls: dict[str, str] | None = None, otlp_port: int | None = None) -> dict[str, str]:
+def _env(
+    data_dir: Path, db_urls: dict[str, str] | None = None, otlp_port: int | None = None
+) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AICC_", "OTEL_"))}
     env.update(
         AICC_DATA_DIR=str(data_dir),
@@ -97,13 +99,28 @@ def run_year(tmp_path: Path, env: dict[str, str]) -> str:
 
 def _logs(env) -> str:
     d = Path(env["AICC_DATA_DIR"]) / "logs"
-    return "\n".join(f"== {p.name}\n{p.read_text()[-3000:]}" for p in sorted(d.glob("*.log"))) if d.exists() else ""
+    return (
+        "\n".join(f"== {p.name}\n{p.read_text()[-3000:]}" for p in sorted(d.glob("*.log")))
+        if d.exists()
+        else ""
+    )
 
 
 def _assert_demo_output(out: str) -> None:
     for phase in (
-        "PUBLISHED", "APPLYING", "CITY_REVIEW", "COMPLIANCE_REVIEW", "EXPERT_REVIEW", "PROPOSAL", "FINANCE_CONCURRENCE",
-        "PARTY_GROUP_APPROVAL", "PUBLICITY", "ANNOUNCED", "DISBURSING", "SUPERVISING", "CLOSED",
+        "PUBLISHED",
+        "APPLYING",
+        "CITY_REVIEW",
+        "COMPLIANCE_REVIEW",
+        "EXPERT_REVIEW",
+        "PROPOSAL",
+        "FINANCE_CONCURRENCE",
+        "PARTY_GROUP_APPROVAL",
+        "PUBLICITY",
+        "ANNOUNCED",
+        "DISBURSING",
+        "SUPERVISING",
+        "CLOSED",
     ):
         assert f"] {phase}" in out, f"phase {phase} not shown:\n{out}"
     assert "Award table" in out and "卓越级" in out and "先进级" in out, out
@@ -123,7 +140,13 @@ def test_demo_year_on_sqlite_with_a_trace_across_processes(tmp_path):
         receiver.stop()
 
     # One trace links the RPC that advanced the cycle, the workflow's activity and the RPC it made.
-    rpc = [s for s in spans if s.name.endswith("IntakeService/DecideFinanceConcurrence") and s.service == "aicc-intake" and s.kind == 2]
+    rpc = [
+        s
+        for s in spans
+        if s.name.endswith("IntakeService/DecideFinanceConcurrence")
+        and s.service == "aicc-intake"
+        and s.kind == 2
+    ]
     assert rpc, sorted({(s.service, s.name) for s in spans})
     trace = [s for s in spans if s.trace_id == rpc[0].trace_id]
     names = {(s.service, s.name) for s in trace}

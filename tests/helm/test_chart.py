@@ -246,7 +246,10 @@ def test_migration_is_a_pre_install_pre_upgrade_hook(renders):
     assert db["secretName"] == "aicc-province-database"
     assert sorted(i["key"] for i in db["items"]) == sorted(f"{n}-database-url" for n in SERVICES)
     for name in SERVICES:
-        assert env[f"AICC_{name.upper()}_DATABASE_URL_FILE"]["value"] == f"/etc/aicc/database/{name}-database-url"
+        assert (
+            env[f"AICC_{name.upper()}_DATABASE_URL_FILE"]["value"]
+            == f"/etc/aicc/database/{name}-database-url"
+        )
 
 
 # ---------------------------------------------------------------- secrets
@@ -320,7 +323,9 @@ def test_secret_files_are_mounted_where_the_env_points(renders, env):
             db = {v["name"]: v for v in spec["volumes"]}["database"]["secret"]
             assert [i["key"] for i in db["items"]] == [f"{name}-database-url"]  # its own URL only
             # every service keeps its own audit chain with the shared audit key
-            assert {v["name"]: v for v in spec["volumes"]}["audit-key"]["secret"]["secretName"] == f"aicc-{prefix}-audit"
+            assert {v["name"]: v for v in spec["volumes"]}["audit-key"]["secret"][
+                "secretName"
+            ] == f"aicc-{prefix}-audit"
             assert "AICC_IDENTITY_DATABASE_URL_FILE" not in env_of(spec["containers"][0])
 
 

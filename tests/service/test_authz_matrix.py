@@ -51,7 +51,13 @@ DIVISION = {JINAN: "370102", QINGDAO: "370212"}
 ENTERPRISES = {"J1": JINAN, "J2": JINAN, "Q1": QINGDAO, "Q2": QINGDAO}
 SERVICE_OF = {"ID": "identity", "IN": "intake", "RV": "review", "FU": "funding", "SU": "supervision"}
 PB = {"identity": ipb, "intake": inpb, "review": rpb, "funding": fpb, "supervision": spb}
-PREFIX = {"identity": authz.ID, "intake": authz.IN, "review": authz.RV, "funding": authz.FU, "supervision": authz.SU}
+PREFIX = {
+    "identity": authz.ID,
+    "intake": authz.IN,
+    "review": authz.RV,
+    "funding": authz.FU,
+    "supervision": authz.SU,
+}
 DENIED = {grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.NOT_FOUND}
 
 # One user per role (the applicant of J1 and the Jinan officials stand for their roles).
@@ -80,7 +86,11 @@ def stamp(dt: datetime) -> Timestamp:
 def fast_policy_yaml() -> str:
     """The demo policy with the window opening at once and a long city review (no deadline during the test)."""
     text = (default_policy_dir() / "demo.yaml").read_text(encoding="utf-8")
-    for key, value in {"applications_open_after": "PT1S", "application_window": "PT6S", "city_review": "PT600S"}.items():
+    for key, value in {
+        "applications_open_after": "PT1S",
+        "application_window": "PT6S",
+        "city_review": "PT600S",
+    }.items():
         text, n = re.subn(rf"^(\s*{key}:\s*)\S+", rf"\g<1>{value}", text, flags=re.M)
         assert n == 1, key
     return text
@@ -144,7 +154,9 @@ async def _wait_phase(w: World, phase: str, within: float = 30) -> None:
         c = (await prov.GetCycle(inpb.GetCycleRequest(cycle_id=CYCLE_IN))).cycle
         if inpb.CyclePhase.Name(c.phase) == f"CYCLE_PHASE_{phase}":
             return
-        assert asyncio.get_running_loop().time() < deadline, f"cycle stayed in {inpb.CyclePhase.Name(c.phase)}"
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"cycle stayed in {inpb.CyclePhase.Name(c.phase)}"
+        )
         await asyncio.sleep(0.2)
 
 
@@ -157,7 +169,11 @@ async def seed(w: World) -> None:
     async def org(key: str, division: str, serial: int, kind, name: str, parent: str = "") -> None:
         o = await ident.CreateOrganization(
             ipb.CreateOrganizationRequest(
-                uscc=make_uscc(division, serial), name=name, kind=kind, legal_person=True, parent_organization_id=parent
+                uscc=make_uscc(division, serial),
+                name=name,
+                kind=kind,
+                legal_person=True,
+                parent_organization_id=parent,
             )
         )
         w.orgs[key] = o.organization.organization_id
@@ -165,8 +181,12 @@ async def seed(w: World) -> None:
     async def user(key: str, roles: list[str], *, org_key: str = "", city: str = "") -> None:
         u = await ident.CreateUser(
             ipb.CreateUserRequest(
-                username=key, display_name=f"用户{key}", password=PW, roles=roles,
-                organization_id=w.orgs.get(org_key, ""), city_code=city,
+                username=key,
+                display_name=f"用户{key}",
+                password=PW,
+                roles=roles,
+                organization_id=w.orgs.get(org_key, ""),
+                city_code=city,
             )
         )
         w.users[key] = u.user.user_id
@@ -174,29 +194,47 @@ async def seed(w: World) -> None:
 
     for i, (k, city) in enumerate(ENTERPRISES.items()):
         await org(k, DIVISION[city], 500 + i, ipb.ORGANIZATION_KIND_ENTERPRISE, w.name(k))
-        await org(f"{k}-op", DIVISION[city], 600 + i, ipb.ORGANIZATION_KIND_OPERATOR_ORG, f"{w.name(k)}运营公司", w.orgs[k])
+        await org(
+            f"{k}-op",
+            DIVISION[city],
+            600 + i,
+            ipb.ORGANIZATION_KIND_OPERATOR_ORG,
+            f"{w.name(k)}运营公司",
+            w.orgs[k],
+        )
         await user(f"app_{k}", [authz.APPLICANT], org_key=k)
     await org("univ", "370102", 700, ipb.ORGANIZATION_KIND_EXPERT_EMPLOYER, "矩阵大学")
     for key, role, city in (
-        ("jn_ind", authz.CITY_INDUSTRY, JINAN), ("jn_fin", authz.CITY_FINANCE, JINAN),
-        ("qd_ind", authz.CITY_INDUSTRY, QINGDAO), ("qd_fin", authz.CITY_FINANCE, QINGDAO),
+        ("jn_ind", authz.CITY_INDUSTRY, JINAN),
+        ("jn_fin", authz.CITY_FINANCE, JINAN),
+        ("qd_ind", authz.CITY_INDUSTRY, QINGDAO),
+        ("qd_fin", authz.CITY_FINANCE, QINGDAO),
     ):
         await user(key, [role], city=city)
     for key, role in (
-        ("prov_ind", authz.PROVINCE_INDUSTRY), ("prov_fin", authz.PROVINCE_FINANCE),
-        ("party", authz.PARTY_GROUP), ("auditor", authz.AUDITOR),
+        ("prov_ind", authz.PROVINCE_INDUSTRY),
+        ("prov_fin", authz.PROVINCE_FINANCE),
+        ("party", authz.PARTY_GROUP),
+        ("auditor", authz.AUDITOR),
     ):
         await user(key, [role])
     for key in ("expert1", "expert2"):
         await user(key, [authz.EXPERT])
         await ident.RegisterExpert(
-            ipb.RegisterExpertRequest(user_id=w.users[key], fields=["ai"], employer_organization_id=w.orgs["univ"])
+            ipb.RegisterExpertRequest(
+                user_id=w.users[key], fields=["ai"], employer_organization_id=w.orgs["univ"]
+            )
         )
     prov_id = w.stub("identity", "prov_ind")
     today = datetime.now(UTC).date().isoformat()
     for i, k in enumerate(ENTERPRISES):
         await prov_id.RecordGreenThreshold(
-            ipb.RecordGreenThresholdRequest(uscc=make_uscc(DIVISION[ENTERPRISES[k]], 500 + i), meets=True, as_of_date=today, source="matrix")
+            ipb.RecordGreenThresholdRequest(
+                uscc=make_uscc(DIVISION[ENTERPRISES[k]], 500 + i),
+                meets=True,
+                as_of_date=today,
+                source="matrix",
+            )
         )
 
     # intake: a real cycle (workflow on the worker) with one draft per enterprise, all submitted.
@@ -206,9 +244,16 @@ async def seed(w: World) -> None:
     for k in ENTERPRISES:
         a = await w.stub("intake", f"app_{k}").CreateApplication(
             inpb.CreateApplicationRequest(
-                cycle_id=CYCLE_IN, organization_id=w.orgs[k], operator_organization_id=w.orgs[f"{k}-op"],
-                title=w.title(k), service_lines=["compute"],
-                materials=[inpb.Material(kind="application_form", filename="申报书.pdf", sha256="a" * 64, size_bytes=1)],
+                cycle_id=CYCLE_IN,
+                organization_id=w.orgs[k],
+                operator_organization_id=w.orgs[f"{k}-op"],
+                title=w.title(k),
+                service_lines=["compute"],
+                materials=[
+                    inpb.Material(
+                        kind="application_form", filename="申报书.pdf", sha256="a" * 64, size_bytes=1
+                    )
+                ],
             )
         )
         w.apps[k] = a.application.application_id
@@ -217,7 +262,9 @@ async def seed(w: World) -> None:
         await w.stub("intake", f"app_{k}").SubmitApplication(
             inpb.SubmitApplicationRequest(
                 application_id=w.apps[k],
-                declaration=inpb.AuthenticityDeclaration(signer_name="法定代表人", signer_title="法定代表人", accepted=True),
+                declaration=inpb.AuthenticityDeclaration(
+                    signer_name="法定代表人", signer_title="法定代表人", accepted=True
+                ),
             )
         )
 
@@ -227,19 +274,37 @@ async def seed(w: World) -> None:
     for cycle in (CYCLE_RV, CYCLE_PUB):
         cands = [
             rpb.Candidate(
-                application_id=w.rv_app(cycle, k), organization_id=w.orgs[k], operator_organization_id=w.orgs[f"{k}-op"],
-                enterprise_name=w.name(k), city_code=city, submitted_at=stamp(base + timedelta(hours=i)),
-                materials=[rpb.Material(material_id=f"mat-{k}", kind="application_form", filename=f"secret-material-{k}.pdf",
-                                        sha256="0" * 64, size_bytes=1024)],
+                application_id=w.rv_app(cycle, k),
+                organization_id=w.orgs[k],
+                operator_organization_id=w.orgs[f"{k}-op"],
+                enterprise_name=w.name(k),
+                city_code=city,
+                submitted_at=stamp(base + timedelta(hours=i)),
+                materials=[
+                    rpb.Material(
+                        material_id=f"mat-{k}",
+                        kind="application_form",
+                        filename=f"secret-material-{k}.pdf",
+                        sha256="0" * 64,
+                        size_bytes=1024,
+                    )
+                ],
             )
             for i, (k, city) in enumerate(ENTERPRISES.items())
         ]
-        await rv.OpenReview(rpb.OpenReviewRequest(cycle_id=cycle, policy_json=review_policy_json(), candidates=cands))
+        await rv.OpenReview(
+            rpb.OpenReviewRequest(cycle_id=cycle, policy_json=review_policy_json(), candidates=cands)
+        )
         await rv.RecordComplianceDecisions(
             rpb.RecordComplianceDecisionsRequest(
                 cycle_id=cycle,
                 decisions=[
-                    rpb.ComplianceReview(application_id=c.application_id, compliant=True, decided_by=w.users["prov_ind"], decided_at=stamp(base))
+                    rpb.ComplianceReview(
+                        application_id=c.application_id,
+                        compliant=True,
+                        decided_by=w.users["prov_ind"],
+                        decided_at=stamp(base),
+                    )
                     for c in cands
                 ],
             )
@@ -254,8 +319,12 @@ async def seed(w: World) -> None:
             w.assignments = by_expert
             await w.stub("review", "prov_ind").RecordOnSiteReview(
                 rpb.RecordOnSiteReviewRequest(
-                    cycle_id=cycle, application_id=w.rv_app(cycle, "J1"), kind=rpb.ON_SITE_REVIEW_KIND_SITE_VISIT,
-                    held_on=datetime.now(UTC).date().isoformat(), participants=["张三（省工信厅）"], findings="secret-site-findings",
+                    cycle_id=cycle,
+                    application_id=w.rv_app(cycle, "J1"),
+                    kind=rpb.ON_SITE_REVIEW_KIND_SITE_VISIT,
+                    held_on=datetime.now(UTC).date().isoformat(),
+                    participants=["张三（省工信厅）"],
+                    findings="secret-site-findings",
                 )
             )
             continue
@@ -263,15 +332,22 @@ async def seed(w: World) -> None:
             ex = w.stub("review", key)
             for aid in ids:
                 await ex.DeclareConflict(rpb.DeclareConflictRequest(assignment_id=aid, has_conflict=False))
-                await ex.SubmitScoreSheet(rpb.SubmitScoreSheetRequest(assignment_id=aid, scores=score_sheet("0.95")))
+                await ex.SubmitScoreSheet(
+                    rpb.SubmitScoreSheetRequest(assignment_id=aid, scores=score_sheet("0.95"))
+                )
         await rv.ComputeProposal(rpb.ComputeProposalRequest(cycle_id=cycle))
         await rv.OpenPublicity(
-            rpb.OpenPublicityRequest(cycle_id=cycle, proposal_version=1, ends_at=stamp(datetime.now(UTC) + timedelta(days=5)))
+            rpb.OpenPublicityRequest(
+                cycle_id=cycle, proposal_version=1, ends_at=stamp(datetime.now(UTC) + timedelta(days=5))
+            )
         )
         obj = await w.stub("review", "app_Q1").FileObjection(
             rpb.FileObjectionRequest(
-                cycle_id=cycle, application_id=w.rv_app(cycle, "J1"), objector_name="秘密异议人",
-                objector_contact="13900000042", content="secret-objection-content",
+                cycle_id=cycle,
+                application_id=w.rv_app(cycle, "J1"),
+                objector_name="秘密异议人",
+                objector_contact="13900000042",
+                content="secret-objection-content",
             )
         )
         w.objection = obj.objection.objection_id
@@ -280,9 +356,15 @@ async def seed(w: World) -> None:
     await fu.OpenBudget(fpb.OpenBudgetRequest(cycle_id=CYCLE_FU, total_fen=10_000_000_00))
     await fu.ReserveFunds(
         fpb.ReserveFundsRequest(
-            cycle_id=CYCLE_FU, proposal_version=1,
+            cycle_id=CYCLE_FU,
+            proposal_version=1,
             lines=[
-                fpb.ReservationLine(application_id=w.rv_app(CYCLE_FU, k), organization_id=w.orgs[k], amount_fen=1_000_000_00, city_code=c)
+                fpb.ReservationLine(
+                    application_id=w.rv_app(CYCLE_FU, k),
+                    organization_id=w.orgs[k],
+                    amount_fen=1_000_000_00,
+                    city_code=c,
+                )
                 for k, c in ENTERPRISES.items()
             ],
         )
@@ -290,8 +372,12 @@ async def seed(w: World) -> None:
     for k, c in ENTERPRISES.items():
         d = await fu.DisburseAward(
             fpb.DisburseAwardRequest(
-                cycle_id=CYCLE_FU, application_id=w.rv_app(CYCLE_FU, k), organization_id=w.orgs[k],
-                amount_fen=1_000_000_00, idempotency_key=f"{CYCLE_FU}:{k}:1", city_code=c,
+                cycle_id=CYCLE_FU,
+                application_id=w.rv_app(CYCLE_FU, k),
+                organization_id=w.orgs[k],
+                amount_fen=1_000_000_00,
+                idempotency_key=f"{CYCLE_FU}:{k}:1",
+                city_code=c,
             )
         )
         w.disbursements[k] = d.disbursement.disbursement_id
@@ -299,10 +385,19 @@ async def seed(w: World) -> None:
         spb.CreatePerformanceTargetsRequest(
             cycle_id=CYCLE_FU,
             awards=[
-                spb.AwardRef(application_id=w.rv_app(CYCLE_FU, k), organization_id=w.orgs[k], amount_fen=1_000_000_00, city_code=c)
+                spb.AwardRef(
+                    application_id=w.rv_app(CYCLE_FU, k),
+                    organization_id=w.orgs[k],
+                    amount_fen=1_000_000_00,
+                    city_code=c,
+                )
                 for k, c in ENTERPRISES.items()
             ],
-            templates=[spb.TargetTemplate(code="firms_served", description="服务企业数", unit="家", target_value="50")],
+            templates=[
+                spb.TargetTemplate(
+                    code="firms_served", description="服务企业数", unit="家", target_value="50"
+                )
+            ],
         )
     )
     for t in targets.targets:
@@ -372,14 +467,13 @@ def empty_request(full_method: str):
 # ------------------------------------------------------------------------- 1. the role gate
 
 ROLE_GATE = sorted(
-    (m, role)
-    for m, rule in RULES.items()
-    if not rule.public
-    for role in sorted(authz.ROLES - rule.roles)
+    (m, role) for m, rule in RULES.items() if not rule.public for role in sorted(authz.ROLES - rule.roles)
 )
 
 
-@pytest.mark.parametrize(("method", "role"), ROLE_GATE, ids=[f"{m.rsplit('/', 1)[1]}-{r}" for m, r in ROLE_GATE])
+@pytest.mark.parametrize(
+    ("method", "role"), ROLE_GATE, ids=[f"{m.rsplit('/', 1)[1]}-{r}" for m, r in ROLE_GATE]
+)
 async def test_role_not_in_the_rule_is_denied(world, method, role):
     service, name, req = empty_request(method)
     await expect_denied(world, service, name, ROLE_USER[role], req, codes={grpc.StatusCode.PERMISSION_DENIED})
@@ -405,14 +499,18 @@ def _reads() -> dict[str, Callable[[World], object]]:
         "ListOrganizations": lambda w: ipb.ListOrganizationsRequest(),
         "GetUser": lambda w: ipb.GetUserRequest(user_id=w.users["app_J1"]),
         "ListExperts": lambda w: ipb.ListExpertsRequest(),
-        "CheckEligibility": lambda w: ipb.CheckEligibilityRequest(organization_id=w.orgs["J1"], as_of_date=today),
+        "CheckEligibility": lambda w: ipb.CheckEligibilityRequest(
+            organization_id=w.orgs["J1"], as_of_date=today
+        ),
         "GetCycle": lambda w: inpb.GetCycleRequest(cycle_id=CYCLE_IN),
         "ListCycles": lambda w: inpb.ListCyclesRequest(),
         "GetApplication": lambda w: inpb.GetApplicationRequest(application_id=w.apps["J1"]),
         "ListApplications": lambda w: inpb.ListApplicationsRequest(cycle_id=CYCLE_IN),
         "ListAssignments": lambda w: rpb.ListAssignmentsRequest(cycle_id=CYCLE_RV),
         "GetProposal": lambda w: rpb.GetProposalRequest(cycle_id=CYCLE_PUB),
-        "ExportProposal": lambda w: rpb.ExportProposalRequest(cycle_id=CYCLE_PUB, format=rpb.EXPORT_FORMAT_PDF),
+        "ExportProposal": lambda w: rpb.ExportProposalRequest(
+            cycle_id=CYCLE_PUB, format=rpb.EXPORT_FORMAT_PDF
+        ),
         "ListComplianceReviews": lambda w: rpb.ListComplianceReviewsRequest(cycle_id=CYCLE_RV),
         "ListOnSiteReviews": lambda w: rpb.ListOnSiteReviewsRequest(cycle_id=CYCLE_RV),
         "GetPanelDraw": lambda w: rpb.GetPanelDrawRequest(cycle_id=CYCLE_RV),
@@ -474,115 +572,415 @@ def _cases() -> list[Case]:
 
     # identity: organisations, users, eligibility
     get_org = lambda w: ipb.GetOrganizationRequest(organization_id=w.orgs["J1"])  # noqa: E731
-    C += _deny("GetOrganization", "identity", "GetOrganization", ["app_J2", "app_Q1", "qd_ind", "qd_fin"], get_org, org_secrets)
-    C += [Case("GetOrganization-own", "identity", "GetOrganization", "app_J1", get_org, "allow", present=lambda w: [w.name("J1")])]
-    C += [Case("GetOrganization-own-operator-org", "identity", "GetOrganization", "app_J1",
-               lambda w: ipb.GetOrganizationRequest(organization_id=w.orgs["J1-op"]), "allow", present=lambda w: [w.orgs["J1-op"]])]
-    C += _deny("GetOrganization-other-operator-org", "identity", "GetOrganization", ["app_J2", "qd_ind"],
-               lambda w: ipb.GetOrganizationRequest(organization_id=w.orgs["J1-op"]), lambda w: [f"{w.name('J1')}运营公司"])
+    C += _deny(
+        "GetOrganization",
+        "identity",
+        "GetOrganization",
+        ["app_J2", "app_Q1", "qd_ind", "qd_fin"],
+        get_org,
+        org_secrets,
+    )
+    C += [
+        Case(
+            "GetOrganization-own",
+            "identity",
+            "GetOrganization",
+            "app_J1",
+            get_org,
+            "allow",
+            present=lambda w: [w.name("J1")],
+        )
+    ]
+    C += [
+        Case(
+            "GetOrganization-own-operator-org",
+            "identity",
+            "GetOrganization",
+            "app_J1",
+            lambda w: ipb.GetOrganizationRequest(organization_id=w.orgs["J1-op"]),
+            "allow",
+            present=lambda w: [w.orgs["J1-op"]],
+        )
+    ]
+    C += _deny(
+        "GetOrganization-other-operator-org",
+        "identity",
+        "GetOrganization",
+        ["app_J2", "qd_ind"],
+        lambda w: ipb.GetOrganizationRequest(organization_id=w.orgs["J1-op"]),
+        lambda w: [f"{w.name('J1')}运营公司"],
+    )
     elig = lambda w: ipb.CheckEligibilityRequest(organization_id=w.orgs["J1"], as_of_date=today)  # noqa: E731
-    C += _deny("CheckEligibility", "identity", "CheckEligibility", ["app_J2", "qd_ind", "qd_fin", "expert1", "operator", "party"], elig, org_secrets)
+    C += _deny(
+        "CheckEligibility",
+        "identity",
+        "CheckEligibility",
+        ["app_J2", "qd_ind", "qd_fin", "expert1", "operator", "party"],
+        elig,
+        org_secrets,
+    )
     C += [Case("CheckEligibility-own-city", "identity", "CheckEligibility", "jn_ind", elig, "allow")]
     get_user = lambda w: ipb.GetUserRequest(user_id=w.users["app_J1"])  # noqa: E731
     # A person's record (with masked phone and ID number) is no wider than their organisation's:
     # not to other organisations, other cities' officials or experts.
-    C += _deny("GetUser", "identity", "GetUser", ["app_J2", "app_Q1", "qd_ind", "qd_fin", "expert1"], get_user,
-               lambda w: ["app_J1", w.orgs["J1"]])
-    C += [Case(f"GetUser-{u}", "identity", "GetUser", u, get_user, "allow", present=lambda w: [w.users["app_J1"], w.orgs["J1"]])
-          for u in ("app_J1", "jn_ind", "prov_fin", "party", "operator")]
-    C += _deny("GetUser-other-expert", "identity", "GetUser", ["expert2", "app_J1", "qd_ind"],
-               lambda w: ipb.GetUserRequest(user_id=w.users["expert1"]), lambda w: ["expert1"])
+    C += _deny(
+        "GetUser",
+        "identity",
+        "GetUser",
+        ["app_J2", "app_Q1", "qd_ind", "qd_fin", "expert1"],
+        get_user,
+        lambda w: ["app_J1", w.orgs["J1"]],
+    )
+    C += [
+        Case(
+            f"GetUser-{u}",
+            "identity",
+            "GetUser",
+            u,
+            get_user,
+            "allow",
+            present=lambda w: [w.users["app_J1"], w.orgs["J1"]],
+        )
+        for u in ("app_J1", "jn_ind", "prov_fin", "party", "operator")
+    ]
+    C += _deny(
+        "GetUser-other-expert",
+        "identity",
+        "GetUser",
+        ["expert2", "app_J1", "qd_ind"],
+        lambda w: ipb.GetUserRequest(user_id=w.users["expert1"]),
+        lambda w: ["expert1"],
+    )
     list_orgs = lambda w: ipb.ListOrganizationsRequest(city_code=JINAN)  # noqa: E731
-    C += [Case(f"ListOrganizations-other-city-{u}", "identity", "ListOrganizations", u, list_orgs, "filter",
-               lambda w: [w.orgs["J1"], w.orgs["J2"], w.name("J1")], lambda w: [w.orgs["Q1"]]) for u in ("qd_ind", "qd_fin")]
-    C += [Case("ListOrganizations-own-city", "identity", "ListOrganizations", "jn_ind", list_orgs, "allow",
-               present=lambda w: [w.orgs["J1"], w.orgs["J2"]])]
-    C += _deny("ListOrganizations", "identity", "ListOrganizations", ["app_J2", "expert1"], list_orgs, lambda w: [w.orgs["J1"]])
-    C += _deny("ListExperts", "identity", "ListExperts", ["app_J1", "jn_ind", "expert1", "prov_fin", "party"],
-               lambda w: ipb.ListExpertsRequest(), lambda w: [w.users["expert2"]])
+    C += [
+        Case(
+            f"ListOrganizations-other-city-{u}",
+            "identity",
+            "ListOrganizations",
+            u,
+            list_orgs,
+            "filter",
+            lambda w: [w.orgs["J1"], w.orgs["J2"], w.name("J1")],
+            lambda w: [w.orgs["Q1"]],
+        )
+        for u in ("qd_ind", "qd_fin")
+    ]
+    C += [
+        Case(
+            "ListOrganizations-own-city",
+            "identity",
+            "ListOrganizations",
+            "jn_ind",
+            list_orgs,
+            "allow",
+            present=lambda w: [w.orgs["J1"], w.orgs["J2"]],
+        )
+    ]
+    C += _deny(
+        "ListOrganizations",
+        "identity",
+        "ListOrganizations",
+        ["app_J2", "expert1"],
+        list_orgs,
+        lambda w: [w.orgs["J1"]],
+    )
+    C += _deny(
+        "ListExperts",
+        "identity",
+        "ListExperts",
+        ["app_J1", "jn_ind", "expert1", "prov_fin", "party"],
+        lambda w: ipb.ListExpertsRequest(),
+        lambda w: [w.users["expert2"]],
+    )
 
     # intake: applications of a cycle
     get_app = lambda w: inpb.GetApplicationRequest(application_id=w.apps["J1"])  # noqa: E731
-    C += _deny("GetApplication", "intake", "GetApplication", ["app_J2", "app_Q1", "qd_ind", "qd_fin", "expert1", "operator"], get_app, J1)
-    C += [Case(f"GetApplication-{u}", "intake", "GetApplication", u, get_app, "allow", present=lambda w: [w.title("J1")])
-          for u in ("app_J1", "jn_ind", "jn_fin", "prov_ind", "party")]
+    C += _deny(
+        "GetApplication",
+        "intake",
+        "GetApplication",
+        ["app_J2", "app_Q1", "qd_ind", "qd_fin", "expert1", "operator"],
+        get_app,
+        J1,
+    )
+    C += [
+        Case(
+            f"GetApplication-{u}",
+            "intake",
+            "GetApplication",
+            u,
+            get_app,
+            "allow",
+            present=lambda w: [w.title("J1")],
+        )
+        for u in ("app_J1", "jn_ind", "jn_fin", "prov_ind", "party")
+    ]
     list_apps = lambda w: inpb.ListApplicationsRequest(cycle_id=CYCLE_IN)  # noqa: E731
     list_jn = lambda w: inpb.ListApplicationsRequest(cycle_id=CYCLE_IN, city_code=JINAN)  # noqa: E731
     J1_listed = lambda w: [w.apps["J1"], *J1(w)]  # noqa: E731
-    C += [Case("ListApplications-other-org", "intake", "ListApplications", "app_J2", list_apps, "filter", J1_listed,
-               lambda w: [w.apps["J2"]])]
-    C += [Case(f"ListApplications-other-city-{u}-{i}", "intake", "ListApplications", u, r, "filter", J1_listed, lambda w: [w.apps["Q1"]])
-          for u in ("qd_ind", "qd_fin") for i, r in enumerate((list_apps, list_jn))]
-    C += [Case("ListApplications-own-city", "intake", "ListApplications", "jn_fin", list_apps, "allow",
-               lambda w: [w.apps["Q1"]], lambda w: [w.apps["J1"], w.apps["J2"]])]
+    C += [
+        Case(
+            "ListApplications-other-org",
+            "intake",
+            "ListApplications",
+            "app_J2",
+            list_apps,
+            "filter",
+            J1_listed,
+            lambda w: [w.apps["J2"]],
+        )
+    ]
+    C += [
+        Case(
+            f"ListApplications-other-city-{u}-{i}",
+            "intake",
+            "ListApplications",
+            u,
+            r,
+            "filter",
+            J1_listed,
+            lambda w: [w.apps["Q1"]],
+        )
+        for u in ("qd_ind", "qd_fin")
+        for i, r in enumerate((list_apps, list_jn))
+    ]
+    C += [
+        Case(
+            "ListApplications-own-city",
+            "intake",
+            "ListApplications",
+            "jn_fin",
+            list_apps,
+            "allow",
+            lambda w: [w.apps["Q1"]],
+            lambda w: [w.apps["J1"], w.apps["J2"]],
+        )
+    ]
     C += _deny("ListApplications", "intake", "ListApplications", ["expert1", "operator"], list_apps, J1)
     submit = lambda w: inpb.SubmitApplicationRequest(  # noqa: E731
         application_id=w.apps["J1"], declaration=inpb.AuthenticityDeclaration(signer_name="x", accepted=True)
     )
-    C += _deny("SubmitApplication", "intake", "SubmitApplication", ["app_J2", "app_Q1", "jn_ind", "qd_ind", "prov_ind", "expert1"], submit, J1)
+    C += _deny(
+        "SubmitApplication",
+        "intake",
+        "SubmitApplication",
+        ["app_J2", "app_Q1", "jn_ind", "qd_ind", "prov_ind", "expert1"],
+        submit,
+        J1,
+    )
     create = lambda w: inpb.CreateApplicationRequest(  # noqa: E731
-        cycle_id=CYCLE_IN, organization_id=w.orgs["J1"], operator_organization_id=w.orgs["J1-op"], title="冒名申报",
+        cycle_id=CYCLE_IN,
+        organization_id=w.orgs["J1"],
+        operator_organization_id=w.orgs["J1-op"],
+        title="冒名申报",
         service_lines=["compute"],
     )
-    C += _deny("CreateApplication-for-another-org", "intake", "CreateApplication", ["app_J2", "app_Q1", "jn_ind", "operator"], create, J1)
-    sign = lambda w: inpb.SignCityRecommendationRequest(  # noqa: E731
-        cycle_id=CYCLE_IN, city_code=JINAN, document_no="伪造〔2026〕1号",
-        items=[inpb.RecommendationItem(application_id=w.apps[k], recommended=True, opinion="同意") for k in ("J1", "J2")],
+    C += _deny(
+        "CreateApplication-for-another-org",
+        "intake",
+        "CreateApplication",
+        ["app_J2", "app_Q1", "jn_ind", "operator"],
+        create,
+        J1,
     )
-    C += _deny("SignCityRecommendation-for-another-city", "intake", "SignCityRecommendation",
-               ["qd_ind", "qd_fin", "app_J1", "prov_ind", "auditor"], sign, lambda w: [w.title("J1")])
+    sign = lambda w: inpb.SignCityRecommendationRequest(  # noqa: E731
+        cycle_id=CYCLE_IN,
+        city_code=JINAN,
+        document_no="伪造〔2026〕1号",
+        items=[
+            inpb.RecommendationItem(application_id=w.apps[k], recommended=True, opinion="同意")
+            for k in ("J1", "J2")
+        ],
+    )
+    C += _deny(
+        "SignCityRecommendation-for-another-city",
+        "intake",
+        "SignCityRecommendation",
+        ["qd_ind", "qd_fin", "app_J1", "prov_ind", "auditor"],
+        sign,
+        lambda w: [w.title("J1")],
+    )
 
     # review: assignments (experts), compliance, proposal, objections
     e1 = lambda w: w.assignments["expert1"][0]  # noqa: E731
-    C += _deny("DeclareConflict-not-assigned", "review", "DeclareConflict", ["expert2"],
-               lambda w: rpb.DeclareConflictRequest(assignment_id=e1(w), has_conflict=False), lambda w: [w.name(k) for k in ENTERPRISES])
-    C += _deny("DeclareConflict-wrong-role", "review", "DeclareConflict", ["prov_ind", "app_J1", "jn_ind", "system"],
-               lambda w: rpb.DeclareConflictRequest(assignment_id=e1(w), has_conflict=False), lambda w: [w.name(k) for k in ENTERPRISES])
-    C += _deny("GetAssignmentMaterials-not-assigned", "review", "GetAssignmentMaterials", ["expert2"],
-               lambda w: rpb.GetAssignmentMaterialsRequest(assignment_id=e1(w)), lambda w: [f"secret-material-{k}" for k in ENTERPRISES])
+    C += _deny(
+        "DeclareConflict-not-assigned",
+        "review",
+        "DeclareConflict",
+        ["expert2"],
+        lambda w: rpb.DeclareConflictRequest(assignment_id=e1(w), has_conflict=False),
+        lambda w: [w.name(k) for k in ENTERPRISES],
+    )
+    C += _deny(
+        "DeclareConflict-wrong-role",
+        "review",
+        "DeclareConflict",
+        ["prov_ind", "app_J1", "jn_ind", "system"],
+        lambda w: rpb.DeclareConflictRequest(assignment_id=e1(w), has_conflict=False),
+        lambda w: [w.name(k) for k in ENTERPRISES],
+    )
+    C += _deny(
+        "GetAssignmentMaterials-not-assigned",
+        "review",
+        "GetAssignmentMaterials",
+        ["expert2"],
+        lambda w: rpb.GetAssignmentMaterialsRequest(assignment_id=e1(w)),
+        lambda w: [f"secret-material-{k}" for k in ENTERPRISES],
+    )
     sheet = lambda w: rpb.SubmitScoreSheetRequest(assignment_id=e1(w), scores=score_sheet("0.5"))  # noqa: E731
-    C += _deny("SubmitScoreSheet-not-assigned", "review", "SubmitScoreSheet", ["expert2", "prov_ind", "system", "app_J1"], sheet,
-               lambda w: [w.name(k) for k in ENTERPRISES])
+    C += _deny(
+        "SubmitScoreSheet-not-assigned",
+        "review",
+        "SubmitScoreSheet",
+        ["expert2", "prov_ind", "system", "app_J1"],
+        sheet,
+        lambda w: [w.name(k) for k in ENTERPRISES],
+    )
     asg = lambda w: rpb.ListAssignmentsRequest(cycle_id=CYCLE_RV)  # noqa: E731
-    C += [Case("ListAssignments-other-expert", "review", "ListAssignments", "expert2", asg, "filter",
-               lambda w: w.assignments["expert1"], lambda w: w.assignments["expert2"])]
-    C += [Case("ListAssignments-ask-for-another-expert", "review", "ListAssignments", "expert2",
-               lambda w: rpb.ListAssignmentsRequest(cycle_id=CYCLE_RV, expert_user_id=w.users["expert1"]), "filter",
-               lambda w: w.assignments["expert1"])]
-    C += [Case("ListAssignments-own", "review", "ListAssignments", "expert1", asg, "allow", lambda w: w.assignments["expert2"],
-               lambda w: w.assignments["expert1"])]
-    C += _deny("ListAssignments", "review", "ListAssignments", ["app_J1", "jn_ind", "party", "operator"], asg,
-               lambda w: w.assignments["expert1"] + w.assignments["expert2"])
+    C += [
+        Case(
+            "ListAssignments-other-expert",
+            "review",
+            "ListAssignments",
+            "expert2",
+            asg,
+            "filter",
+            lambda w: w.assignments["expert1"],
+            lambda w: w.assignments["expert2"],
+        )
+    ]
+    C += [
+        Case(
+            "ListAssignments-ask-for-another-expert",
+            "review",
+            "ListAssignments",
+            "expert2",
+            lambda w: rpb.ListAssignmentsRequest(cycle_id=CYCLE_RV, expert_user_id=w.users["expert1"]),
+            "filter",
+            lambda w: w.assignments["expert1"],
+        )
+    ]
+    C += [
+        Case(
+            "ListAssignments-own",
+            "review",
+            "ListAssignments",
+            "expert1",
+            asg,
+            "allow",
+            lambda w: w.assignments["expert2"],
+            lambda w: w.assignments["expert1"],
+        )
+    ]
+    C += _deny(
+        "ListAssignments",
+        "review",
+        "ListAssignments",
+        ["app_J1", "jn_ind", "party", "operator"],
+        asg,
+        lambda w: w.assignments["expert1"] + w.assignments["expert2"],
+    )
     for m, req in (
         ("ListComplianceReviews", lambda w: rpb.ListComplianceReviewsRequest(cycle_id=CYCLE_RV)),
         ("GetProposal", lambda w: rpb.GetProposalRequest(cycle_id=CYCLE_PUB)),
         ("ListOnSiteReviews", lambda w: rpb.ListOnSiteReviewsRequest(cycle_id=CYCLE_RV)),
     ):
-        C += _deny(m, "review", m, ["app_J1", "jn_ind", "qd_fin", "expert1", "operator"], req,
-                   lambda w: [w.rv_app(CYCLE_RV, "J1"), w.rv_app(CYCLE_PUB, "J1"), w.name("J1"), "secret-site-findings"])
+        C += _deny(
+            m,
+            "review",
+            m,
+            ["app_J1", "jn_ind", "qd_fin", "expert1", "operator"],
+            req,
+            lambda w: [
+                w.rv_app(CYCLE_RV, "J1"),
+                w.rv_app(CYCLE_PUB, "J1"),
+                w.name("J1"),
+                "secret-site-findings",
+            ],
+        )
     objections = lambda w: rpb.ListObjectionsRequest(cycle_id=CYCLE_PUB)  # noqa: E731
     obj_secrets = lambda w: ["13900000042", "secret-objection-content", w.objection]  # noqa: E731
     # Not even the objector lists objections: the objector's name and phone are the province's to see.
-    C += _deny("ListObjections", "review", "ListObjections", ["app_Q1", "app_J1", "jn_ind", "qd_ind", "expert1", "operator"],
-               objections, obj_secrets)
-    C += [Case("ListObjections-province", "review", "ListObjections", "prov_ind", objections, "allow", present=obj_secrets)]
+    C += _deny(
+        "ListObjections",
+        "review",
+        "ListObjections",
+        ["app_Q1", "app_J1", "jn_ind", "qd_ind", "expert1", "operator"],
+        objections,
+        obj_secrets,
+    )
+    C += [
+        Case(
+            "ListObjections-province",
+            "review",
+            "ListObjections",
+            "prov_ind",
+            objections,
+            "allow",
+            present=obj_secrets,
+        )
+    ]
     # The objector's phone is in clear for province industry (who investigates) only; masked for other readers.
-    C += [Case(f"ListObjections-masked-{u}", "review", "ListObjections", u, objections, "allow",
-               lambda w: ["13900000042"], lambda w: ["139****0042", w.objection]) for u in ("auditor", "prov_fin", "party")]
-    C += _deny("RecordInvestigation", "review", "RecordInvestigation", ["app_Q1", "app_J1", "jn_ind", "prov_fin", "party", "expert1"],
-               lambda w: rpb.RecordInvestigationRequest(objection_id=w.objection, upheld=True, findings="x"), obj_secrets)
-    C += _deny("FileObjection-wrong-role", "review", "FileObjection", ["auditor", "operator", "party", "system"],
-               lambda w: rpb.FileObjectionRequest(cycle_id=CYCLE_PUB, application_id=w.rv_app(CYCLE_PUB, "J1"),
-                                                  objector_name="x", objector_contact="1", content="x"), obj_secrets)
+    C += [
+        Case(
+            f"ListObjections-masked-{u}",
+            "review",
+            "ListObjections",
+            u,
+            objections,
+            "allow",
+            lambda w: ["13900000042"],
+            lambda w: ["139****0042", w.objection],
+        )
+        for u in ("auditor", "prov_fin", "party")
+    ]
+    C += _deny(
+        "RecordInvestigation",
+        "review",
+        "RecordInvestigation",
+        ["app_Q1", "app_J1", "jn_ind", "prov_fin", "party", "expert1"],
+        lambda w: rpb.RecordInvestigationRequest(objection_id=w.objection, upheld=True, findings="x"),
+        obj_secrets,
+    )
+    C += _deny(
+        "FileObjection-wrong-role",
+        "review",
+        "FileObjection",
+        ["auditor", "operator", "party", "system"],
+        lambda w: rpb.FileObjectionRequest(
+            cycle_id=CYCLE_PUB,
+            application_id=w.rv_app(CYCLE_PUB, "J1"),
+            objector_name="x",
+            objector_contact="1",
+            content="x",
+        ),
+        obj_secrets,
+    )
 
     # funding: disbursements, budget, ledger
     disb = lambda w: fpb.ListDisbursementsRequest(cycle_id=CYCLE_FU)  # noqa: E731
     d_j1 = lambda w: [w.disbursements["J1"], w.orgs["J1"], w.rv_app(CYCLE_FU, "J1")]  # noqa: E731
-    C += [Case(f"ListDisbursements-other-{u}", "funding", "ListDisbursements", u, disb, "filter", d_j1, p)
-          for u, p in (("app_J2", lambda w: [w.disbursements["J2"]]), ("app_Q1", lambda w: [w.disbursements["Q1"]]),
-                       ("qd_ind", lambda w: [w.disbursements["Q1"], w.disbursements["Q2"]]), ("qd_fin", lambda w: [w.disbursements["Q2"]]))]
-    C += [Case("ListDisbursements-own", "funding", "ListDisbursements", "app_J1", disb, "allow",
-               lambda w: [w.disbursements["J2"], w.disbursements["Q1"]], lambda w: [w.disbursements["J1"]])]
+    C += [
+        Case(f"ListDisbursements-other-{u}", "funding", "ListDisbursements", u, disb, "filter", d_j1, p)
+        for u, p in (
+            ("app_J2", lambda w: [w.disbursements["J2"]]),
+            ("app_Q1", lambda w: [w.disbursements["Q1"]]),
+            ("qd_ind", lambda w: [w.disbursements["Q1"], w.disbursements["Q2"]]),
+            ("qd_fin", lambda w: [w.disbursements["Q2"]]),
+        )
+    ]
+    C += [
+        Case(
+            "ListDisbursements-own",
+            "funding",
+            "ListDisbursements",
+            "app_J1",
+            disb,
+            "allow",
+            lambda w: [w.disbursements["J2"], w.disbursements["Q1"]],
+            lambda w: [w.disbursements["J1"]],
+        )
+    ]
     C += _deny("ListDisbursements", "funding", "ListDisbursements", ["expert1", "operator"], disb, d_j1)
     for m, req in (
         ("GetBudget", lambda w: fpb.GetBudgetRequest(cycle_id=CYCLE_FU)),
@@ -592,25 +990,78 @@ def _cases() -> list[Case]:
 
     # supervision: targets, reports, evaluations
     tg = lambda w: spb.ListPerformanceTargetsRequest(cycle_id=CYCLE_FU)  # noqa: E731
-    tg_j1 = lambda w: spb.ListPerformanceTargetsRequest(cycle_id=CYCLE_FU, application_id=w.rv_app(CYCLE_FU, "J1"))  # noqa: E731
-    t_j1 = lambda w: [*w.targets["J1"], w.orgs["J1"]]  # noqa: E731
-    C += [Case(f"ListPerformanceTargets-other-{u}", "supervision", "ListPerformanceTargets", u, tg, "filter", t_j1,
-               lambda w, k=k: w.targets[k]) for u, k in (("app_J2", "J2"), ("app_Q1", "Q1"), ("qd_ind", "Q2"))]
-    C += _deny("ListPerformanceTargets-of-another-award", "supervision", "ListPerformanceTargets",
-               ["app_J2", "app_Q1", "qd_ind", "qd_fin", "expert1", "operator"], tg_j1, t_j1)
-    C += [Case(f"ListPerformanceTargets-own-{u}", "supervision", "ListPerformanceTargets", u, tg_j1, "allow", present=lambda w: w.targets["J1"])
-          for u in ("app_J1", "jn_fin")]
-    report = lambda w: spb.SubmitMonitoringReportRequest(  # noqa: E731
-        cycle_id=CYCLE_FU, application_id=w.rv_app(CYCLE_FU, "J1"),
-        values=[spb.ReportedValue(target_id=w.targets["J1"][0], value="1")], narrative="冒名报告",
+    tg_j1 = lambda w: spb.ListPerformanceTargetsRequest(  # noqa: E731
+        cycle_id=CYCLE_FU, application_id=w.rv_app(CYCLE_FU, "J1")
     )
-    C += _deny("SubmitMonitoringReport", "supervision", "SubmitMonitoringReport",
-               ["app_J2", "app_Q1", "jn_ind", "qd_ind", "prov_ind", "auditor", "expert1"], report, t_j1)
-    C += _deny("RecordEvaluation", "supervision", "RecordEvaluation", ["app_J1", "jn_ind", "qd_fin", "prov_fin", "auditor", "expert1"],
-               lambda w: spb.RecordEvaluationRequest(cycle_id=CYCLE_FU, application_id=w.rv_app(CYCLE_FU, "J1"),
-                                                     grade=spb.EVALUATION_GRADE_FAIL, comments="x"), t_j1)
-    C += _deny("GetSupervisionStatus", "supervision", "GetSupervisionStatus", ["app_J1", "jn_ind", "expert1", "operator"],
-               lambda w: spb.GetSupervisionStatusRequest(cycle_id=CYCLE_FU), t_j1)
+    t_j1 = lambda w: [*w.targets["J1"], w.orgs["J1"]]  # noqa: E731
+    C += [
+        Case(
+            f"ListPerformanceTargets-other-{u}",
+            "supervision",
+            "ListPerformanceTargets",
+            u,
+            tg,
+            "filter",
+            t_j1,
+            lambda w, k=k: w.targets[k],
+        )
+        for u, k in (("app_J2", "J2"), ("app_Q1", "Q1"), ("qd_ind", "Q2"))
+    ]
+    C += _deny(
+        "ListPerformanceTargets-of-another-award",
+        "supervision",
+        "ListPerformanceTargets",
+        ["app_J2", "app_Q1", "qd_ind", "qd_fin", "expert1", "operator"],
+        tg_j1,
+        t_j1,
+    )
+    C += [
+        Case(
+            f"ListPerformanceTargets-own-{u}",
+            "supervision",
+            "ListPerformanceTargets",
+            u,
+            tg_j1,
+            "allow",
+            present=lambda w: w.targets["J1"],
+        )
+        for u in ("app_J1", "jn_fin")
+    ]
+    report = lambda w: spb.SubmitMonitoringReportRequest(  # noqa: E731
+        cycle_id=CYCLE_FU,
+        application_id=w.rv_app(CYCLE_FU, "J1"),
+        values=[spb.ReportedValue(target_id=w.targets["J1"][0], value="1")],
+        narrative="冒名报告",
+    )
+    C += _deny(
+        "SubmitMonitoringReport",
+        "supervision",
+        "SubmitMonitoringReport",
+        ["app_J2", "app_Q1", "jn_ind", "qd_ind", "prov_ind", "auditor", "expert1"],
+        report,
+        t_j1,
+    )
+    C += _deny(
+        "RecordEvaluation",
+        "supervision",
+        "RecordEvaluation",
+        ["app_J1", "jn_ind", "qd_fin", "prov_fin", "auditor", "expert1"],
+        lambda w: spb.RecordEvaluationRequest(
+            cycle_id=CYCLE_FU,
+            application_id=w.rv_app(CYCLE_FU, "J1"),
+            grade=spb.EVALUATION_GRADE_FAIL,
+            comments="x",
+        ),
+        t_j1,
+    )
+    C += _deny(
+        "GetSupervisionStatus",
+        "supervision",
+        "GetSupervisionStatus",
+        ["app_J1", "jn_ind", "expert1", "operator"],
+        lambda w: spb.GetSupervisionStatusRequest(cycle_id=CYCLE_FU),
+        t_j1,
+    )
     return C
 
 
@@ -639,26 +1090,63 @@ async def test_expert_scores_only_after_declaring_no_conflict(world):
     w = world
     aid = w.assignments["expert1"][0]
     sheet = rpb.SubmitScoreSheetRequest(assignment_id=aid, scores=score_sheet("0.8"))
-    err = await expect_denied(w, "review", "SubmitScoreSheet", "expert1", sheet, codes={grpc.StatusCode.FAILED_PRECONDITION})
+    err = await expect_denied(
+        w, "review", "SubmitScoreSheet", "expert1", sheet, codes={grpc.StatusCode.FAILED_PRECONDITION}
+    )
     assert err.reason == "DECLARATION_REQUIRED"
     # Nor are the application's materials shown before the declaration.
     materials = rpb.GetAssignmentMaterialsRequest(assignment_id=aid)
-    err = await expect_denied(w, "review", "GetAssignmentMaterials", "expert1", materials, ["secret-material"],
-                              codes={grpc.StatusCode.FAILED_PRECONDITION})
+    err = await expect_denied(
+        w,
+        "review",
+        "GetAssignmentMaterials",
+        "expert1",
+        materials,
+        ["secret-material"],
+        codes={grpc.StatusCode.FAILED_PRECONDITION},
+    )
     assert err.reason == "DECLARATION_REQUIRED"
     # The other expert cannot declare for it either; then the assigned one declares and scores.
-    await expect_denied(w, "review", "DeclareConflict", "expert2", rpb.DeclareConflictRequest(assignment_id=aid, has_conflict=False),
-                        codes={grpc.StatusCode.NOT_FOUND})
-    await call(w, "review", "DeclareConflict", "expert1", rpb.DeclareConflictRequest(assignment_id=aid, has_conflict=False))
+    await expect_denied(
+        w,
+        "review",
+        "DeclareConflict",
+        "expert2",
+        rpb.DeclareConflictRequest(assignment_id=aid, has_conflict=False),
+        codes={grpc.StatusCode.NOT_FOUND},
+    )
+    await call(
+        w,
+        "review",
+        "DeclareConflict",
+        "expert1",
+        rpb.DeclareConflictRequest(assignment_id=aid, has_conflict=False),
+    )
     shown = await call(w, "review", "GetAssignmentMaterials", "expert1", materials)
-    assert [m.filename for m in shown.materials] == [f"secret-material-{k}.pdf" for k in ENTERPRISES if w.rv_app(CYCLE_RV, k) == shown.application_id]
-    await expect_denied(w, "review", "GetAssignmentMaterials", "expert2", materials, ["secret-material"], codes={grpc.StatusCode.NOT_FOUND})
+    assert [m.filename for m in shown.materials] == [
+        f"secret-material-{k}.pdf" for k in ENTERPRISES if w.rv_app(CYCLE_RV, k) == shown.application_id
+    ]
+    await expect_denied(
+        w,
+        "review",
+        "GetAssignmentMaterials",
+        "expert2",
+        materials,
+        ["secret-material"],
+        codes={grpc.StatusCode.NOT_FOUND},
+    )
     await expect_denied(w, "review", "SubmitScoreSheet", "expert2", sheet, codes={grpc.StatusCode.NOT_FOUND})
     resp = await call(w, "review", "SubmitScoreSheet", "expert1", sheet)
     assert resp.sheet.total == "80.00"
     # Experts never reach application records in intake.
-    await expect_denied(w, "intake", "GetApplication", "expert1", inpb.GetApplicationRequest(application_id=w.apps["J1"]),
-                        codes={grpc.StatusCode.PERMISSION_DENIED})
+    await expect_denied(
+        w,
+        "intake",
+        "GetApplication",
+        "expert1",
+        inpb.GetApplicationRequest(application_id=w.apps["J1"]),
+        codes={grpc.StatusCode.PERMISSION_DENIED},
+    )
 
 
 # ---------------------------------------------------------------- 5. the joint recommendation
@@ -666,28 +1154,62 @@ async def test_expert_scores_only_after_declaring_no_conflict(world):
 
 async def test_city_recommendation_needs_both_bureaus(world):
     w = world
-    items = [inpb.RecommendationItem(application_id=w.apps[k], recommended=True, opinion="同意推荐") for k in ("J1", "J2")]
-    req = inpb.SignCityRecommendationRequest(cycle_id=CYCLE_IN, city_code=JINAN, document_no="济工信联字〔2026〕1号", items=items)
+    items = [
+        inpb.RecommendationItem(application_id=w.apps[k], recommended=True, opinion="同意推荐")
+        for k in ("J1", "J2")
+    ]
+    req = inpb.SignCityRecommendationRequest(
+        cycle_id=CYCLE_IN, city_code=JINAN, document_no="济工信联字〔2026〕1号", items=items
+    )
     # Qingdao's officials may not sign for Jinan, nor list Jinan's applications in Qingdao's name.
-    await expect_denied(w, "intake", "SignCityRecommendation", "qd_ind", req, codes={grpc.StatusCode.PERMISSION_DENIED})
-    smuggled = inpb.SignCityRecommendationRequest(cycle_id=CYCLE_IN, city_code=QINGDAO, document_no="青工信联字〔2026〕1号", items=items)
-    await expect_denied(w, "intake", "SignCityRecommendation", "qd_ind", smuggled, codes={grpc.StatusCode.INVALID_ARGUMENT})
+    await expect_denied(
+        w, "intake", "SignCityRecommendation", "qd_ind", req, codes={grpc.StatusCode.PERMISSION_DENIED}
+    )
+    smuggled = inpb.SignCityRecommendationRequest(
+        cycle_id=CYCLE_IN, city_code=QINGDAO, document_no="青工信联字〔2026〕1号", items=items
+    )
+    await expect_denied(
+        w, "intake", "SignCityRecommendation", "qd_ind", smuggled, codes={grpc.StatusCode.INVALID_ARGUMENT}
+    )
 
     first = (await call(w, "intake", "SignCityRecommendation", "jn_ind", req)).recommendation
     assert not first.complete and [s.role for s in first.signoffs] == [authz.CITY_INDUSTRY]
     # The same bureau signing again does not complete it.
-    await expect_denied(w, "intake", "SignCityRecommendation", "jn_ind", req, codes={grpc.StatusCode.ALREADY_EXISTS})
-    apps = (await call(w, "intake", "ListApplications", "prov_ind", inpb.ListApplicationsRequest(cycle_id=CYCLE_IN, city_code=JINAN))).applications
+    await expect_denied(
+        w, "intake", "SignCityRecommendation", "jn_ind", req, codes={grpc.StatusCode.ALREADY_EXISTS}
+    )
+    apps = (
+        await call(
+            w,
+            "intake",
+            "ListApplications",
+            "prov_ind",
+            inpb.ListApplicationsRequest(cycle_id=CYCLE_IN, city_code=JINAN),
+        )
+    ).applications
     assert {a.status for a in apps} == {inpb.APPLICATION_STATUS_SUBMITTED}, "one sign-off records nothing"
 
     second = (await call(w, "intake", "SignCityRecommendation", "jn_fin", req)).recommendation
-    assert second.complete and sorted(s.role for s in second.signoffs) == [authz.CITY_FINANCE, authz.CITY_INDUSTRY]
-    apps = (await call(w, "intake", "ListApplications", "prov_ind", inpb.ListApplicationsRequest(cycle_id=CYCLE_IN, city_code=JINAN))).applications
+    assert second.complete and sorted(s.role for s in second.signoffs) == [
+        authz.CITY_FINANCE,
+        authz.CITY_INDUSTRY,
+    ]
+    apps = (
+        await call(
+            w,
+            "intake",
+            "ListApplications",
+            "prov_ind",
+            inpb.ListApplicationsRequest(cycle_id=CYCLE_IN, city_code=JINAN),
+        )
+    ).applications
     assert {a.status for a in apps} == {inpb.APPLICATION_STATUS_RECOMMENDED}
 
 
 async def test_case_count():
     total = len(ROLE_GATE) + len(AUDITOR_WRITES) + len(AUDITOR_READS) + len(OBJECT_CASES) + 2
-    print(f"\nauthz matrix: {total} cases (role gate {len(ROLE_GATE)}, auditor writes {len(AUDITOR_WRITES)}, "
-          f"auditor reads {len(AUDITOR_READS)}, object cases {len(OBJECT_CASES)}, scenario tests 2)")
+    print(
+        f"\nauthz matrix: {total} cases (role gate {len(ROLE_GATE)}, auditor writes {len(AUDITOR_WRITES)}, "
+        f"auditor reads {len(AUDITOR_READS)}, object cases {len(OBJECT_CASES)}, scenario tests 2)"
+    )
     assert len({c.id for c in OBJECT_CASES}) == len(OBJECT_CASES), "case ids are unique"

@@ -50,8 +50,13 @@ RPCS = all_rpcs()
 def workflow_called() -> set[str]:
     """RPCs the cycle workflow's activities call (``self.c.<service>.<Method>``)."""
     src = (ROOT / "workflows" / "cycle" / "activities.py").read_text(encoding="utf-8")
-    pkgs = {"identity": "IdentityService", "intake": "IntakeService", "review": "ReviewService",
-            "funding": "FundingService", "supervision": "SupervisionService"}
+    pkgs = {
+        "identity": "IdentityService",
+        "intake": "IntakeService",
+        "review": "ReviewService",
+        "funding": "FundingService",
+        "supervision": "SupervisionService",
+    }
     return {f"/aicc.{svc}.v1.{pkgs[svc]}/{m}" for svc, m in re.findall(r"self\.c\.(\w+)\.(\w+)", src)}
 
 
@@ -121,7 +126,11 @@ def test_system_only_rpcs_are_exactly_the_workflow_activities():
 
 
 def test_roles_of_humans_are_never_system_and_applicants_never_decide():
-    decisions = [m for m in RULES if m.startswith(authz.IN) and RPCS[m].startswith(("Decide", "Conclude", "Resubmit", "Sign"))]
+    decisions = [
+        m
+        for m in RULES
+        if m.startswith(authz.IN) and RPCS[m].startswith(("Decide", "Conclude", "Resubmit", "Sign"))
+    ]
     assert len(decisions) == 8
     for m in decisions:
         assert authz.APPLICANT not in RULES[m].roles and authz.EXPERT not in RULES[m].roles

@@ -65,7 +65,6 @@ def world(shared: World, request) -> World:
     return shared
 
 
-
 def lines(w: World, a: int = 200 * WAN, b: int = 100 * WAN) -> list[pb.ReservationLine]:
     out = []
     if a:

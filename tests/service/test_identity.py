@@ -23,7 +23,9 @@ async def test_health_is_serving_without_a_token(suite):
     from aicc.platform.clients import open_channel
 
     ch = open_channel(suite.settings.address("identity"))
-    resp = await health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(service="aicc.identity.v1.IdentityService"))
+    resp = await health_pb2_grpc.HealthStub(ch).Check(
+        health_pb2.HealthCheckRequest(service="aicc.identity.v1.IdentityService")
+    )
     assert resp.status == health_pb2.HealthCheckResponse.SERVING
     await ch.close()
 
@@ -37,12 +39,21 @@ async def test_rpc_without_token_is_unauthenticated(suite):
 async def test_operator_registers_enterprise_mapped_to_city_by_uscc(suite):
     ident = suite.stub("identity", await suite.operator_token())
     code = make_uscc("370212", 1)  # a Qingdao district
-    org = (await ident.CreateOrganization(
-        pb.CreateOrganizationRequest(uscc=code, name="青岛智算科技有限公司", kind=pb.ORGANIZATION_KIND_ENTERPRISE, legal_person=True)
-    )).organization
+    org = (
+        await ident.CreateOrganization(
+            pb.CreateOrganizationRequest(
+                uscc=code,
+                name="青岛智算科技有限公司",
+                kind=pb.ORGANIZATION_KIND_ENTERPRISE,
+                legal_person=True,
+            )
+        )
+    ).organization
     assert org.city_code == "370200"
     assert org.uscc == code
-    got = (await ident.GetOrganization(pb.GetOrganizationRequest(organization_id=org.organization_id))).organization
+    got = (
+        await ident.GetOrganization(pb.GetOrganizationRequest(organization_id=org.organization_id))
+    ).organization
     assert got.name == "青岛智算科技有限公司"
 
 
@@ -51,7 +62,9 @@ async def test_invalid_uscc_is_refused_naming_the_field_and_rule(suite):
     bad = make_uscc("370212", 2)[:-1] + ("0" if make_uscc("370212", 2)[-1] != "0" else "1")
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await ident.CreateOrganization(
-            pb.CreateOrganizationRequest(uscc=bad, name="X", kind=pb.ORGANIZATION_KIND_ENTERPRISE, legal_person=True)
+            pb.CreateOrganizationRequest(
+                uscc=bad, name="X", kind=pb.ORGANIZATION_KIND_ENTERPRISE, legal_person=True
+            )
         )
     err = read_error(e.value)
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT
@@ -78,30 +91,46 @@ async def test_unknown_organization_is_not_found(suite):
 async def test_login_issues_token_with_roles_and_city(suite):
     ident = suite.stub("identity", await suite.operator_token())
     created = await ident.CreateUser(
-        pb.CreateUserRequest(username="jn-industry", display_name="济南工信", password="a-long-password-1", roles=["city_industry"], city_code="370100")
+        pb.CreateUserRequest(
+            username="jn-industry",
+            display_name="济南工信",
+            password="a-long-password-1",
+            roles=["city_industry"],
+            city_code="370100",
+        )
     )
     import jwt
     import pyotp
 
     code = pyotp.TOTP(created.totp_secret).now()  # officials log in with a second factor
-    resp = await suite.stub("identity").Login(pb.LoginRequest(username="jn-industry", password="a-long-password-1", totp_code=code))
+    resp = await suite.stub("identity").Login(
+        pb.LoginRequest(username="jn-industry", password="a-long-password-1", totp_code=code)
+    )
 
     claims = jwt.decode(resp.access_token, options={"verify_signature": False})
     assert claims["roles"] == ["city_industry"] and claims["city"] == "370100"
     assert jwt.get_unverified_header(resp.access_token)["kid"]
     with pytest.raises(grpc.aio.AioRpcError) as e:
-        await suite.stub("identity").Login(pb.LoginRequest(username="jn-industry", password="wrong-password-xx"))
+        await suite.stub("identity").Login(
+            pb.LoginRequest(username="jn-industry", password="wrong-password-xx")
+        )
     assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
 
 
 async def test_wrong_role_is_permission_denied(suite):
     ident = suite.stub("identity", await suite.operator_token())
     await ident.CreateUser(
-        pb.CreateUserRequest(username="auditor1", display_name="审计", password="a-long-password-2", roles=["auditor"])
+        pb.CreateUserRequest(
+            username="auditor1", display_name="审计", password="a-long-password-2", roles=["auditor"]
+        )
     )
     auditor = suite.stub("identity", await suite.login("auditor1", "a-long-password-2"))
     with pytest.raises(grpc.aio.AioRpcError) as e:
-        await auditor.CreateUser(pb.CreateUserRequest(username="x", display_name="x", password="a-long-password-3", roles=["auditor"]))
+        await auditor.CreateUser(
+            pb.CreateUserRequest(
+                username="x", display_name="x", password="a-long-password-3", roles=["auditor"]
+            )
+        )
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
 
 

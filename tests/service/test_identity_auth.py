@@ -36,7 +36,10 @@ async def _enterprise(ident, n: int = 1, division: str = "370212", city: str = "
     return (
         await ident.CreateOrganization(
             pb.CreateOrganizationRequest(
-                uscc=make_uscc(division, n), name=f"企业{n}", kind=pb.ORGANIZATION_KIND_ENTERPRISE, legal_person=True,
+                uscc=make_uscc(division, n),
+                name=f"企业{n}",
+                kind=pb.ORGANIZATION_KIND_ENTERPRISE,
+                legal_person=True,
                 city_code=city,
             )
         )
@@ -55,7 +58,9 @@ async def _refused(call) -> object:
 async def test_official_gets_totp_once_and_needs_a_fresh_code(suite):
     ident = suite.stub("identity", await suite.operator_token())
     created = await ident.CreateUser(
-        pb.CreateUserRequest(username="prov", display_name="省工信厅", password=PW, roles=["province_industry"])
+        pb.CreateUserRequest(
+            username="prov", display_name="省工信厅", password=PW, roles=["province_industry"]
+        )
     )
     assert created.totp_secret and created.totp_provisioning_uri.startswith("otpauth://totp/")
     assert "secret=" + created.totp_secret in created.totp_provisioning_uri
@@ -82,7 +87,9 @@ async def test_official_gets_totp_once_and_needs_a_fresh_code(suite):
     assert (err.code, err.reason) == (grpc.StatusCode.UNAUTHENTICATED, "SECOND_FACTOR_INVALID")
     assert "already used" in err.message
     step = int(time.time()) // 30
-    err = await _refused(anon.Login(pb.LoginRequest(username="prov", password=PW, totp_code=totp.generate_otp(step - 1))))
+    err = await _refused(
+        anon.Login(pb.LoginRequest(username="prov", password=PW, totp_code=totp.generate_otp(step - 1)))
+    )
     assert err.reason == "SECOND_FACTOR_INVALID"  # an earlier step after a later one: replay too
     await anon.Login(pb.LoginRequest(username="prov", password=PW, totp_code=totp.generate_otp(step + 1)))
 
@@ -95,7 +102,13 @@ async def test_applicant_needs_no_code(suite):
     ident = suite.stub("identity", await suite.operator_token())
     org = await _enterprise(ident)
     created = await ident.CreateUser(
-        pb.CreateUserRequest(username="appl", display_name="申报人", password=PW, roles=["applicant"], organization_id=org.organization_id)
+        pb.CreateUserRequest(
+            username="appl",
+            display_name="申报人",
+            password=PW,
+            roles=["applicant"],
+            organization_id=org.organization_id,
+        )
     )
     assert created.totp_secret == "" and created.totp_provisioning_uri == ""
     assert (await suite.stub("identity").Login(pb.LoginRequest(username="appl", password=PW))).access_token
@@ -112,7 +125,9 @@ async def test_operator_logs_in_with_the_bootstrap_totp(suite):
     assert err.reason == "SECOND_FACTOR_REQUIRED"
     code = pyotp.TOTP(secret_file.read_text().strip()).now()
     resp = await suite.stub("identity").Login(
-        pb.LoginRequest(username="operator", password=suite.settings.bootstrap_operator_password, totp_code=code)
+        pb.LoginRequest(
+            username="operator", password=suite.settings.bootstrap_operator_password, totp_code=code
+        )
     )
     assert resp.user.roles == ["operator"]
 
@@ -126,15 +141,25 @@ async def test_five_failures_lock_the_account_until_it_expires(tmp_path):
         ident = suite.stub("identity", await suite.operator_token())
         org = await _enterprise(ident)
         await ident.CreateUser(
-            pb.CreateUserRequest(username="appl", display_name="申报人", password=PW, roles=["applicant"], organization_id=org.organization_id)
+            pb.CreateUserRequest(
+                username="appl",
+                display_name="申报人",
+                password=PW,
+                roles=["applicant"],
+                organization_id=org.organization_id,
+            )
         )
         anon = suite.stub("identity")
         # A success resets the count.
         for _ in range(4):
-            assert (await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))).reason == "BAD_CREDENTIALS"
+            assert (
+                await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
+            ).reason == "BAD_CREDENTIALS"
         await anon.Login(pb.LoginRequest(username="appl", password=PW))
         for _ in range(4):
-            assert (await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))).reason == "BAD_CREDENTIALS"
+            assert (
+                await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
+            ).reason == "BAD_CREDENTIALS"
         fifth = await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
         assert fifth.reason == "ACCOUNT_LOCKED"
         sixth = await _refused(anon.Login(pb.LoginRequest(username="appl", password=PW)))
@@ -148,7 +173,9 @@ async def test_five_failures_lock_the_account_until_it_expires(tmp_path):
         await asyncio.sleep(3.2)
         assert (await anon.Login(pb.LoginRequest(username="appl", password=PW))).access_token
         # The count starts again from zero after the lock.
-        assert (await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))).reason == "BAD_CREDENTIALS"
+        assert (
+            await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
+        ).reason == "BAD_CREDENTIALS"
 
 
 async def test_wrong_second_factor_codes_count_towards_the_lock(tmp_path):
@@ -191,7 +218,13 @@ async def test_signing_key_rotation_without_restart(tmp_path):
         ident = suite.stub("identity", await suite.operator_token())
         org = await _enterprise(ident)
         await ident.CreateUser(
-            pb.CreateUserRequest(username="appl", display_name="申报人", password=PW, roles=["applicant"], organization_id=org.organization_id)
+            pb.CreateUserRequest(
+                username="appl",
+                display_name="申报人",
+                password=PW,
+                roles=["applicant"],
+                organization_id=org.organization_id,
+            )
         )
         anon = suite.stub("identity")
 
@@ -200,7 +233,9 @@ async def test_signing_key_rotation_without_restart(tmp_path):
 
         async def accepted_by_supervision(tok: str) -> bool:
             try:
-                await suite.stub("supervision", tok).ListPerformanceTargets(spb.ListPerformanceTargetsRequest(cycle_id="c-1"))
+                await suite.stub("supervision", tok).ListPerformanceTargets(
+                    spb.ListPerformanceTargetsRequest(cycle_id="c-1")
+                )
             except grpc.aio.AioRpcError as e:
                 if e.code() == grpc.StatusCode.UNAUTHENTICATED:
                     return False
@@ -247,8 +282,13 @@ async def test_personal_data_is_encrypted_at_rest_and_masked(suite):
     id_number = make_id_number("370102", "19850607", "412")
     created = await ident.CreateUser(
         pb.CreateUserRequest(
-            username="appl", display_name="申报人", password=PW, roles=["applicant"],
-            organization_id=org.organization_id, phone="13812345678", id_number=id_number,
+            username="appl",
+            display_name="申报人",
+            password=PW,
+            roles=["applicant"],
+            organization_id=org.organization_id,
+            phone="13812345678",
+            id_number=id_number,
         )
     )
     assert created.user.phone == "138****5678"
@@ -275,7 +315,14 @@ async def test_bad_personal_data_is_refused_naming_the_field_without_echoing_it(
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
     err = await _refused(
         ident.CreateUser(
-            pb.CreateUserRequest(username="u1", display_name="某人", password=PW, roles=["auditor"], id_number=bad, phone="1381234567")
+            pb.CreateUserRequest(
+                username="u1",
+                display_name="某人",
+                password=PW,
+                roles=["auditor"],
+                id_number=bad,
+                phone="1381234567",
+            )
         )
     )
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT
@@ -294,30 +341,56 @@ async def test_province_industry_corrects_an_applicants_city_with_a_reason(suite
     org = await _enterprise(ident, 7, division="370000", city="370100")
     assert org.city_code == "370100"
     created = await ident.CreateUser(
-        pb.CreateUserRequest(username="prov", display_name="省工信厅", password=PW, roles=["province_industry"])
+        pb.CreateUserRequest(
+            username="prov", display_name="省工信厅", password=PW, roles=["province_industry"]
+        )
     )
     prov = suite.stub("identity", await suite.login("prov", PW, pyotp.TOTP(created.totp_secret).now()))
     req = pb.UpdateOrganizationCityRequest(organization_id=org.organization_id, city_code="370600", reason="")
     err = await _refused(prov.UpdateOrganizationCity(req))
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["reason"]
-    err = await _refused(ident.UpdateOrganizationCity(pb.UpdateOrganizationCityRequest(organization_id=org.organization_id, city_code="370600", reason="x")))
+    err = await _refused(
+        ident.UpdateOrganizationCity(
+            pb.UpdateOrganizationCityRequest(
+                organization_id=org.organization_id, city_code="370600", reason="x"
+            )
+        )
+    )
     assert err.code == grpc.StatusCode.PERMISSION_DENIED  # the operator may not
-    err = await _refused(prov.UpdateOrganizationCity(pb.UpdateOrganizationCityRequest(organization_id=org.organization_id, city_code="370000", reason="x")))
+    err = await _refused(
+        prov.UpdateOrganizationCity(
+            pb.UpdateOrganizationCityRequest(
+                organization_id=org.organization_id, city_code="370000", reason="x"
+            )
+        )
+    )
     assert [v.field for v in err.violations] == ["city_code"]
     fixed = (
         await prov.UpdateOrganizationCity(
-            pb.UpdateOrganizationCityRequest(organization_id=org.organization_id, city_code="370600", reason="实际经营地在烟台，营业执照由省局核发")
+            pb.UpdateOrganizationCityRequest(
+                organization_id=org.organization_id,
+                city_code="370600",
+                reason="实际经营地在烟台，营业执照由省局核发",
+            )
         )
     ).organization
     assert fixed.city_code == "370600"
-    got = (await prov.GetOrganization(pb.GetOrganizationRequest(organization_id=org.organization_id))).organization
+    got = (
+        await prov.GetOrganization(pb.GetOrganizationRequest(organization_id=org.organization_id))
+    ).organization
     assert got.city_code == "370600"
 
 
 async def test_operator_re_enrols_an_officials_second_factor_and_the_old_one_stops_working(suite):
     ident = suite.stub("identity", await suite.operator_token())
     created = await ident.CreateUser(
-        pb.CreateUserRequest(username="lost-phone", display_name="市工信局", password=PW, roles=["city_industry"], city_code="370100")
+        pb.CreateUserRequest(
+            username="lost-phone",
+            display_name="市工信局",
+            password=PW,
+            roles=["city_industry"],
+            city_code="370100",
+        )
     )
     old = pyotp.TOTP(created.totp_secret)
     anon = suite.stub("identity")
@@ -325,23 +398,41 @@ async def test_operator_re_enrols_an_officials_second_factor_and_the_old_one_sto
     err = await _refused(ident.ResetSecondFactor(pb.ResetSecondFactorRequest(user_id=created.user.user_id)))
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["reason"]
     reset = await ident.ResetSecondFactor(
-        pb.ResetSecondFactorRequest(user_id=created.user.user_id, reason="手机遗失，已当面核验身份（工单 2026-118）")
+        pb.ResetSecondFactorRequest(
+            user_id=created.user.user_id, reason="手机遗失，已当面核验身份（工单 2026-118）"
+        )
     )
-    assert reset.totp_secret != created.totp_secret and reset.totp_provisioning_uri.startswith("otpauth://totp/")
+    assert reset.totp_secret != created.totp_secret and reset.totp_provisioning_uri.startswith(
+        "otpauth://totp/"
+    )
     err = await _refused(anon.Login(pb.LoginRequest(username="lost-phone", password=PW, totp_code=old.now())))
     if pyotp.TOTP(reset.totp_secret).now() != old.now():  # (one in a million: both codes agree)
         assert err.reason == "SECOND_FACTOR_INVALID"
-    await anon.Login(pb.LoginRequest(username="lost-phone", password=PW, totp_code=pyotp.TOTP(reset.totp_secret).now()))
+    await anon.Login(
+        pb.LoginRequest(username="lost-phone", password=PW, totp_code=pyotp.TOTP(reset.totp_secret).now())
+    )
 
     # the reason is on record; applicants have no second factor to reset (that only the operator may
     # reset at all is in tests/service/test_authz_matrix.py, which tries every RPC with every role)
     db = sqlite3.connect(suite.settings.database_url("identity").removeprefix("sqlite:///"))
-    rows = db.execute("SELECT reason FROM second_factor_resets WHERE user_id = ?", (created.user.user_id,)).fetchall()
+    rows = db.execute(
+        "SELECT reason FROM second_factor_resets WHERE user_id = ?", (created.user.user_id,)
+    ).fetchall()
     db.close()
     assert rows == [("手机遗失，已当面核验身份（工单 2026-118）",)]
     org = await _enterprise(ident, 31)
-    applicant = (await ident.CreateUser(
-        pb.CreateUserRequest(username="appl-r", display_name="申报", password=PW, roles=["applicant"], organization_id=org.organization_id)
-    )).user
-    err = await _refused(ident.ResetSecondFactor(pb.ResetSecondFactorRequest(user_id=applicant.user_id, reason="x")))
+    applicant = (
+        await ident.CreateUser(
+            pb.CreateUserRequest(
+                username="appl-r",
+                display_name="申报",
+                password=PW,
+                roles=["applicant"],
+                organization_id=org.organization_id,
+            )
+        )
+    ).user
+    err = await _refused(
+        ident.ResetSecondFactor(pb.ResetSecondFactorRequest(user_id=applicant.user_id, reason="x"))
+    )
     assert (err.code, err.reason) == (grpc.StatusCode.FAILED_PRECONDITION, "NO_SECOND_FACTOR_NEEDED")

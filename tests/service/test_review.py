@@ -529,8 +529,12 @@ async def test_auditors_read_the_recorded_draw_with_every_exclusion(suite):
     w = await make_world(suite, n_clean=6)
     prov = suite.stub("review", w.province)
     worker = suite.stub("review", await suite.worker_token())
-    await worker.OpenReview(pb.OpenReviewRequest(cycle_id="cycle-d", policy_json=policy_json(), candidates=candidates(w)))
-    err = await expect(grpc.StatusCode.FAILED_PRECONDITION, prov.GetPanelDraw(pb.GetPanelDrawRequest(cycle_id="cycle-d")))
+    await worker.OpenReview(
+        pb.OpenReviewRequest(cycle_id="cycle-d", policy_json=policy_json(), candidates=candidates(w))
+    )
+    err = await expect(
+        grpc.StatusCode.FAILED_PRECONDITION, prov.GetPanelDraw(pb.GetPanelDrawRequest(cycle_id="cycle-d"))
+    )
     assert err.metadata["phase"] == "COMPLIANCE_REVIEW"
     _, drawn = await open_and_draw(suite, w, "cycle-e", seed=4242)
     await suite.stub("identity", await suite.operator_token()).CreateUser(
@@ -546,18 +550,26 @@ async def test_auditors_read_the_recorded_draw_with_every_exclusion(suite):
     assert recorded.exclusions, "the world has conflicted experts: their exclusions must be on record"
     # an expert may not read the whole draw
     expert = suite.stub("review", next(iter(w.tokens.values())))
-    await expect(grpc.StatusCode.PERMISSION_DENIED, expert.GetPanelDraw(pb.GetPanelDrawRequest(cycle_id="cycle-e")))
+    await expect(
+        grpc.StatusCode.PERMISSION_DENIED, expert.GetPanelDraw(pb.GetPanelDrawRequest(cycle_id="cycle-e"))
+    )
 
 
 async def test_identity_unreachable_during_the_draw_is_unavailable_not_internal(suite):
     w = await make_world(suite, n_clean=6)
     worker = suite.stub("review", await suite.worker_token())
-    await worker.OpenReview(pb.OpenReviewRequest(cycle_id="cycle-u", policy_json=policy_json(), candidates=candidates(w)))
+    await worker.OpenReview(
+        pb.OpenReviewRequest(cycle_id="cycle-u", policy_json=policy_json(), candidates=candidates(w))
+    )
     await worker.RecordComplianceDecisions(
-        pb.RecordComplianceDecisionsRequest(cycle_id="cycle-u", decisions=[decision(f"app-{k}") for k in "abcde"])
+        pb.RecordComplianceDecisionsRequest(
+            cycle_id="cycle-u", decisions=[decision(f"app-{k}") for k in "abcde"]
+        )
     )
     await suite.hosts["identity"].stop(0)  # review's keys are cached; its expert-pool call fails
-    err = await expect(grpc.StatusCode.UNAVAILABLE, worker.DrawPanels(pb.DrawPanelsRequest(cycle_id="cycle-u", seed=1)))
+    err = await expect(
+        grpc.StatusCode.UNAVAILABLE, worker.DrawPanels(pb.DrawPanelsRequest(cycle_id="cycle-u", seed=1))
+    )
     assert err.reason == "DEPENDENCY_UNAVAILABLE" and err.message_zh
     del suite.hosts["identity"]  # already stopped
 

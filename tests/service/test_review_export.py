@@ -43,9 +43,7 @@ async def test_export_proposal_as_xlsx_and_pdf_for_province_and_auditors(suite):
     assert len(proposal.lines) == 4 and proposal.allocated_fen > 0
 
     # xlsx: one row per line under a frozen bold header, amounts as numbers in 万元.
-    x = await province.ExportProposal(
-        pb.ExportProposalRequest(cycle_id=cycle, format=pb.EXPORT_FORMAT_XLSX)
-    )
+    x = await province.ExportProposal(pb.ExportProposalRequest(cycle_id=cycle, format=pb.EXPORT_FORMAT_XLSX))
     assert x.filename == f"proposal-{cycle}-v1.xlsx"
     assert x.media_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
     ws = openpyxl.load_workbook(io.BytesIO(x.content)).active

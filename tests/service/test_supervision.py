@@ -85,7 +85,6 @@ def world(shared: World, request) -> World:
     return shared
 
 
-
 async def test_happy_path_targets_report_evaluation(world: World) -> None:
     w = world
     targets = await w.create_targets()

@@ -37,8 +37,13 @@ def server_url() -> str:
 def _connect(url: str) -> psycopg.Connection:
     u = make_url(url)
     return psycopg.connect(
-        host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
-        password=u.password, dbname=u.database or "postgres", autocommit=True, connect_timeout=5,
+        host=u.host or "127.0.0.1",
+        port=u.port or 5432,
+        user=u.username or "postgres",
+        password=u.password,
+        dbname=u.database or "postgres",
+        autocommit=True,
+        connect_timeout=5,
     )
 
 

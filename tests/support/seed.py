@@ -14,7 +14,10 @@ async def enterprise(ident, division: str, serial: int, name: str) -> str:
     """Registers an enterprise with a valid USCC in that division; returns its organization id."""
     resp = await ident.CreateOrganization(
         ipb.CreateOrganizationRequest(
-            uscc=make_uscc(division, serial), name=name, kind=ipb.ORGANIZATION_KIND_ENTERPRISE, legal_person=True
+            uscc=make_uscc(division, serial),
+            name=name,
+            kind=ipb.ORGANIZATION_KIND_ENTERPRISE,
+            legal_person=True,
         )
     )
     return resp.organization.organization_id
@@ -25,7 +28,12 @@ async def create_users(ident, password: str, specs) -> None:
     for username, roles, org_id, city in specs:
         await ident.CreateUser(
             ipb.CreateUserRequest(
-                username=username, display_name=username, password=password, roles=roles, organization_id=org_id, city_code=city
+                username=username,
+                display_name=username,
+                password=password,
+                roles=roles,
+                organization_id=org_id,
+                city_code=city,
             )
         )
 

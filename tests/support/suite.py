@@ -37,7 +37,9 @@ def suite_settings(data_dir: Path, *, db_urls: dict[str, str] | None = None, **e
 
 
 class InProcessSuite:
-    def __init__(self, settings: Settings, services=SERVICES, clients: dict[str, Clients] | None = None) -> None:
+    def __init__(
+        self, settings: Settings, services=SERVICES, clients: dict[str, Clients] | None = None
+    ) -> None:
         self.settings = settings
         self.services = list(services)
         self.hosts: dict[str, ServiceHost] = {}
@@ -88,7 +90,9 @@ class InProcessSuite:
             user = await IdentityStore(s).user_by_username(username)
         if user is None or not user.totp_secret_enc:
             return None
-        return host.runtime.extras["cipher"].decrypt(user.totp_secret_enc, f"users.totp_secret:{user.user_id}")
+        return host.runtime.extras["cipher"].decrypt(
+            user.totp_secret_enc, f"users.totp_secret:{user.user_id}"
+        )
 
     async def totp_code(self, username: str) -> str:
         """A code of a time step not used before by this suite (the next step's code is valid too)."""
@@ -111,7 +115,9 @@ class InProcessSuite:
             await asyncio.sleep(0.5)
 
     async def operator_token(self) -> str:
-        return await self.login(self.settings.bootstrap_operator_username, self.settings.bootstrap_operator_password)
+        return await self.login(
+            self.settings.bootstrap_operator_username, self.settings.bootstrap_operator_password
+        )
 
     async def worker_token(self) -> str:
         return await self.login(self.settings.worker_username, self.settings.worker_password)

@@ -74,7 +74,9 @@ def test_masks():
 
 
 def test_redact_masks_phones_and_id_numbers_in_text():
-    text = "用户 电话13812345678, id 11010519491231002X; trace 4bf92f3577b34da6a3ce929d0e0e4736 n=123456789012"
+    text = (
+        "用户 电话13812345678, id 11010519491231002X; trace 4bf92f3577b34da6a3ce929d0e0e4736 n=123456789012"
+    )
     out = redact(text)
     assert "13812345678" not in out and "138****5678" in out
     assert "11010519491231002X" not in out and "110105********002X" in out

@@ -18,7 +18,9 @@ from aicc.platform.errors import (
 
 def _rpc_error(status: grpc.Status | None = None, code=None, details="") -> grpc.aio.AioRpcError:
     if status is not None:
-        return grpc.aio.AioRpcError(status.code, grpc.aio.Metadata(), grpc.aio.Metadata(*status.trailing_metadata), status.details)
+        return grpc.aio.AioRpcError(
+            status.code, grpc.aio.Metadata(), grpc.aio.Metadata(*status.trailing_metadata), status.details
+        )
     return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details)
 
 
@@ -34,11 +36,15 @@ def test_a_domain_refusal_is_passed_on_with_its_bilingual_message():
     assert isinstance(err, NotFound)
     assert err.message == "organization 'org_x' not found" and err.message_zh == "未找到单位：org_x"
     assert err.reason == "ORGANIZATION_NOT_FOUND"
-    bad = InvalidArgument("bad", "坏", reason="INVALID_ARGUMENT", violations=[FieldViolation("uscc", "18 characters", "18位")])
+    bad = InvalidArgument(
+        "bad", "坏", reason="INVALID_ARGUMENT", violations=[FieldViolation("uscc", "18 characters", "18位")]
+    )
     passed = from_downstream(_rpc_error(to_status(bad)))
     assert isinstance(passed, InvalidArgument) and passed.violations[0].field == "uscc"
 
 
-@pytest.mark.parametrize("code", [grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.UNIMPLEMENTED])
+@pytest.mark.parametrize(
+    "code", [grpc.StatusCode.INTERNAL, grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.UNIMPLEMENTED]
+)
 def test_anything_else_is_this_services_fault(code):
     assert from_downstream(_rpc_error(code=code, details="stack trace here")) is None

@@ -27,7 +27,9 @@ def _doc(n: int) -> ProposalDoc:
         }
         for i in range(1, n + 1)
     ]
-    p = SimpleNamespace(cycle_id="c-1", version=3, lines=lines, budget_fen=2_000_000_000, allocated_fen=123_456_789)
+    p = SimpleNamespace(
+        cycle_id="c-1", version=3, lines=lines, budget_fen=2_000_000_000, allocated_fen=123_456_789
+    )
     return ProposalDoc(p, datetime(2026, 9, 1, 1, 0, tzinfo=UTC), title="测试办法")
 
 

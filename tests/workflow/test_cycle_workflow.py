@@ -66,9 +66,23 @@ class StandIns:
         @activity.defn(name="compute_proposal")
         async def compute_proposal(x: m.ProposalRequest) -> m.ProposalSummary:
             if not s.sheets_complete:
-                raise ApplicationError("2 score sheets missing", {"zh": "缺2份评分表"}, type="FAILED_PRECONDITION", non_retryable=True)
+                raise ApplicationError(
+                    "2 score sheets missing",
+                    {"zh": "缺2份评分表"},
+                    type="FAILED_PRECONDITION",
+                    non_retryable=True,
+                )
             lines = [
-                m.AwardLine(a.application_id, "", a.city_code, a.enterprise_name, "excellent", 200_000_000, i + 1, "91.00")
+                m.AwardLine(
+                    a.application_id,
+                    "",
+                    a.city_code,
+                    a.enterprise_name,
+                    "excellent",
+                    200_000_000,
+                    i + 1,
+                    "91.00",
+                )
                 for i, a in enumerate(s.apps)
             ]
             return m.ProposalSummary(1, lines, [], sum(line.amount_fen for line in lines))
@@ -79,7 +93,9 @@ class StandIns:
 
         @activity.defn(name="deadline_after")
         async def deadline_after(x: m.DeadlineRequest) -> str:
-            return (datetime.fromisoformat(x.start) + timedelta(seconds=x.span.seconds or 86400 * 7)).isoformat()
+            return (
+                datetime.fromisoformat(x.start) + timedelta(seconds=x.span.seconds or 86400 * 7)
+            ).isoformat()
 
         @activity.defn(name="open_publicity")
         async def open_publicity(x: m.PublicityOpening) -> None:
@@ -104,9 +120,21 @@ class StandIns:
             return m.SupervisionStatus(len(s.apps), len(s.apps), len(s.apps))
 
         return [
-            record_phase, open_budget, close_application_window, record_recommendation, open_review, record_compliance,
-            draw_panels, compute_proposal, reserve_funds, deadline_after, open_publicity, close_publicity, disburse_award,
-            create_performance_targets, supervision_status,
+            record_phase,
+            open_budget,
+            close_application_window,
+            record_recommendation,
+            open_review,
+            record_compliance,
+            draw_panels,
+            compute_proposal,
+            reserve_funds,
+            deadline_after,
+            open_publicity,
+            close_publicity,
+            disburse_award,
+            create_performance_targets,
+            supervision_status,
         ]
 
 
@@ -138,7 +166,9 @@ def _actor(role: str, uid: str = "") -> m.Actor:
 
 @pytest.fixture
 async def env():
-    e = await WorkflowEnvironment.start_time_skipping(test_server_existing_path=str(BIN / "temporal-test-server"))
+    e = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server")
+    )
     yield e
     await e.shutdown()
 
@@ -173,17 +203,34 @@ async def test_a_cycle_runs_through_every_phase_and_refuses_illegal_decisions(en
     async with Worker(env.client, task_queue=queue, workflows=[CycleWorkflow], activities=stand.all()):
         now = await env.get_current_time()
         cycle_id = f"t-{uuid.uuid4().hex[:6]}"
-        handle = await env.client.start_workflow("CycleWorkflow", _input(cycle_id, now.astimezone(UTC)), id=m.workflow_id(cycle_id), task_queue=queue, result_type=m.CycleStatus)
+        handle = await env.client.start_workflow(
+            "CycleWorkflow",
+            _input(cycle_id, now.astimezone(UTC)),
+            id=m.workflow_id(cycle_id),
+            task_queue=queue,
+            result_type=m.CycleStatus,
+        )
         st = await _status(handle)
         assert st.phase == "PUBLISHED"
         # A decision in the wrong phase is refused and changes nothing.
-        cause = await _refused(handle, "decide_finance_concurrence", m.ProposalDecision(_actor("province_finance"), 1, True, "ok"), "FAILED_PRECONDITION")
+        cause = await _refused(
+            handle,
+            "decide_finance_concurrence",
+            m.ProposalDecision(_actor("province_finance"), 1, True, "ok"),
+            "FAILED_PRECONDITION",
+        )
         assert "PUBLISHED" in cause.message
         assert (await _status(handle)).phase == "PUBLISHED"
 
         # The same cycle cannot be started twice (business key).
         with pytest.raises(WorkflowAlreadyStartedError):
-            await env.client.start_workflow("CycleWorkflow", _input(cycle_id, now), id=m.workflow_id(cycle_id), task_queue=queue, result_type=m.CycleStatus)
+            await env.client.start_workflow(
+                "CycleWorkflow",
+                _input(cycle_id, now),
+                id=m.workflow_id(cycle_id),
+                task_queue=queue,
+                result_type=m.CycleStatus,
+            )
 
         await _wait_phase(env, handle, "APPLYING")
         st = await _wait_phase(env, handle, "CITY_REVIEW")
@@ -191,55 +238,113 @@ async def test_a_cycle_runs_through_every_phase_and_refuses_illegal_decisions(en
 
         items_a = [m.RecommendationItem("app_a", True, "推荐")]
         # Must list exactly the city's applications.
-        await _refused(handle, "sign_city_recommendation", _signoff("370100", "city_industry", []), "INVALID_ARGUMENT")
-        r = await handle.execute_update("sign_city_recommendation", _signoff("370100", "city_industry", items_a), result_type=m.SignoffResult)
+        await _refused(
+            handle, "sign_city_recommendation", _signoff("370100", "city_industry", []), "INVALID_ARGUMENT"
+        )
+        r = await handle.execute_update(
+            "sign_city_recommendation",
+            _signoff("370100", "city_industry", items_a),
+            result_type=m.SignoffResult,
+        )
         assert not r.complete and r.signed_roles == ["city_industry"]
         # The second bureau must agree on the same document and decisions.
-        await _refused(handle, "sign_city_recommendation", _signoff("370100", "city_finance", items_a, doc="other"), "FAILED_PRECONDITION")
-        await _refused(handle, "sign_city_recommendation", _signoff("370100", "city_industry", items_a), "ALREADY_EXISTS")
-        r = await handle.execute_update("sign_city_recommendation", _signoff("370100", "city_finance", items_a), result_type=m.SignoffResult)
+        await _refused(
+            handle,
+            "sign_city_recommendation",
+            _signoff("370100", "city_finance", items_a, doc="other"),
+            "FAILED_PRECONDITION",
+        )
+        await _refused(
+            handle, "sign_city_recommendation", _signoff("370100", "city_industry", items_a), "ALREADY_EXISTS"
+        )
+        r = await handle.execute_update(
+            "sign_city_recommendation",
+            _signoff("370100", "city_finance", items_a),
+            result_type=m.SignoffResult,
+        )
         assert r.complete
         items_b = [m.RecommendationItem("app_b", True, "推荐")]
-        await handle.execute_update("sign_city_recommendation", _signoff("370200", "city_industry", items_b, "青工信〔2026〕2号"))
-        await handle.execute_update("sign_city_recommendation", _signoff("370200", "city_finance", items_b, "青工信〔2026〕2号"))
+        await handle.execute_update(
+            "sign_city_recommendation", _signoff("370200", "city_industry", items_b, "青工信〔2026〕2号")
+        )
+        await handle.execute_update(
+            "sign_city_recommendation", _signoff("370200", "city_finance", items_b, "青工信〔2026〕2号")
+        )
 
         st = await _wait_phase(env, handle, "COMPLIANCE_REVIEW")
         assert st.counts.recommended == 2 and ("open_review", 2) in stand.calls
         await _refused(
-            handle, "decide_compliance",
-            m.ComplianceDecisions(_actor("province_industry"), [m.ComplianceItem("app_zzz", True, [])]), "NOT_FOUND",
+            handle,
+            "decide_compliance",
+            m.ComplianceDecisions(_actor("province_industry"), [m.ComplianceItem("app_zzz", True, [])]),
+            "NOT_FOUND",
         )
         await handle.execute_update(
             "decide_compliance",
-            m.ComplianceDecisions(_actor("province_industry"), [m.ComplianceItem("app_a", True, []), m.ComplianceItem("app_b", True, [])]),
+            m.ComplianceDecisions(
+                _actor("province_industry"),
+                [m.ComplianceItem("app_a", True, []), m.ComplianceItem("app_b", True, [])],
+            ),
         )
         await _wait_phase(env, handle, "EXPERT_REVIEW")
         # Concluding while sheets are missing is refused by review and leaves the phase unchanged.
         stand.sheets_complete = False
-        await _refused(handle, "conclude_expert_review", m.Conclusion(_actor("province_industry")), "FAILED_PRECONDITION")
+        await _refused(
+            handle, "conclude_expert_review", m.Conclusion(_actor("province_industry")), "FAILED_PRECONDITION"
+        )
         assert (await _status(handle)).phase == "EXPERT_REVIEW"
         stand.sheets_complete = True
-        assert await handle.execute_update("conclude_expert_review", m.Conclusion(_actor("province_industry")), result_type=int) == 1
+        assert (
+            await handle.execute_update(
+                "conclude_expert_review", m.Conclusion(_actor("province_industry")), result_type=int
+            )
+            == 1
+        )
 
         await _wait_phase(env, handle, "FINANCE_CONCURRENCE")
-        await _refused(handle, "decide_finance_concurrence", m.ProposalDecision(_actor("province_finance"), 9, True, "ok"), "FAILED_PRECONDITION")
+        await _refused(
+            handle,
+            "decide_finance_concurrence",
+            m.ProposalDecision(_actor("province_finance"), 9, True, "ok"),
+            "FAILED_PRECONDITION",
+        )
         # Finance does not concur: back to PROPOSAL; resubmitted; then concurs.
-        await handle.execute_update("decide_finance_concurrence", m.ProposalDecision(_actor("province_finance"), 1, False, "请核实预算"))
+        await handle.execute_update(
+            "decide_finance_concurrence",
+            m.ProposalDecision(_actor("province_finance"), 1, False, "请核实预算"),
+        )
         await _wait_phase(env, handle, "PROPOSAL")
         await handle.execute_update("resubmit_proposal", m.Conclusion(_actor("province_industry"), "已核实"))
         await _wait_phase(env, handle, "FINANCE_CONCURRENCE")
-        await handle.execute_update("decide_finance_concurrence", m.ProposalDecision(_actor("province_finance"), 1, True, "同意"))
+        await handle.execute_update(
+            "decide_finance_concurrence", m.ProposalDecision(_actor("province_finance"), 1, True, "同意")
+        )
         assert ("reserve_funds", 400_000_000) in stand.calls
 
         await _wait_phase(env, handle, "PARTY_GROUP_APPROVAL")
-        await _refused(handle, "decide_party_group_approval", m.ProposalDecision(_actor("party_group"), 1, True, "", ""), "INVALID_ARGUMENT")
-        await handle.execute_update("decide_party_group_approval", m.ProposalDecision(_actor("party_group"), 1, True, "同意", "厅党组会〔2026〕1次"))
+        await _refused(
+            handle,
+            "decide_party_group_approval",
+            m.ProposalDecision(_actor("party_group"), 1, True, "", ""),
+            "INVALID_ARGUMENT",
+        )
+        await handle.execute_update(
+            "decide_party_group_approval",
+            m.ProposalDecision(_actor("party_group"), 1, True, "同意", "厅党组会〔2026〕1次"),
+        )
 
         await _wait_phase(env, handle, "PUBLICITY", step=timedelta(minutes=1))
         # Not before the publicity period (a durable timer) has run.
-        await _refused(handle, "decide_publicity_outcome", m.PublicityOutcome(_actor("province_industry"), "鲁工信〔2026〕9号"), "FAILED_PRECONDITION")
+        await _refused(
+            handle,
+            "decide_publicity_outcome",
+            m.PublicityOutcome(_actor("province_industry"), "鲁工信〔2026〕9号"),
+            "FAILED_PRECONDITION",
+        )
         await env.sleep(timedelta(days=8))
-        await handle.execute_update("decide_publicity_outcome", m.PublicityOutcome(_actor("province_industry"), "鲁工信〔2026〕9号"))
+        await handle.execute_update(
+            "decide_publicity_outcome", m.PublicityOutcome(_actor("province_industry"), "鲁工信〔2026〕9号")
+        )
 
         st = await _wait_phase(env, handle, "SUPERVISING")
         assert st.counts.disbursed == 2
@@ -249,8 +354,21 @@ async def test_a_cycle_runs_through_every_phase_and_refuses_illegal_decisions(en
         result = await handle.result()
         assert result.phase == "CLOSED"
         assert [h.phase for h in result.history] == [
-            "PUBLISHED", "APPLYING", "CITY_REVIEW", "COMPLIANCE_REVIEW", "EXPERT_REVIEW", "PROPOSAL", "FINANCE_CONCURRENCE",
-            "PROPOSAL", "FINANCE_CONCURRENCE", "PARTY_GROUP_APPROVAL", "PUBLICITY", "ANNOUNCED", "DISBURSING", "SUPERVISING", "CLOSED",
+            "PUBLISHED",
+            "APPLYING",
+            "CITY_REVIEW",
+            "COMPLIANCE_REVIEW",
+            "EXPERT_REVIEW",
+            "PROPOSAL",
+            "FINANCE_CONCURRENCE",
+            "PROPOSAL",
+            "FINANCE_CONCURRENCE",
+            "PARTY_GROUP_APPROVAL",
+            "PUBLICITY",
+            "ANNOUNCED",
+            "DISBURSING",
+            "SUPERVISING",
+            "CLOSED",
         ]
         assert stand.phases == [h.phase for h in result.history]
 
@@ -260,7 +378,13 @@ async def test_a_cycle_with_no_submission_closes_after_the_window(env):
     queue = f"q-{uuid.uuid4()}"
     async with Worker(env.client, task_queue=queue, workflows=[CycleWorkflow], activities=stand.all()):
         now = await env.get_current_time()
-        handle = await env.client.start_workflow("CycleWorkflow", _input("empty", now.astimezone(UTC)), id=m.workflow_id("empty"), task_queue=queue, result_type=m.CycleStatus)
+        handle = await env.client.start_workflow(
+            "CycleWorkflow",
+            _input("empty", now.astimezone(UTC)),
+            id=m.workflow_id("empty"),
+            task_queue=queue,
+            result_type=m.CycleStatus,
+        )
         result = await handle.result()
         assert result.phase == "CLOSED" and "no eligible application" in result.note
         assert stand.phases == ["PUBLISHED", "APPLYING", "CLOSED"]
@@ -272,7 +396,11 @@ async def test_city_review_deadline_proceeds_with_the_cities_that_signed_and_ref
     async with Worker(env.client, task_queue=queue, workflows=[CycleWorkflow], activities=stand.all()):
         now = await env.get_current_time()
         handle = await env.client.start_workflow(
-            "CycleWorkflow", _input("late", now.astimezone(UTC)), id=m.workflow_id("late"), task_queue=queue, result_type=m.CycleStatus
+            "CycleWorkflow",
+            _input("late", now.astimezone(UTC)),
+            id=m.workflow_id("late"),
+            task_queue=queue,
+            result_type=m.CycleStatus,
         )
         await _wait_phase(env, handle, "CITY_REVIEW")
         items_a = [m.RecommendationItem("app_a", True, "推荐")]
@@ -280,11 +408,16 @@ async def test_city_review_deadline_proceeds_with_the_cities_that_signed_and_ref
         await handle.execute_update("sign_city_recommendation", _signoff("370100", "city_finance", items_a))
         # Qingdao signs only once; then the city-review deadline (a durable timer) passes.
         items_b = [m.RecommendationItem("app_b", True, "推荐")]
-        await handle.execute_update("sign_city_recommendation", _signoff("370200", "city_industry", items_b, "青工信〔2026〕2号"))
+        await handle.execute_update(
+            "sign_city_recommendation", _signoff("370200", "city_industry", items_b, "青工信〔2026〕2号")
+        )
         st = await _wait_phase(env, handle, "COMPLIANCE_REVIEW")
         assert st.counts.recommended == 1 and st.counts.cities_recommended == 1
         assert ("open_review", 1) in stand.calls  # only Jinan's application went on
         cause = await _refused(
-            handle, "sign_city_recommendation", _signoff("370200", "city_finance", items_b, "青工信〔2026〕2号"), "FAILED_PRECONDITION"
+            handle,
+            "sign_city_recommendation",
+            _signoff("370200", "city_finance", items_b, "青工信〔2026〕2号"),
+            "FAILED_PRECONDITION",
         )
         assert "COMPLIANCE_REVIEW" in cause.message

@@ -45,7 +45,12 @@ from workflows.cycle.models import (
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TIMEOUT = 20
-_RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.ABORTED}
+_RETRYABLE = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.ABORTED,
+}
 TIER_NAMES = {rpb.TIER_EXCELLENT: "excellent", rpb.TIER_ADVANCED: "advanced", rpb.TIER_NONE: "none"}
 
 
@@ -62,7 +67,9 @@ class ServiceAccountToken:
         if self._token is None or time.time() > self._expires - 60:
             password = self.settings.resolved_worker_password()
             if not password:
-                raise RuntimeError("the worker's service-account password is not configured (AICC_WORKER_PASSWORD_FILE)")
+                raise RuntimeError(
+                    "the worker's service-account password is not configured (AICC_WORKER_PASSWORD_FILE)"
+                )
             resp = await self._clients.identity.Login(
                 ipb.LoginRequest(username=self.settings.worker_username, password=password), timeout=TIMEOUT
             )
@@ -81,7 +88,9 @@ async def _call(method, request):
         if e.code() in _RETRYABLE:
             raise
         err = read_error(e)
-        raise ApplicationError(err.message, {"zh": err.message_zh, **err.metadata}, type=err.code.name, non_retryable=True) from None
+        raise ApplicationError(
+            err.message, {"zh": err.message_zh, **err.metadata}, type=err.code.name, non_retryable=True
+        ) from None
 
 
 def summary_of(p: rpb.Proposal) -> ProposalSummary:
@@ -115,17 +124,24 @@ class CycleActivities:
         await _call(
             self.c.intake.RecordCyclePhase,
             inpb.RecordCyclePhaseRequest(
-                cycle_id=x.cycle_id, phase=inpb.CyclePhase.Value(f"CYCLE_PHASE_{x.phase}"), note=x.note, proposal_version=x.proposal_version
+                cycle_id=x.cycle_id,
+                phase=inpb.CyclePhase.Value(f"CYCLE_PHASE_{x.phase}"),
+                note=x.note,
+                proposal_version=x.proposal_version,
             ),
         )
 
     @activity.defn(name="open_budget")
     async def open_budget(self, x: BudgetOpening) -> None:
-        await _call(self.c.funding.OpenBudget, fpb.OpenBudgetRequest(cycle_id=x.cycle_id, total_fen=x.total_fen))
+        await _call(
+            self.c.funding.OpenBudget, fpb.OpenBudgetRequest(cycle_id=x.cycle_id, total_fen=x.total_fen)
+        )
 
     @activity.defn(name="close_application_window")
     async def close_application_window(self, cycle_id: str) -> list[AppRef]:
-        resp = await _call(self.c.intake.CloseApplicationWindow, inpb.CloseApplicationWindowRequest(cycle_id=cycle_id))
+        resp = await _call(
+            self.c.intake.CloseApplicationWindow, inpb.CloseApplicationWindowRequest(cycle_id=cycle_id)
+        )
         return [
             AppRef(
                 application_id=a.application_id,
@@ -136,7 +152,11 @@ class CycleActivities:
                 submitted_at=from_ts(a.submitted_at).isoformat(),
                 materials=[
                     MaterialRef(
-                        material_id=m.material_id, kind=m.kind, filename=m.filename, sha256=m.sha256, size_bytes=m.size_bytes
+                        material_id=m.material_id,
+                        kind=m.kind,
+                        filename=m.filename,
+                        sha256=m.sha256,
+                        size_bytes=m.size_bytes,
                     )
                     for m in a.materials
                 ],
@@ -151,9 +171,19 @@ class CycleActivities:
             cycle_id=x.cycle_id,
             city_code=x.city_code,
             document_no=x.document_no,
-            items=[inpb.RecommendationItem(application_id=i.application_id, recommended=i.recommended, opinion=i.opinion) for i in x.items],
+            items=[
+                inpb.RecommendationItem(
+                    application_id=i.application_id, recommended=i.recommended, opinion=i.opinion
+                )
+                for i in x.items
+            ],
             signoffs=[
-                inpb.Signoff(role=a.role, user_id=a.user_id, display_name=a.display_name, signed_at=ts(datetime.fromisoformat(x.signed_at[a.role])))
+                inpb.Signoff(
+                    role=a.role,
+                    user_id=a.user_id,
+                    display_name=a.display_name,
+                    signed_at=ts(datetime.fromisoformat(x.signed_at[a.role])),
+                )
                 for a in x.signoffs
             ],
             complete=True,
@@ -177,7 +207,11 @@ class CycleActivities:
                         submitted_at=ts(datetime.fromisoformat(a.submitted_at)),
                         materials=[
                             rpb.Material(
-                                material_id=m.material_id, kind=m.kind, filename=m.filename, sha256=m.sha256, size_bytes=m.size_bytes
+                                material_id=m.material_id,
+                                kind=m.kind,
+                                filename=m.filename,
+                                sha256=m.sha256,
+                                size_bytes=m.size_bytes,
                             )
                             for m in a.materials
                         ],
@@ -196,7 +230,13 @@ class CycleActivities:
             rpb.RecordComplianceDecisionsRequest(
                 cycle_id=x.cycle_id,
                 decisions=[
-                    rpb.ComplianceReview(application_id=d.application_id, compliant=d.compliant, reasons=d.reasons, decided_by=x.decided_by, decided_at=at)
+                    rpb.ComplianceReview(
+                        application_id=d.application_id,
+                        compliant=d.compliant,
+                        reasons=d.reasons,
+                        decided_by=x.decided_by,
+                        decided_at=at,
+                    )
                     for d in x.decisions
                 ],
             ),
@@ -209,7 +249,10 @@ class CycleActivities:
 
     @activity.defn(name="compute_proposal")
     async def compute_proposal(self, x: ProposalRequest) -> ProposalSummary:
-        resp = await _call(self.c.review.ComputeProposal, rpb.ComputeProposalRequest(cycle_id=x.cycle_id, budget_fen=x.budget_fen))
+        resp = await _call(
+            self.c.review.ComputeProposal,
+            rpb.ComputeProposalRequest(cycle_id=x.cycle_id, budget_fen=x.budget_fen),
+        )
         return summary_of(resp.proposal)
 
     @activity.defn(name="reserve_funds")
@@ -220,7 +263,12 @@ class CycleActivities:
                 cycle_id=x.cycle_id,
                 proposal_version=x.proposal_version,
                 lines=[
-                    fpb.ReservationLine(application_id=a.application_id, organization_id=a.organization_id, amount_fen=a.amount_fen, city_code=a.city_code)
+                    fpb.ReservationLine(
+                        application_id=a.application_id,
+                        organization_id=a.organization_id,
+                        amount_fen=a.amount_fen,
+                        city_code=a.city_code,
+                    )
                     for a in x.lines
                 ],
             ),
@@ -241,7 +289,11 @@ class CycleActivities:
     async def open_publicity(self, x: PublicityOpening) -> None:
         await _call(
             self.c.review.OpenPublicity,
-            rpb.OpenPublicityRequest(cycle_id=x.cycle_id, proposal_version=x.proposal_version, ends_at=ts(datetime.fromisoformat(x.ends_at))),
+            rpb.OpenPublicityRequest(
+                cycle_id=x.cycle_id,
+                proposal_version=x.proposal_version,
+                ends_at=ts(datetime.fromisoformat(x.ends_at)),
+            ),
         )
 
     @activity.defn(name="close_publicity")
@@ -274,15 +326,30 @@ class CycleActivities:
             self.c.supervision.CreatePerformanceTargets,
             spb.CreatePerformanceTargetsRequest(
                 cycle_id=x.cycle_id,
-                awards=[spb.AwardRef(application_id=a.application_id, organization_id=a.organization_id, amount_fen=a.amount_fen, city_code=a.city_code) for a in x.awards],
-                templates=[spb.TargetTemplate(code=t.code, description=t.description, unit=t.unit, target_value=t.target_value) for t in x.templates],
+                awards=[
+                    spb.AwardRef(
+                        application_id=a.application_id,
+                        organization_id=a.organization_id,
+                        amount_fen=a.amount_fen,
+                        city_code=a.city_code,
+                    )
+                    for a in x.awards
+                ],
+                templates=[
+                    spb.TargetTemplate(
+                        code=t.code, description=t.description, unit=t.unit, target_value=t.target_value
+                    )
+                    for t in x.templates
+                ],
             ),
         )
         return len(resp.targets)
 
     @activity.defn(name="supervision_status")
     async def supervision_status(self, cycle_id: str) -> SupervisionStatus:
-        resp = await _call(self.c.supervision.GetSupervisionStatus, spb.GetSupervisionStatusRequest(cycle_id=cycle_id))
+        resp = await _call(
+            self.c.supervision.GetSupervisionStatus, spb.GetSupervisionStatusRequest(cycle_id=cycle_id)
+        )
         return SupervisionStatus(resp.awards, resp.reported, resp.evaluated)
 
     def all(self) -> list:

@@ -24,12 +24,16 @@ async def connect(settings: Settings, *, attempts: int = 60) -> Client:
     for i in range(attempts):
         try:
             return await Client.connect(
-                settings.temporal_address, namespace=settings.temporal_namespace, plugins=telemetry.temporal_plugins()
+                settings.temporal_address,
+                namespace=settings.temporal_namespace,
+                plugins=telemetry.temporal_plugins(),
             )
         except Exception as e:  # noqa: BLE001 - server not up yet
             if i == attempts - 1:
                 raise
-            log.info("Temporal at %s not reachable yet (%s); retrying", settings.temporal_address, type(e).__name__)
+            log.info(
+                "Temporal at %s not reachable yet (%s); retrying", settings.temporal_address, type(e).__name__
+            )
             await asyncio.sleep(delay)
             delay = min(delay * 2, 3.0)
     raise RuntimeError("unreachable")
@@ -67,7 +71,11 @@ async def run(settings: Settings) -> None:
         status = health.aio.HealthServicer()
         health_server = await start_health_server(status, settings.listen_host, settings.health_port)
     async with worker:
-        log.info("worker polling task queue %s in namespace %s", settings.temporal_task_queue, settings.temporal_namespace)
+        log.info(
+            "worker polling task queue %s in namespace %s",
+            settings.temporal_task_queue,
+            settings.temporal_namespace,
+        )
         if status is not None:
             await status.set("", health_pb2.HealthCheckResponse.SERVING)
         await stop.wait()

@@ -50,7 +50,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
-RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20), maximum_attempts=20)
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20), maximum_attempts=20
+)
 
 
 def _refuse(code: str, message: str, zh: str, **extra: str) -> ApplicationError:
@@ -98,12 +100,18 @@ class CycleWorkflow:
         """Runs one activity; a refusal by the service surfaces as the same ApplicationError type."""
         try:
             return await workflow.execute_activity(
-                name, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=RETRY, result_type=result_type
+                name,
+                arg,
+                start_to_close_timeout=ACTIVITY_TIMEOUT,
+                retry_policy=RETRY,
+                result_type=result_type,
             )
         except ActivityError as e:
             cause = e.cause
             if isinstance(cause, ApplicationError):
-                raise ApplicationError(cause.message, *cause.details, type=cause.type, non_retryable=True) from None
+                raise ApplicationError(
+                    cause.message, *cause.details, type=cause.type, non_retryable=True
+                ) from None
             raise
 
     async def _enter(self, phase: str, note: str = "") -> None:
@@ -159,7 +167,9 @@ class CycleWorkflow:
 
         await self._enter("CITY_REVIEW")
         due = datetime.fromisoformat(inp.city_review_due_at) - workflow.now()
-        await self._wait(lambda: len(self.cities_done) == len(self.submitted), max(due.total_seconds(), 0.001))
+        await self._wait(
+            lambda: len(self.cities_done) == len(self.submitted), max(due.total_seconds(), 0.001)
+        )
         async with self.lock:  # no sign-off lands after the deadline has been applied
             self.city_review_closed = True
         if not self.recommended:
@@ -204,7 +214,8 @@ class CycleWorkflow:
 
         self.publicity_ends_at = await self._deadline(inp.publicity)
         await self._act(
-            "open_publicity", PublicityOpening(inp.cycle_id, self.proposal.version, self.publicity_ends_at.isoformat())
+            "open_publicity",
+            PublicityOpening(inp.cycle_id, self.proposal.version, self.publicity_ends_at.isoformat()),
         )
         await self._enter("PUBLICITY")
         await self._wait(lambda: self.outcome is not None)
@@ -222,7 +233,9 @@ class CycleWorkflow:
                 self.counts.disbursed += 1
         if refused:
             self.note = f"treasury refused payment for {', '.join(refused)} / 国库拒绝支付"
-        await self._act("create_performance_targets", TargetsRequest(inp.cycle_id, awards, inp.performance_targets))
+        await self._act(
+            "create_performance_targets", TargetsRequest(inp.cycle_id, awards, inp.performance_targets)
+        )
 
         await self._enter("SUPERVISING")
         if not await self._wait(lambda: self.supervision_done, await self._timeout(inp.supervision)):
@@ -300,22 +313,42 @@ class CycleWorkflow:
                 self.recommended.extend(a for a in self.submitted[s.city_code] if a.application_id in chosen)
                 self.counts.recommended = len(self.recommended)
                 self.counts.cities_recommended = len(self.cities_done)
-            return SignoffResult(s.city_code, s.document_no, sorted(signed), complete, dict(self.signed_at[s.city_code]))
+            return SignoffResult(
+                s.city_code, s.document_no, sorted(signed), complete, dict(self.signed_at[s.city_code])
+            )
 
     @sign_city_recommendation.validator
     def validate_sign_city_recommendation(self, s: CitySignoff) -> None:
         if self.phase != "CITY_REVIEW" or self.city_review_closed:
-            raise _wrong_phase("SignCityRecommendation", "城市推荐签署", self.phase, "CITY_REVIEW (before its deadline)")
+            raise _wrong_phase(
+                "SignCityRecommendation", "城市推荐签署", self.phase, "CITY_REVIEW (before its deadline)"
+            )
         if s.actor.role not in CITY_ROLES:
-            raise _refuse("PERMISSION_DENIED", "only city industry or city finance may sign", "仅市工信局或市财政局可签署")
+            raise _refuse(
+                "PERMISSION_DENIED",
+                "only city industry or city finance may sign",
+                "仅市工信局或市财政局可签署",
+            )
         apps = self.submitted.get(s.city_code)
         if not apps:
-            raise _refuse("FAILED_PRECONDITION", f"city {s.city_code} has no submitted application in this cycle", f"城市 {s.city_code} 本年度无申报项目")
+            raise _refuse(
+                "FAILED_PRECONDITION",
+                f"city {s.city_code} has no submitted application in this cycle",
+                f"城市 {s.city_code} 本年度无申报项目",
+            )
         if s.city_code in self.cities_done:
-            raise _refuse("FAILED_PRECONDITION", f"city {s.city_code} has already recommended", f"城市 {s.city_code} 已完成推荐")
+            raise _refuse(
+                "FAILED_PRECONDITION",
+                f"city {s.city_code} has already recommended",
+                f"城市 {s.city_code} 已完成推荐",
+            )
         signed = self.signoffs.get(s.city_code, {})
         if s.actor.role in signed:
-            raise _refuse("ALREADY_EXISTS", f"{s.actor.role} has already signed for city {s.city_code}", f"{s.actor.role} 已签署")
+            raise _refuse(
+                "ALREADY_EXISTS",
+                f"{s.actor.role} has already signed for city {s.city_code}",
+                f"{s.actor.role} 已签署",
+            )
         expected = sorted(a.application_id for a in apps)
         given = sorted(i.application_id for i in s.items)
         if given != expected:
@@ -356,11 +389,26 @@ class CycleWorkflow:
         known = {a.application_id for a in self.recommended}
         for i, item in enumerate(d.decisions):
             if item.application_id not in known:
-                raise _refuse("NOT_FOUND", f"decisions[{i}]: application {item.application_id} was not recommended to the province", "该项目未被推荐至省级", field=f"decisions[{i}].application_id")
+                raise _refuse(
+                    "NOT_FOUND",
+                    f"decisions[{i}]: application {item.application_id} was not recommended to the province",
+                    "该项目未被推荐至省级",
+                    field=f"decisions[{i}].application_id",
+                )
             if item.application_id in self.compliance:
-                raise _refuse("FAILED_PRECONDITION", f"decisions[{i}]: application {item.application_id} is already decided", "该项目已作出合规性审核结论", field=f"decisions[{i}].application_id")
+                raise _refuse(
+                    "FAILED_PRECONDITION",
+                    f"decisions[{i}]: application {item.application_id} is already decided",
+                    "该项目已作出合规性审核结论",
+                    field=f"decisions[{i}].application_id",
+                )
             if not item.compliant and not item.reasons:
-                raise _refuse("INVALID_ARGUMENT", f"decisions[{i}].reasons: a non-compliant decision needs its reasons", "不合规结论须说明理由", field=f"decisions[{i}].reasons")
+                raise _refuse(
+                    "INVALID_ARGUMENT",
+                    f"decisions[{i}].reasons: a non-compliant decision needs its reasons",
+                    "不合规结论须说明理由",
+                    field=f"decisions[{i}].reasons",
+                )
 
     @workflow.update
     async def conclude_expert_review(self, c: Conclusion) -> int:
@@ -380,7 +428,9 @@ class CycleWorkflow:
         async with self.lock:
             self.validate_decide_finance_concurrence(d)
             if d.approve:  # the money is set aside only once finance agrees (Art. 3 total-amount control)
-                await self._act("reserve_funds", Reservation(self.inp.cycle_id, self.proposal.version, self._awards()))
+                await self._act(
+                    "reserve_funds", Reservation(self.inp.cycle_id, self.proposal.version, self._awards())
+                )
             self.decision = d
             return "concurred" if d.approve else "returned"
 
@@ -403,7 +453,12 @@ class CycleWorkflow:
             raise _wrong_phase("DecidePartyGroupApproval", "党组会审议", self.phase, "PARTY_GROUP_APPROVAL")
         self._check_version(d)
         if d.approve and not d.reference:
-            raise _refuse("INVALID_ARGUMENT", "meeting_reference: the meeting's reference is required", "须填写党组会会议编号", field="meeting_reference")
+            raise _refuse(
+                "INVALID_ARGUMENT",
+                "meeting_reference: the meeting's reference is required",
+                "须填写党组会会议编号",
+                field="meeting_reference",
+            )
 
     @workflow.update
     async def resubmit_proposal(self, c: Conclusion) -> int:
@@ -415,7 +470,9 @@ class CycleWorkflow:
     @resubmit_proposal.validator
     def validate_resubmit_proposal(self, c: Conclusion) -> None:
         if self.phase != "PROPOSAL" or self.resubmitted or not self.history or not self.note:
-            raise _wrong_phase("ResubmitProposal", "重新报送资金分配建议", self.phase, "PROPOSAL (after a return)")
+            raise _wrong_phase(
+                "ResubmitProposal", "重新报送资金分配建议", self.phase, "PROPOSAL (after a return)"
+            )
 
     @workflow.update
     async def decide_publicity_outcome(self, o: PublicityOutcome) -> int:
@@ -425,7 +482,9 @@ class CycleWorkflow:
             if final.version != self.proposal.version:
                 # Upheld objections changed the list: the reservation follows the final version.
                 self._set_proposal(final)
-                await self._act("reserve_funds", Reservation(self.inp.cycle_id, final.version, self._awards()))
+                await self._act(
+                    "reserve_funds", Reservation(self.inp.cycle_id, final.version, self._awards())
+                )
             self.outcome = o
             return self.proposal.version
 
@@ -441,13 +500,20 @@ class CycleWorkflow:
                 phase=self.phase,
             )
         if not o.announcement_document_no.strip():
-            raise _refuse("INVALID_ARGUMENT", "announcement_document_no is required", "须填写发文文号", field="announcement_document_no")
+            raise _refuse(
+                "INVALID_ARGUMENT",
+                "announcement_document_no is required",
+                "须填写发文文号",
+                field="announcement_document_no",
+            )
 
     @workflow.update
     async def conclude_supervision(self, c: Conclusion) -> str:
         async with self.lock:
             self.validate_conclude_supervision(c)
-            status: SupervisionStatus = await self._act("supervision_status", self.inp.cycle_id, SupervisionStatus)
+            status: SupervisionStatus = await self._act(
+                "supervision_status", self.inp.cycle_id, SupervisionStatus
+            )
             self.counts.evaluated = status.evaluated
             if status.evaluated < status.awards:
                 raise _refuse(

@@ -149,6 +149,7 @@ def masked_personal_data(user: UserRow, cipher: FieldCipher) -> tuple[str, str]:
             return cipher.decrypt(value, _aad(column, user.user_id))
         except DecryptionError:
             return "***"  # tampered or another key: show nothing of it
+
     return mask_phone(clear("phone", user.phone_enc)), mask_id_number(clear("id_number", user.id_number_enc))
 
 
@@ -296,7 +297,9 @@ async def login(
 
     user = await store.user_by_username(username)
     if not await _verify_or_waste_time(user, password):
-        return await fail(Unauthenticated("wrong username or password", "用户名或密码错误", reason="BAD_CREDENTIALS"))
+        return await fail(
+            Unauthenticated("wrong username or password", "用户名或密码错误", reason="BAD_CREDENTIALS")
+        )
     assert user is not None
     if needs_second_factor(user.roles):
         secret = None
@@ -320,7 +323,11 @@ async def login(
         step = second_factor.matching_step(secret, totp_code, now)
         if step is None:
             return await fail(
-                Unauthenticated("second factor code is wrong or expired", "动态口令错误或已过期", reason="SECOND_FACTOR_INVALID")
+                Unauthenticated(
+                    "second factor code is wrong or expired",
+                    "动态口令错误或已过期",
+                    reason="SECOND_FACTOR_INVALID",
+                )
             )
         if user.totp_last_step is not None and step <= user.totp_last_step:
             return await fail(
@@ -352,7 +359,9 @@ async def update_organization_city(
     try:
         target = jurisdictions.get(city_code)
     except KeyError:
-        raise _invalid("city_code", f"unknown jurisdiction {city_code!r}", f"未知行政区划 {city_code}") from None
+        raise _invalid(
+            "city_code", f"unknown jurisdiction {city_code!r}", f"未知行政区划 {city_code}"
+        ) from None
     if target.level != "city":
         raise _invalid("city_code", "must be a prefecture-level city", "须为设区的市")
     if org.city_code == city_code:
@@ -495,14 +504,36 @@ async def _org_by_uscc(store: IdentityStore, code: str, field: str = "uscc") -> 
     return org
 
 
-async def record_credit(store: IdentityStore, *, uscc_code: str, severity: str, start: date, end: date | None, source: str, reference: str) -> None:
+async def record_credit(
+    store: IdentityStore,
+    *,
+    uscc_code: str,
+    severity: str,
+    start: date,
+    end: date | None,
+    source: str,
+    reference: str,
+) -> None:
     org = await _org_by_uscc(store, uscc_code)
-    await store.add(CreditRecordRow(organization_id=org.organization_id, severity=severity, start_date=start, end_date=end, source=source, reference=reference))
+    await store.add(
+        CreditRecordRow(
+            organization_id=org.organization_id,
+            severity=severity,
+            start_date=start,
+            end_date=end,
+            source=source,
+            reference=reference,
+        )
+    )
 
 
-async def record_green(store: IdentityStore, *, uscc_code: str, meets: bool, as_of: date, source: str) -> None:
+async def record_green(
+    store: IdentityStore, *, uscc_code: str, meets: bool, as_of: date, source: str
+) -> None:
     org = await _org_by_uscc(store, uscc_code)
-    await store.add(GreenThresholdRow(organization_id=org.organization_id, meets=meets, as_of=as_of, source=source))
+    await store.add(
+        GreenThresholdRow(organization_id=org.organization_id, meets=meets, as_of=as_of, source=source)
+    )
 
 
 async def import_registry(store: IdentityStore, *, kind: str, csv_text: str) -> int:
@@ -514,21 +545,46 @@ async def import_registry(store: IdentityStore, *, kind: str, csv_text: str) -> 
             str(e).splitlines()[0],
             "导入文件有误，未导入任何记录",
             reason="IMPORT_ROWS_INVALID",
-            violations=[FieldViolation(f"csv_text.line[{x.line}]" + (f".{x.column}" if x.column else ""), x.message) for x in e.errors],
+            violations=[
+                FieldViolation(f"csv_text.line[{x.line}]" + (f".{x.column}" if x.column else ""), x.message)
+                for x in e.errors
+            ],
         ) from None
     orgs = {}
     unknown = []
     for r in rows:
         org = await store.organization_by_uscc(r.uscc)
         if org is None:
-            unknown.append(FieldViolation(f"csv_text.line[{r.line}].uscc", f"no registered organisation has USCC {r.uscc}", "未登记该统一社会信用代码"))
+            unknown.append(
+                FieldViolation(
+                    f"csv_text.line[{r.line}].uscc",
+                    f"no registered organisation has USCC {r.uscc}",
+                    "未登记该统一社会信用代码",
+                )
+            )
         orgs[r.line] = org
     if unknown:
-        raise InvalidArgument(f"{len(unknown)} row(s) name an unknown organisation; nothing imported", "存在未登记单位，未导入任何记录", reason="IMPORT_ROWS_INVALID", violations=unknown)
+        raise InvalidArgument(
+            f"{len(unknown)} row(s) name an unknown organisation; nothing imported",
+            "存在未登记单位，未导入任何记录",
+            reason="IMPORT_ROWS_INVALID",
+            violations=unknown,
+        )
     for r in rows:
         org_id = orgs[r.line].organization_id
         if kind == "credit":
-            await store.add(CreditRecordRow(organization_id=org_id, severity=r.severity, start_date=r.start_date, end_date=r.end_date, source=r.source, reference=r.reference))
+            await store.add(
+                CreditRecordRow(
+                    organization_id=org_id,
+                    severity=r.severity,
+                    start_date=r.start_date,
+                    end_date=r.end_date,
+                    source=r.source,
+                    reference=r.reference,
+                )
+            )
         else:
-            await store.add(GreenThresholdRow(organization_id=org_id, meets=r.meets, as_of=r.as_of, source=r.source))
+            await store.add(
+                GreenThresholdRow(organization_id=org_id, meets=r.meets, as_of=r.as_of, source=r.source)
+            )
     return len(rows)

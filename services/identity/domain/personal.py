@@ -26,13 +26,19 @@ def phone_problem(phone: str) -> tuple[str, str] | None:
 def id_number_problem(id_number: str) -> tuple[str, str] | None:
     """(English, Chinese) description of what is wrong with an 18-character ID number, or None."""
     if not ID_RE.match(id_number):
-        return "must be 18 characters: 17 digits and a check digit (0-9 or X)", "须为18位：17位数字加1位校验码（0-9或X）"
+        return (
+            "must be 18 characters: 17 digits and a check digit (0-9 or X)",
+            "须为18位：17位数字加1位校验码（0-9或X）",
+        )
     try:
         born = date(int(id_number[6:10]), int(id_number[10:12]), int(id_number[12:14]))
     except ValueError:
         born = None
     if born is None or born.year < 1900 or born > date.today():
-        return "characters 7-14 must be a valid date of birth (YYYYMMDD)", "第7至14位须为有效出生日期（YYYYMMDD）"
+        return (
+            "characters 7-14 must be a valid date of birth (YYYYMMDD)",
+            "第7至14位须为有效出生日期（YYYYMMDD）",
+        )
     if id_check_digit(id_number[:17]) != id_number[17]:
         return "check digit does not match (GB 11643)", "校验码不正确（GB 11643）"
     return None

@@ -60,7 +60,11 @@ def check_may_submit(p: Principal, cycle: CycleRow, app: ApplicationRow, now: da
 def check_declaration(signer_name: str, accepted: bool) -> None:
     violations = []
     if not signer_name.strip():
-        violations.append(FieldViolation("declaration.signer_name", "the declaration must be signed by name", "真实性承诺须署名"))
+        violations.append(
+            FieldViolation(
+                "declaration.signer_name", "the declaration must be signed by name", "真实性承诺须署名"
+            )
+        )
     if not accepted:
         violations.append(
             FieldViolation(
@@ -71,5 +75,8 @@ def check_declaration(signer_name: str, accepted: bool) -> None:
         )
     if violations:
         raise InvalidArgument(
-            "the authenticity declaration is incomplete (Art. 8)", "真实性承诺不完整（第八条）", reason="DECLARATION_INCOMPLETE", violations=violations
+            "the authenticity declaration is incomplete (Art. 8)",
+            "真实性承诺不完整（第八条）",
+            reason="DECLARATION_INCOMPLETE",
+            violations=violations,
         )

@@ -75,7 +75,8 @@ def workflow_input(cycle_id: str, policy: Policy, p: CyclePlan) -> CycleInput:
         publicity=span(s.publicity),
         supervision=span(s.supervision),
         performance_targets=[
-            TargetTemplate(t.code, t.description, t.unit, str(t.target_value)) for t in policy.performance_targets
+            TargetTemplate(t.code, t.description, t.unit, str(t.target_value))
+            for t in policy.performance_targets
         ],
     )
 

@@ -217,7 +217,10 @@ def proposal_pdf(doc: ProposalDoc) -> bytes:
     story.append(Spacer(1, 3 * mm))
     # One borderless row of facts (a Paragraph collapses spaces; the CID font has no U+00A0).
     story.append(
-        Table([[para(f"{k}：{v}", facts) for k, v in _facts(doc)]], colWidths=[40 * mm, 30 * mm, 55 * mm, 57 * mm, 85 * mm])
+        Table(
+            [[para(f"{k}：{v}", facts) for k, v in _facts(doc)]],
+            colWidths=[40 * mm, 30 * mm, 55 * mm, 57 * mm, 85 * mm],
+        )
     )
     story.append(Spacer(1, 3 * mm))
 
@@ -253,7 +256,9 @@ def proposal_pdf(doc: ProposalDoc) -> bytes:
         canvas.saveState()
         canvas.setFont(FONT, 9)
         canvas.drawCentredString(
-            document.pagesize[0] / 2, 8 * mm, f"{doc.proposal.cycle_id} v{doc.proposal.version}　第 {document.page} 页"
+            document.pagesize[0] / 2,
+            8 * mm,
+            f"{doc.proposal.cycle_id} v{doc.proposal.version}　第 {document.page} 页",
         )
         canvas.restoreState()
 
