@@ -37,7 +37,7 @@ def build(n: int, key: bytes) -> list[dict]:
             "trace_id": f"{i:032x}",
         }
         r["mac"] = audit.chain_mac(key, prev, r).hex()
-        prev = bytes.fromhex(r["mac"])
+        prev = bytes.fromhex(str(r["mac"]))
         rows.append(r)
     return rows
 

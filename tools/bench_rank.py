@@ -128,10 +128,14 @@ def main(argv: list[str] | None = None) -> int:
     try:
         from tests.unit import _scoring_reference as reference
     except ImportError:  # e.g. an installed copy without the tests
-        reference = None
+        reference = None  # type: ignore[assignment]
     if reference is not None:
         ref_lines: list = []
-        ref = _timed(lambda: ref_lines.extend(reference.compute_proposal(policy, cands, sheets)) or None)
+
+        def run_reference() -> None:
+            ref_lines.extend(reference.compute_proposal(policy, cands, sheets))
+
+        ref = _timed(run_reference)
         same = json.dumps(proposal_to_json_rows(lines), ensure_ascii=False) == json.dumps(
             reference.proposal_to_json_rows(ref_lines), ensure_ascii=False
         )

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from alembic import command
 
+from aicc.cli.registry import migrations_dir
 from aicc.platform.db import alembic_config, migrate
 
 
@@ -21,8 +22,8 @@ def main() -> int:
     service, message = sys.argv[1], sys.argv[2]
     with tempfile.TemporaryDirectory() as d:
         url = f"sqlite:///{Path(d) / 'scratch.db'}"
-        migrate(service, url)
-        cfg = alembic_config(service, url)
+        migrate(migrations_dir(service), url)
+        cfg = alembic_config(migrations_dir(service), url, service=service)
         rev = datetime.now(UTC).strftime("%Y%m%d_%H%M%S")
         command.revision(cfg, message=message, autogenerate=True, rev_id=rev)
     return 0

@@ -29,10 +29,10 @@ from aicc.funding.v1 import funding_pb2 as fpb
 from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.intake.v1 import intake_pb2 as inpb
 from aicc.platform.clients import open_channel, static_token, stub_for
-from aicc.platform.errors import read_error
 from aicc.platform.money import format_wan_yuan
 from aicc.platform.policy import default_policy_dir, load_policy_text
 from aicc.platform.settings import Settings
+from aicc.platform.status import read_error
 from aicc.review.v1 import review_pb2 as rpb
 from aicc.supervision.v1 import supervision_pb2 as spb
 from services.identity.domain import second_factor
@@ -177,7 +177,7 @@ class Demo:
                 timeout=15,
             )
         finally:
-            await ch.close()
+            await ch.close(None)
         s = Session(username, resp.access_token, resp.user, resp.expires_at.ToDatetime(tzinfo=UTC))
         self.sessions[username] = s
         return s
@@ -189,7 +189,14 @@ class Demo:
     # ------------------------------------------------------------------ seeding
 
     async def _org(
-        self, uscc: str, name: str, kind: int, *, legal_person=True, parent="", city=""
+        self,
+        uscc: str,
+        name: str,
+        kind: ipb.OrganizationKind.ValueType,
+        *,
+        legal_person=True,
+        parent="",
+        city="",
     ) -> ipb.Organization:
         idn = self.stub("operator", "identity")
         found = (await idn.ListOrganizations(ipb.ListOrganizationsRequest(uscc=uscc))).organizations

@@ -12,7 +12,8 @@ def add_parser(sub) -> None:
 
 
 def run(args) -> int:
-    from aicc.platform.db import migrate, safe_url
+    from aicc.cli.registry import migrate
+    from aicc.platform.db import safe_url
     from aicc.platform.settings import get_settings
 
     settings = get_settings()

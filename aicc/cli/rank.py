@@ -15,9 +15,9 @@ import csv
 import datetime as _dt
 import json
 import sys
-from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import TextIO
 
 from aicc.platform.policy import Policy, PolicyError
 from services.review.domain.export import APP_COLUMNS, SCORE_COLUMNS
@@ -59,7 +59,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 # ------------------------------------------------------------------------------------ reading
 
 
-def _open_csv(path: Path, columns: tuple[str, ...]) -> tuple[csv.DictReader, Iterable]:
+def _open_csv(path: Path, columns: tuple[str, ...]) -> tuple[csv.DictReader[str], TextIO]:
     try:
         fh = path.open(encoding="utf-8-sig", newline="")
     except OSError as exc:

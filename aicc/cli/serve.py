@@ -21,9 +21,9 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     if args.port is not None:
         os.environ[f"AICC_{args.service.upper()}_PORT"] = str(args.port)
+    from aicc.cli.registry import spec
     from aicc.platform import logs
     from aicc.platform.server import ServiceHost
-    from aicc.platform.services import spec
 
     async def main() -> None:  # the server must be built inside the running event loop
         await ServiceHost(spec(args.service)).run()

@@ -38,7 +38,8 @@ from cryptography.hazmat.primitives import hmac as _chmac
 from sqlalchemy import BigInteger, Column, MetaData, String, Table, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from aicc.platform.db import UtcDateTime, now_utc
+from aicc.platform.clock import now_utc
+from aicc.platform.db import UtcDateTime
 from aicc.platform.settings import ConfigError, Settings
 
 TABLE = "audit_log"

@@ -6,24 +6,21 @@ person); the workflow worker passes a token source for its service account inste
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 import grpc
 
+from aicc.funding.v1 import funding_pb2_grpc
+from aicc.identity.v1 import identity_pb2_grpc
+from aicc.intake.v1 import intake_pb2_grpc
 from aicc.platform import telemetry
 from aicc.platform.auth import current_principal
 from aicc.platform.settings import Settings, get_settings
+from aicc.review.v1 import review_pb2_grpc
+from aicc.supervision.v1 import supervision_pb2_grpc
 
 TokenSource = Callable[[], Awaitable[str | None]]
-
-_STUBS = {
-    "identity": ("aicc.identity.v1.identity_pb2_grpc", "IdentityServiceStub"),
-    "intake": ("aicc.intake.v1.intake_pb2_grpc", "IntakeServiceStub"),
-    "review": ("aicc.review.v1.review_pb2_grpc", "ReviewServiceStub"),
-    "funding": ("aicc.funding.v1.funding_pb2_grpc", "FundingServiceStub"),
-    "supervision": ("aicc.supervision.v1.supervision_pb2_grpc", "SupervisionServiceStub"),
-}
 
 
 async def forward_caller_token() -> str | None:
@@ -31,22 +28,55 @@ async def forward_caller_token() -> str | None:
     return p.token if p and p.token else None
 
 
-class _AuthInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
+class _Token:
+    """Attaches the bearer token to a call's metadata."""
+
     def __init__(self, source: TokenSource) -> None:
         self._source = source
 
-    async def intercept_unary_unary(self, continuation, details, request):
+    async def _with_token(self, details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
         token = await self._source()
-        if token:
-            md = list(details.metadata or []) + [("authorization", f"Bearer {token}")]
-            details = grpc.aio.ClientCallDetails(
-                details.method,
-                details.timeout,
-                grpc.aio.Metadata(*md),
-                details.credentials,
-                details.wait_for_ready,
-            )
-        return await continuation(details, request)
+        if not token:
+            return details
+        md = [*(details.metadata or []), ("authorization", f"Bearer {token}")]
+        return grpc.aio.ClientCallDetails(
+            details.method,
+            details.timeout,
+            grpc.aio.Metadata(*md),
+            details.credentials,
+            details.wait_for_ready,
+        )
+
+
+# grpc.aio files an interceptor under the first call kind it implements: one class per kind.
+class _UnaryUnaryToken(_Token, grpc.aio.UnaryUnaryClientInterceptor):
+    async def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(await self._with_token(details), request)
+
+
+class _UnaryStreamToken(_Token, grpc.aio.UnaryStreamClientInterceptor):
+    async def intercept_unary_stream(self, continuation: Any, details: Any, request: Any) -> Any:
+        return await continuation(await self._with_token(details), request)
+
+
+class _StreamUnaryToken(_Token, grpc.aio.StreamUnaryClientInterceptor):
+    async def intercept_stream_unary(self, continuation: Any, details: Any, request_iterator: Any) -> Any:
+        return await continuation(await self._with_token(details), request_iterator)
+
+
+class _StreamStreamToken(_Token, grpc.aio.StreamStreamClientInterceptor):
+    async def intercept_stream_stream(self, continuation: Any, details: Any, request_iterator: Any) -> Any:
+        return await continuation(await self._with_token(details), request_iterator)
+
+
+def token_interceptors(source: TokenSource) -> list[Any]:
+    """Interceptors that send the token of ``source`` with every call, streams included."""
+    return [
+        _UnaryUnaryToken(source),
+        _UnaryStreamToken(source),
+        _StreamUnaryToken(source),
+        _StreamStreamToken(source),
+    ]
 
 
 def open_channel(
@@ -59,19 +89,26 @@ def open_channel(
     """
     from aicc.platform import tls
 
-    interceptors = [*telemetry.client_interceptors()]
+    interceptors: list[Any] = [*telemetry.client_interceptors()]
     if token_source is not None:
-        interceptors.append(_AuthInterceptor(token_source))
+        interceptors.extend(token_interceptors(token_source))
     creds, options = tls.channel_credentials(settings or get_settings(), strict=settings is not None)
     if creds is None:
         return grpc.aio.insecure_channel(address, interceptors=interceptors)
     return grpc.aio.secure_channel(address, creds, options=options, interceptors=interceptors)
 
 
-def stub_for(service: str, channel: grpc.aio.Channel):
-    """The generated stub of one of the suite's services on a given channel."""
-    mod, cls = _STUBS[service]
-    return getattr(importlib.import_module(mod), cls)(channel)
+def stub_for(service: str, channel: grpc.aio.Channel) -> Any:
+    """The generated stub of one of the suite's services on a given channel (for tools and tests
+    that pick the service by name; code that knows which service it calls uses :class:`Clients`)."""
+    stubs: dict[str, Callable[[grpc.aio.Channel], Any]] = {
+        "identity": identity_pb2_grpc.IdentityServiceStub,
+        "intake": intake_pb2_grpc.IntakeServiceStub,
+        "review": review_pb2_grpc.ReviewServiceStub,
+        "funding": funding_pb2_grpc.FundingServiceStub,
+        "supervision": supervision_pb2_grpc.SupervisionServiceStub,
+    }
+    return stubs[service](channel)
 
 
 def static_token(token: str | None) -> TokenSource:
@@ -84,45 +121,53 @@ def static_token(token: str | None) -> TokenSource:
 
 
 class Clients:
-    """Lazily opened channels and stubs to the suite's services."""
+    """Lazily opened channels and typed stubs to the suite's services."""
 
     def __init__(self, settings: Settings, token_source: TokenSource | None = forward_caller_token) -> None:
         self._settings = settings
         self._token_source = token_source
         self._channels: dict[str, grpc.aio.Channel] = {}
-        self._stubs: dict[str, object] = {}
+        self._stubs: dict[str, Any] = {}
 
-    def stub(self, service: str):
-        if service not in self._stubs:
-            channel = open_channel(
+    def channel(self, service: str) -> grpc.aio.Channel:
+        if service not in self._channels:
+            self._channels[service] = open_channel(
                 self._settings.address(service), self._token_source, settings=self._settings
             )
-            self._channels[service] = channel
-            self._stubs[service] = stub_for(service, channel)
+        return self._channels[service]
+
+    def stub(self, service: str) -> Any:
+        if service not in self._stubs:
+            self._stubs[service] = stub_for(service, self.channel(service))
         return self._stubs[service]
 
     @property
-    def identity(self):
-        return self.stub("identity")
+    def identity(self) -> identity_pb2_grpc.IdentityServiceAsyncStub:
+        stub: identity_pb2_grpc.IdentityServiceAsyncStub = self.stub("identity")
+        return stub
 
     @property
-    def intake(self):
-        return self.stub("intake")
+    def intake(self) -> intake_pb2_grpc.IntakeServiceAsyncStub:
+        stub: intake_pb2_grpc.IntakeServiceAsyncStub = self.stub("intake")
+        return stub
 
     @property
-    def review(self):
-        return self.stub("review")
+    def review(self) -> review_pb2_grpc.ReviewServiceAsyncStub:
+        stub: review_pb2_grpc.ReviewServiceAsyncStub = self.stub("review")
+        return stub
 
     @property
-    def funding(self):
-        return self.stub("funding")
+    def funding(self) -> funding_pb2_grpc.FundingServiceAsyncStub:
+        stub: funding_pb2_grpc.FundingServiceAsyncStub = self.stub("funding")
+        return stub
 
     @property
-    def supervision(self):
-        return self.stub("supervision")
+    def supervision(self) -> supervision_pb2_grpc.SupervisionServiceAsyncStub:
+        stub: supervision_pb2_grpc.SupervisionServiceAsyncStub = self.stub("supervision")
+        return stub
 
     async def close(self) -> None:
         for ch in self._channels.values():
-            await ch.close()
+            await ch.close(None)
         self._channels.clear()
         self._stubs.clear()

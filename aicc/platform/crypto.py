@@ -111,15 +111,6 @@ def cipher_from_settings(settings) -> FieldCipher:
     )
 
 
-def runtime_cipher(rt) -> FieldCipher:
-    """The service's one cipher (``rt.extras["cipher"]``), loaded from ``AICC_SM4_KEY_FILE`` on
-    first use (dev mode: generated/reused ``data_dir/secrets/sm4-key``). Every service that keeps
-    personal data at rest (identity, review) gets its cipher here."""
-    if "cipher" not in rt.extras:
-        rt.extras["cipher"] = cipher_from_settings(rt.settings)
-    return rt.extras["cipher"]
-
-
 # ---------------------------------------------------------------- masking and redaction
 
 

@@ -1,50 +1,48 @@
-"""Each service's own database: async SQLAlchemy engine, transactions, health ping, UTC timestamps,
-and the Alembic runner every service's migrations use.
+"""Each service's own database: async SQLAlchemy engine, transactions and units of work, health
+ping, UTC timestamps, keyset pages, entity ⇄ row copies, and the Alembic runner every service's
+migrations use.
 
 SQLite (embedded default) and PostgreSQL (production) take the same URLs a user writes
-(``sqlite:///path`` or ``postgresql+psycopg://...``); the async driver is chosen here.
+(``sqlite:///path`` or ``postgresql+psycopg://...``); the async driver is chosen here. Table models
+are SQLModel classes on a registry of each service's own (``class Base(SQLModel,
+registry=registry())``), so five services' tables never meet in one metadata.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
-import importlib
-import uuid
-from collections.abc import AsyncIterator
+import dataclasses
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, TypeVar
 
-from sqlalchemy import DateTime, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import DateTime, MetaData, event, literal, text, tuple_
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.types import TypeDecorator
 
+from aicc.platform.ports import UnitOfWork
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
-
-
-def new_id(prefix: str) -> str:
-    """A random identifier with a readable prefix, e.g. ``app_3kq4...`` (128 random bits)."""
-    raw = base64.b32encode(uuid.uuid4().bytes).decode().rstrip("=").lower()
-    return f"{prefix}_{raw}"
+E = TypeVar("E")
+R = TypeVar("R")
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[datetime]):
     """Stored as UTC; always returned timezone-aware (SQLite keeps no offset)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime refused: store timezone-aware UTC")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -84,7 +82,7 @@ class Database:
         self.url = url
         _prepare_sqlite_file(url)
         self.is_sqlite = make_url(url).drivername.startswith("sqlite")
-        kwargs: dict = {"pool_pre_ping": True}
+        kwargs: dict[str, Any] = {"pool_pre_ping": True}
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
@@ -102,7 +100,7 @@ class Database:
         sync_engine = self.engine.sync_engine
 
         @event.listens_for(sync_engine, "connect")
-        def _on_connect(dbapi_conn, _record):  # noqa: ANN001
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
             # Let SQLAlchemy, not the driver, issue BEGIN; then take the write lock up front so two
             # writers never deadlock upgrading a read lock.
             dbapi_conn.isolation_level = None
@@ -116,7 +114,7 @@ class Database:
             cur.close()
 
         @event.listens_for(sync_engine, "begin")
-        def _on_begin(conn):  # noqa: ANN001
+        def _on_begin(conn: Any) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
     @contextlib.asynccontextmanager
@@ -133,40 +131,120 @@ class Database:
         await self.engine.dispose()
 
 
+def unit_of_work(db: Database, repository: Callable[[AsyncSession], R]) -> UnitOfWork[R]:
+    """A unit of work for a service's use cases: each call opens one transaction (commit on success,
+    rollback on any exception) and hands out the service's repository bound to it."""
+
+    @contextlib.asynccontextmanager
+    async def open_unit() -> AsyncIterator[R]:
+        async with db.transaction() as session:
+            yield repository(session)
+
+    return open_unit
+
+
+# ---------------------------------------------------------------- rows and entities
+
+
+def to_entity(cls: type[E], row: object) -> E:
+    """The domain entity (a dataclass) of a stored row whose columns carry the same names."""
+    return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})  # type: ignore[arg-type]
+
+
+def values_of(entity: object) -> dict[str, Any]:
+    """A dataclass entity's fields as column values (shallow: JSON columns keep their objects)."""
+    return {f.name: getattr(entity, f.name) for f in dataclasses.fields(entity)}  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------- keyset pages
+
+
+def _cursor_value(v: object) -> object:
+    return {"t": v.astimezone(UTC).isoformat()} if isinstance(v, datetime) else v
+
+
+def _from_cursor_value(v: object) -> object:
+    return datetime.fromisoformat(v["t"]) if isinstance(v, dict) and "t" in v else v
+
+
+async def keyset_page(
+    session: AsyncSession,
+    query: Select[Any],
+    order_by: Sequence[ColumnElement[Any]],
+    *,
+    after: Sequence[object] | None,
+    size: int,
+) -> tuple[list[Any], list[object] | None]:
+    """One page of ``query`` in the order of ``order_by`` (ascending; the last column unique), the
+    rows strictly after the cursor ``after``; returns the rows and the cursor of the next page
+    (None on the last page). Cursor values are JSON-safe (times as ``{"t": iso}``)."""
+    q = query.order_by(*order_by).limit(size + 1)
+    if after:
+        if len(after) != len(order_by):
+            raise ValueError("cursor does not match the order")
+        bound = [literal(_from_cursor_value(v), type_=c.type) for c, v in zip(order_by, after, strict=True)]
+        q = q.where(tuple_(*order_by) > tuple_(*bound))
+    rows = list((await session.execute(q)).scalars())
+    if len(rows) <= size:
+        return rows, None
+    rows = rows[:size]
+    last = rows[-1]
+    return rows, [_cursor_value(getattr(last, str(c.key))) for c in order_by]
+
+
 # ---------------------------------------------------------------- migrations
 
 
-def migrations_dir(service: str) -> Path:
-    pkg = importlib.import_module(f"services.{service}")
-    return Path(pkg.__file__).parent / "migrations"
-
-
-def alembic_config(service: str, url: str):
+def alembic_config(migrations: Path, url: str, *, service: str = "") -> Any:
+    """Alembic's configuration for one service's ``migrations/`` directory and database URL."""
     from alembic.config import Config
 
     cfg = Config()
-    cfg.set_main_option("script_location", str(migrations_dir(service)))
+    cfg.set_main_option("script_location", str(migrations))
     cfg.set_main_option("path_separator", "os")
     cfg.attributes["url"] = sync_url(url)
     cfg.attributes["service"] = service
     return cfg
 
 
-def migrate(service: str, url: str, revision: str = "head") -> None:
+def migrate(migrations: Path, url: str, revision: str = "head") -> None:
     from alembic import command
 
     _prepare_sqlite_file(url)
-    command.upgrade(alembic_config(service, url), revision)
+    command.upgrade(alembic_config(migrations, url), revision)
 
 
-def _render_item(type_, obj, autogen_context):
+def drift(migrations: Path, url: str, metadata: MetaData) -> list[Any]:
+    """What the table models declare that the migrations do not (what ``alembic check`` reports):
+    migrates a database at ``url`` to head, then compares it with ``metadata``; [] when they agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import create_engine, pool
+
+    migrate(migrations, url)
+    engine = create_engine(sync_url(url), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            ctx = MigrationContext.configure(connection, opts=_compare_options(connection.dialect.name))
+            return list(compare_metadata(ctx, metadata))
+    finally:
+        engine.dispose()
+
+
+def _render_item(type_: str, obj: object, autogen_context: Any) -> str | bool:
     # Migrations name plain SQLAlchemy types, never this package's decorators.
     if type_ == "type" and isinstance(obj, UtcDateTime):
         return "sa.DateTime(timezone=True)"
+    if type_ == "type" and type(obj).__module__.startswith("sqlmodel"):
+        return "sa.String()" if type(obj).__name__ == "AutoString" else False
     return False
 
 
-def run_env(service: str) -> None:
+def _compare_options(dialect: str) -> dict[str, Any]:
+    return {"compare_type": True, "render_as_batch": dialect == "sqlite", "render_item": _render_item}
+
+
+def run_env(metadata: MetaData, service: str) -> None:
     """The body of every service's ``migrations/env.py``."""
     from alembic import context
     from sqlalchemy import create_engine, pool
@@ -177,15 +255,10 @@ def run_env(service: str) -> None:
         from aicc.platform.settings import get_settings
 
         url = sync_url(get_settings().database_url(service))
-    metadata = importlib.import_module(f"services.{service}.store").Base.metadata
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(
-            connection=connection,
-            target_metadata=metadata,
-            render_as_batch=connection.dialect.name == "sqlite",
-            compare_type=True,
-            render_item=_render_item,
+            connection=connection, target_metadata=metadata, **_compare_options(connection.dialect.name)
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -1,21 +1,34 @@
-"""Domain errors and their one mapping to canonical gRPC status codes (Google AIP-193).
+"""Domain errors: what a use case refuses, in words for people, with no transport attached.
 
-Domain code raises these; nothing else decides a status code. Each error carries an English message
-(the status message), a Chinese message (``google.rpc.LocalizedMessage``, locale zh-CN), a machine
-reason (``google.rpc.ErrorInfo``) and, for bad input, field violations (``google.rpc.BadRequest``).
-Any other exception becomes INTERNAL with a trace id and no internals.
+Domain code raises these and nothing else decides an outcome. Each error carries an English message,
+a Chinese message (zh-CN), a machine ``reason`` and, for bad input, field violations. The error's
+:class:`Code` is one of the canonical status code names; how a code travels (a gRPC status with
+``google.rpc`` details, a Temporal ``ApplicationError``) is decided in one place for each transport
+(``aicc/platform/status.py``, ``workflows/cycle/refusals.py``). This module imports no transport,
+so ``services/*/domain`` can use it (an import contract checks that).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-import grpc
-from google.protobuf import any_pb2
-from google.rpc import code_pb2, error_details_pb2, status_pb2
-from grpc_status import rpc_status
 
-DOMAIN = "aicc.shandong.gov.cn"
+class Code(StrEnum):
+    """The canonical status codes a domain error may carry (names as in ``google.rpc.Code``)."""
+
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    NOT_FOUND = "NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    FAILED_PRECONDITION = "FAILED_PRECONDITION"
+    ABORTED = "ABORTED"
+    OUT_OF_RANGE = "OUT_OF_RANGE"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    RESOURCE_EXHAUSTED = "RESOURCE_EXHAUSTED"
+    UNAVAILABLE = "UNAVAILABLE"
+    INTERNAL = "INTERNAL"
 
 
 @dataclass(frozen=True)
@@ -32,7 +45,7 @@ class DomainError(Exception):
     reason: str = ""
     metadata: dict[str, str] = field(default_factory=dict)
 
-    code: grpc.StatusCode = grpc.StatusCode.UNKNOWN  # overridden by subclasses
+    code: Code = Code.INTERNAL  # fixed by each subclass
 
     def __post_init__(self) -> None:
         super().__init__(self.message)
@@ -44,42 +57,106 @@ class DomainError(Exception):
 @dataclass
 class InvalidArgument(DomainError):
     violations: list[FieldViolation] = field(default_factory=list)
-    code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT
+    code: Code = Code.INVALID_ARGUMENT
 
 
 @dataclass
 class NotFound(DomainError):
-    code: grpc.StatusCode = grpc.StatusCode.NOT_FOUND
+    code: Code = Code.NOT_FOUND
 
 
 @dataclass
 class AlreadyExists(DomainError):
-    code: grpc.StatusCode = grpc.StatusCode.ALREADY_EXISTS
+    code: Code = Code.ALREADY_EXISTS
 
 
 @dataclass
 class FailedPrecondition(DomainError):
-    code: grpc.StatusCode = grpc.StatusCode.FAILED_PRECONDITION
+    code: Code = Code.FAILED_PRECONDITION
 
 
 @dataclass
 class Aborted(DomainError):
-    code: grpc.StatusCode = grpc.StatusCode.ABORTED
+    code: Code = Code.ABORTED
 
 
 @dataclass
 class PermissionDenied(DomainError):
-    code: grpc.StatusCode = grpc.StatusCode.PERMISSION_DENIED
+    code: Code = Code.PERMISSION_DENIED
 
 
 @dataclass
 class Unauthenticated(DomainError):
-    code: grpc.StatusCode = grpc.StatusCode.UNAUTHENTICATED
+    code: Code = Code.UNAUTHENTICATED
+
+
+@dataclass
+class ResourceExhausted(DomainError):
+    code: Code = Code.RESOURCE_EXHAUSTED
 
 
 @dataclass
 class Unavailable(DomainError):
-    code: grpc.StatusCode = grpc.StatusCode.UNAVAILABLE
+    code: Code = Code.UNAVAILABLE
+
+
+@dataclass
+class Internal(DomainError):
+    code: Code = Code.INTERNAL
+
+
+# The error class of each code: the one table both transports read an incoming refusal with.
+_CLASSES: dict[Code, type[DomainError]] = {
+    Code.INVALID_ARGUMENT: InvalidArgument,
+    Code.NOT_FOUND: NotFound,
+    Code.ALREADY_EXISTS: AlreadyExists,
+    Code.FAILED_PRECONDITION: FailedPrecondition,
+    Code.ABORTED: Aborted,
+    Code.PERMISSION_DENIED: PermissionDenied,
+    Code.UNAUTHENTICATED: Unauthenticated,
+    Code.RESOURCE_EXHAUSTED: ResourceExhausted,
+    Code.UNAVAILABLE: Unavailable,
+    Code.INTERNAL: Internal,
+}
+
+# Refusals written for people by another component, passed on to this caller as they are. Transient
+# codes are not among them (the caller retries), nor INTERNAL/UNAUTHENTICATED (this side's fault).
+PASSED_ON: frozenset[Code] = frozenset(
+    {
+        Code.INVALID_ARGUMENT,
+        Code.NOT_FOUND,
+        Code.ALREADY_EXISTS,
+        Code.FAILED_PRECONDITION,
+        Code.ABORTED,
+        Code.PERMISSION_DENIED,
+        Code.OUT_OF_RANGE,
+    }
+)
+# Worth trying again as it is: the outcome may differ in a moment.
+TRANSIENT: frozenset[Code] = frozenset({Code.UNAVAILABLE, Code.RESOURCE_EXHAUSTED})
+
+
+def error_for(
+    code: Code | str,
+    message: str,
+    message_zh: str = "",
+    *,
+    reason: str = "",
+    metadata: Mapping[str, str] | None = None,
+    violations: Iterable[FieldViolation] = (),
+) -> DomainError:
+    """The domain error of a code read from a transport (a status, a workflow refusal)."""
+    try:
+        c = Code(code)
+    except ValueError:
+        c = Code.INTERNAL
+    cls = _CLASSES.get(c, DomainError)
+    meta = dict(metadata or {})
+    if cls is InvalidArgument:
+        return InvalidArgument(message, message_zh, reason or c.value, meta, violations=list(violations))
+    err = cls(message, message_zh, reason or c.value, meta)
+    err.code = c  # OUT_OF_RANGE has no class of its own
+    return err
 
 
 def not_found(kind: str, ident: str, kind_zh: str = "") -> NotFound:
@@ -91,147 +168,26 @@ def not_found(kind: str, ident: str, kind_zh: str = "") -> NotFound:
     )
 
 
-def wrong_phase(action: str, phase: str, allowed: str | list[str], action_zh: str = "") -> FailedPrecondition:
-    allowed_s = allowed if isinstance(allowed, str) else " or ".join(allowed)
+def wrong_phase(
+    action: str, phase: str, allowed: str | Iterable[str], action_zh: str = ""
+) -> FailedPrecondition:
+    """The one wording of "not in this phase", for services and the cycle workflow alike."""
+    allowed_s = allowed if isinstance(allowed, str) else " or ".join(str(a) for a in allowed)
     return FailedPrecondition(
         f"{action} is not allowed in phase {phase} (allowed in {allowed_s})",
         f"当前阶段 {phase} 不允许{action_zh or action}（仅限 {allowed_s}）",
         reason="WRONG_PHASE",
-        metadata={"phase": phase, "allowed": allowed_s},
+        metadata={"phase": str(phase), "allowed": allowed_s},
     )
 
 
-_GRPC_TO_RPC_CODE = {c: getattr(code_pb2, c.name) for c in grpc.StatusCode if hasattr(code_pb2, c.name)}
-
-
-def to_status(err: DomainError) -> grpc.Status:
-    details: list[any_pb2.Any] = []
-
-    def pack(msg) -> None:
-        a = any_pb2.Any()
-        a.Pack(msg)
-        details.append(a)
-
-    pack(
-        error_details_pb2.ErrorInfo(reason=err.reason or err.code.name, domain=DOMAIN, metadata=err.metadata)
-    )
-    if err.message_zh:
-        pack(error_details_pb2.LocalizedMessage(locale="zh-CN", message=err.message_zh))
-    if isinstance(err, InvalidArgument) and err.violations:
-        pack(
-            error_details_pb2.BadRequest(
-                field_violations=[
-                    error_details_pb2.BadRequest.FieldViolation(
-                        field=v.field,
-                        description=v.description,
-                        localized_message=error_details_pb2.LocalizedMessage(
-                            locale="zh-CN", message=v.description_zh
-                        )
-                        if v.description_zh
-                        else None,
-                    )
-                    for v in err.violations
-                ]
-            )
-        )
-    return rpc_status.to_status(
-        status_pb2.Status(code=_GRPC_TO_RPC_CODE[err.code], message=err.message, details=details)
-    )
-
-
-def internal_status(trace_id: str) -> grpc.Status:
-    msg = f"internal error; quote trace id {trace_id} to the operator"
-    return to_status(
-        DomainError(
-            msg,
-            f"系统内部错误，请向运维人员提供追踪号 {trace_id}",
-            reason="INTERNAL",
-            code=grpc.StatusCode.INTERNAL,
-        )
-    )
-
-
-@dataclass(frozen=True)
-class ErrorReport:
-    """A client-side reading of an error status: what a CLI or a test shows."""
-
-    code: grpc.StatusCode
-    message: str
-    message_zh: str = ""
-    reason: str = ""
-    violations: tuple[FieldViolation, ...] = ()
-    metadata: dict[str, str] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        lines = [f"{self.code.name}: {self.message}"]
-        if self.message_zh:
-            lines.append(f"  {self.message_zh}")
-        for v in self.violations:
-            lines.append(
-                f"  - {v.field}: {v.description}" + (f"（{v.description_zh}）" if v.description_zh else "")
-            )
-        return "\n".join(lines)
-
-
-def read_error(exc: grpc.RpcError) -> ErrorReport:
-    status = rpc_status.from_call(exc) if hasattr(exc, "trailing_metadata") else None
-    code = exc.code()
-    message = exc.details() or ""
-    zh, reason, violations, metadata = "", "", [], {}
-    if status is not None:
-        for d in status.details:
-            if d.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-                info = error_details_pb2.ErrorInfo()
-                d.Unpack(info)
-                reason, metadata = info.reason, dict(info.metadata)
-            elif d.Is(error_details_pb2.LocalizedMessage.DESCRIPTOR):
-                lm = error_details_pb2.LocalizedMessage()
-                d.Unpack(lm)
-                zh = lm.message
-            elif d.Is(error_details_pb2.BadRequest.DESCRIPTOR):
-                br = error_details_pb2.BadRequest()
-                d.Unpack(br)
-                violations = [
-                    FieldViolation(fv.field, fv.description, fv.localized_message.message)
-                    for fv in br.field_violations
-                ]
-    return ErrorReport(code, message, zh, reason, tuple(violations), metadata)
-
-
-_PASSED_ON = {
-    grpc.StatusCode.INVALID_ARGUMENT: InvalidArgument,
-    grpc.StatusCode.NOT_FOUND: NotFound,
-    grpc.StatusCode.ALREADY_EXISTS: AlreadyExists,
-    grpc.StatusCode.FAILED_PRECONDITION: FailedPrecondition,
-    grpc.StatusCode.PERMISSION_DENIED: PermissionDenied,
-    grpc.StatusCode.ABORTED: Aborted,
-}
-_TRANSIENT = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-}
-
-
-def from_downstream(exc: grpc.aio.AioRpcError) -> DomainError | None:
-    """What a failed call to another service means for this request's caller.
-
-    A dependency that cannot be reached is UNAVAILABLE here too (retry later); a domain refusal by
-    the other service (not found, wrong state, not allowed...) is passed on with its own bilingual
-    message — it was written for people. Anything else (INTERNAL, UNAUTHENTICATED between services,
-    UNIMPLEMENTED) is this service's fault: None, so the caller gets INTERNAL with a trace id."""
-    code = exc.code()
-    if code in _TRANSIENT:
-        return Unavailable(
-            "a service this request depends on is unavailable; try again shortly",
-            "本请求依赖的服务暂不可用，请稍后重试",
-            reason="DEPENDENCY_UNAVAILABLE",
-        )
-    cls = _PASSED_ON.get(code)
-    if cls is None:
-        return None
-    err = read_error(exc)
-    kwargs = {"violations": list(err.violations)} if cls is InvalidArgument else {}
-    return cls(
-        err.message, err.message_zh, reason=err.reason or code.name, metadata=dict(err.metadata), **kwargs
+def invalid(
+    violations: list[FieldViolation], message: str = "request is invalid", message_zh: str = "请求参数不合法"
+) -> InvalidArgument:
+    """INVALID_ARGUMENT listing every violation in both languages."""
+    return InvalidArgument(
+        f"{message}: " + "; ".join(f"{v.field}: {v.description}" for v in violations),
+        f"{message_zh}：" + "；".join(f"{v.field}：{v.description_zh or v.description}" for v in violations),
+        reason="INVALID_ARGUMENT",
+        violations=violations,
     )

@@ -23,5 +23,7 @@ def format_wan_yuan(fen: int) -> str:
 
 
 def format_yuan(fen: int) -> str:
-    yuan, cents = divmod(fen, FEN_PER_YUAN)
-    return f"{yuan:,}" if cents == 0 else f"{yuan:,}.{cents:02d}"
+    """``150`` → ``1.50``, ``-150`` → ``-1.50``, ``200000000`` → ``2,000,000`` (whole yuan: no cents)."""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), FEN_PER_YUAN)
+    return f"{sign}{yuan:,}" if cents == 0 else f"{sign}{yuan:,}.{cents:02d}"

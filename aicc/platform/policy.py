@@ -697,8 +697,7 @@ def _collect(exc: ValidationError) -> list[tuple[str, str]]:
             msg = "required key is missing / 缺少必填字段"
         errs.append((base, msg))
     # pydantic reports both alternatives of 'int | None'; keep one message per path
-    seen: set[tuple[str, str]] = set()
-    return [x for x in errs if not (x in seen or seen.add(x))]
+    return list(dict.fromkeys(errs))
 
 
 def _validate(data: Any, *, source: str, lines: dict[str, int] | None = None) -> Policy:

@@ -1,72 +1,106 @@
 """Every service is served the same way: one ``grpc.aio`` server with tracing, authentication,
 authorisation and error mapping by construction; ``grpc.health.v1`` (SERVING only once the
-database answers) and reflection; graceful shutdown on SIGTERM/SIGINT; mTLS on the main port
-(``aicc/platform/tls.py``); one tamper-evident audit record per RPC (``aicc/platform/audit.py``).
+database answers; ``List`` answered) and server reflection (v1 and v1alpha); graceful shutdown on
+SIGTERM/SIGINT; mTLS on the main port (``aicc/platform/tls.py``); one tamper-evident audit record
+per RPC (``aicc/platform/audit.py``).
+
+No handler kind is passed through unchecked: unary and streaming handlers, in either direction, go
+through the same authentication, authorisation, error mapping and audit (a streaming RPC without a
+token is refused like a unary one).
 
 Audit failure policy: a record that cannot be written is logged at CRITICAL with the trace id; a
 state-changing RPC (``Rule.mutating``, or an RPC without a rule) then fails with INTERNAL — its
 effects may already be committed, but no caller is told "OK" for an unaudited change (the operator
-reconciles from the log line). A read or a refusal keeps its own outcome."""
+reconciles from the log line). A read or a refusal keeps its own outcome. A response stream that
+has already sent messages cannot be taken back: response-streaming RPCs are reads.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import logging
 import signal
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, NoReturn, Protocol, TypeVar
 
 import grpc
+from google.protobuf import descriptor_pb2, descriptor_pool
+from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from grpc_reflection.v1alpha import reflection, reflection_pb2
 
 from aicc.platform import audit, telemetry, tls
 from aicc.platform.auth import Principal, TokenVerifier, current_principal
-from aicc.platform.authz import UNAUTHENTICATED_PREFIXES, rule_for
+from aicc.platform.authz import UNAUTHENTICATED_PREFIXES, Rule, rule_for
 from aicc.platform.clients import Clients
 from aicc.platform.db import Database, safe_url
-from aicc.platform.errors import (
-    DomainError,
-    PermissionDenied,
-    Unauthenticated,
-    from_downstream,
-    internal_status,
-    to_status,
-)
+from aicc.platform.errors import DomainError, PermissionDenied, Unauthenticated
 from aicc.platform.settings import Settings, get_settings
+from aicc.platform.status import code_name, from_downstream, internal_status, to_status
 
 log = logging.getLogger("aicc.server")
 
 
 @dataclass
 class Runtime:
-    """What a service's code gets: its settings, its own database, clients to the others."""
+    """What every service's code gets: its settings, its own database, clients to the others."""
 
     name: str
     settings: Settings
     db: Database
     clients: Clients
     verifier: TokenVerifier | None = None
-    extras: dict = field(default_factory=dict)
     # HMAC-SM3 key of this service's audit chain (empty: auditing off, e.g. a bare test Runtime).
     audit_key: bytes = b""
 
 
+class ServiceApp(Protocol):
+    """One service's composition root, built once per process by its :class:`ServiceSpec`: holds
+    the service's typed dependencies (adapters, ciphers, signers) and registers its servicer."""
+
+    def register(self, server: grpc.aio.Server) -> None: ...
+
+    def make_verifier(self) -> TokenVerifier | None:
+        """How tokens are verified; None: with identity's published keys (every service but identity)."""
+        ...
+
+    async def start(self) -> None:
+        """Runs once the database answers, before SERVING (bootstrap accounts, connect Temporal)."""
+        ...
+
+    async def stop(self) -> None: ...
+
+
+class BaseApp:
+    """Defaults of :class:`ServiceApp` for a service that needs no start/stop step of its own."""
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def make_verifier(self) -> TokenVerifier | None:
+        return None
+
+    async def start(self) -> None:
+        return None
+
+    async def stop(self) -> None:
+        return None
+
+
+A = TypeVar("A", bound=ServiceApp)
+
+
 @dataclass(frozen=True)
-class ServiceSpec:
+class ServiceSpec(Generic[A]):
     name: str
     # Fully qualified gRPC service names, for health and reflection.
     service_names: tuple[str, ...]
-    # Registers the servicer(s) on the server.
-    register: Callable[[Runtime, grpc.aio.Server], None]
-    # Builds how tokens are verified (identity verifies with its own keys).
-    make_verifier: Callable[[Runtime], TokenVerifier] | None = None
-    # Runs once the database answers, before SERVING (e.g. bootstrap accounts, connect Temporal).
-    on_start: Callable[[Runtime], Awaitable[None]] | None = None
-    on_stop: Callable[[Runtime], Awaitable[None]] | None = None
+    build: Callable[[Runtime], A]
 
 
-def identity_key_fetcher(clients: Clients):
+def identity_key_fetcher(clients: Clients) -> Callable[[], Awaitable[dict[str, str]]]:
     async def fetch() -> dict[str, str]:
         from aicc.identity.v1 import identity_pb2
 
@@ -90,7 +124,7 @@ OBJECT_FIELDS = (
 LOGIN = "/aicc.identity.v1.IdentityService/Login"
 
 
-def object_of(request) -> str:
+def object_of(request: object) -> str:
     desc = getattr(request, "DESCRIPTOR", None)
     if desc is None:
         return ""
@@ -99,24 +133,30 @@ def object_of(request) -> str:
         if f is not None and f.type == f.TYPE_STRING and not f.is_repeated:
             value = getattr(request, name)
             if value:
-                return value
+                return str(value)
     for f in desc.fields:
         if f.name.endswith("_id") and f.type == f.TYPE_STRING and not f.is_repeated:
             value = getattr(request, f.name)
             if value:
-                return value
+                return str(value)
     return ""
 
 
-def _code_name(code) -> str | None:
-    if code is None:
-        return None
-    if isinstance(code, grpc.StatusCode):
-        return code.name
-    for c in grpc.StatusCode:
-        if c.value[0] == code:
-            return c.name
-    return "UNKNOWN"
+class _FirstMessage:
+    """A request stream that remembers its first message (the object a streaming call acts on)."""
+
+    def __init__(self, stream: AsyncIterator[Any]) -> None:
+        self._stream = stream
+        self.first: object | None = None
+
+    def __aiter__(self) -> _FirstMessage:
+        return self
+
+    async def __anext__(self) -> Any:
+        item = await self._stream.__anext__()
+        if self.first is None:
+            self.first = item
+        return item
 
 
 class _PlatformInterceptor(grpc.aio.ServerInterceptor):
@@ -125,7 +165,9 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
         # Appends queue here rather than in SQLite's busy handler (which sleeps in growing steps).
         self._audit_lock = asyncio.Lock()
 
-    async def _audit(self, method: str, request, who: Principal | None, outcome: str) -> bool:
+    # ------------------------------------------------------------------ the steps of every call
+
+    async def _audit(self, method: str, request: object, who: Principal | None, outcome: str) -> bool:
         """Appends the call's audit record in its own short transaction; False (logged) if it failed."""
         rt = self._rt
         if not rt.audit_key:
@@ -161,91 +203,240 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
             )
             return False
 
-    async def intercept_service(self, continuation, details):
+    async def _authenticate(
+        self, method: str, rule: Rule | None, context: grpc.aio.ServicerContext
+    ) -> Principal | None:
+        """Who calls, and whether the authorisation table lets them call this RPC at all."""
+        if rule is None:  # deny by default: an RPC nobody declared a rule for
+            raise PermissionDenied(
+                "no authorisation rule for this RPC", "该接口未配置授权规则", reason="NO_RULE"
+            )
+        if rule.public:
+            return None
+        md = {k.lower(): v for k, v in (context.invocation_metadata() or ())}
+        auth = md.get("authorization", "")
+        if not isinstance(auth, str) or not auth.lower().startswith("bearer "):
+            raise Unauthenticated("authentication required", "需要登录认证", reason="UNAUTHENTICATED")
+        if self._rt.verifier is None:
+            raise Unauthenticated("token verification unavailable", "无法验证令牌", reason="NO_VERIFIER")
+        p = await self._rt.verifier.verify(auth[7:].strip())
+        current_principal.set(p)
+        if not p.roles & rule.roles:
+            raise PermissionDenied(
+                f"permission denied: {method.rsplit('/', 1)[-1]} needs one of roles "
+                + ", ".join(sorted(rule.roles)),
+                "无权调用该接口",
+                reason="ROLE_NOT_ALLOWED",
+            )
+        return p
+
+    async def _refuse(
+        self, method: str, request: object, exc: BaseException, context: grpc.aio.ServicerContext
+    ) -> NoReturn:
+        """Maps what a handler raised to one status (the one mapping), audits it, aborts."""
+        who = current_principal.get()
+        if isinstance(exc, grpc.aio.AbortError):  # the handler aborted with its own status
+            await self._audit(method, request, who, code_name(context.code()) or "UNKNOWN")
+            raise exc
+        if isinstance(exc, asyncio.CancelledError):
+            try:
+                await self._audit(method, request, who, "CANCELLED")
+            finally:
+                raise exc
+        err: DomainError | None
+        if isinstance(exc, DomainError):
+            err = exc
+        elif isinstance(exc, grpc.aio.AioRpcError):  # a failed call to another service, read once here
+            err = from_downstream(exc)
+            if err is None:
+                log.error(
+                    "unexpected %s from a downstream call in %s (trace %s)",
+                    exc.code().name,
+                    method,
+                    telemetry.current_trace_id(),
+                )
+        else:
+            err = None
+            log.error("unhandled error in %s (trace %s)", method, telemetry.current_trace_id(), exc_info=exc)
+        if err is None:
+            await self._audit(method, request, who, "INTERNAL")
+            st = internal_status(telemetry.current_trace_id())
+        else:
+            await self._audit(method, request, who, err.code.value)
+            st = to_status(err)
+        await context.abort(st.code, st.details, st.trailing_metadata)
+        raise AssertionError("context.abort returned")  # pragma: no cover - abort always raises
+
+    async def _finish(
+        self, method: str, request: object, context: grpc.aio.ServicerContext, mutating: bool
+    ) -> None:
+        outcome = code_name(context.code()) or "OK"
+        ok = await self._audit(method, request, current_principal.get(), outcome)
+        if not ok and mutating and outcome == "OK":
+            st = internal_status(telemetry.current_trace_id())
+            await context.abort(st.code, st.details, st.trailing_metadata)
+
+    # ------------------------------------------------------------------ every handler kind
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler | None]],
+        details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:  # None when no service has the method (grpc answers UNIMPLEMENTED)
         handler = await continuation(details)
-        method = details.method
-        if handler is None or method.startswith(UNAUTHENTICATED_PREFIXES) or handler.unary_unary is None:
-            return handler
+        method: str = details.method
+        if handler is None or method.startswith(UNAUTHENTICATED_PREFIXES):
+            return handler  # type: ignore[return-value]
         rule = rule_for(method)
         mutating = rule is None or rule.mutating
-        inner = handler.unary_unary
-        rt = self._rt
+        if handler.unary_unary is not None:
+            return grpc.unary_unary_rpc_method_handler(
+                self._unary(method, rule, mutating, handler.unary_unary, streaming_request=False),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary is not None:
+            return grpc.stream_unary_rpc_method_handler(
+                self._unary(method, rule, mutating, handler.stream_unary, streaming_request=True),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                self._streaming(method, rule, mutating, handler.unary_stream, streaming_request=False),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_stream is not None:
+            return grpc.stream_stream_rpc_method_handler(
+                self._streaming(method, rule, mutating, handler.stream_stream, streaming_request=True),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        raise RuntimeError(f"{method}: a handler of no known kind")  # fail closed, never pass through
 
-        async def guarded(request, context: grpc.aio.ServicerContext):
-            who: Principal | None = None
+    def _unary(
+        self,
+        method: str,
+        rule: Rule | None,
+        mutating: bool,
+        inner: Callable[..., Any],
+        *,
+        streaming_request: bool,
+    ) -> Callable[[Any, grpc.aio.ServicerContext], Awaitable[Any]]:
+        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            current_principal.set(None)
+            requests = _FirstMessage(request) if streaming_request else None
+            subject = lambda: requests.first if requests is not None else request  # noqa: E731
             try:
-                if rule is None:  # deny by default: an RPC nobody declared a rule for
-                    raise PermissionDenied(
-                        "no authorisation rule for this RPC", "该接口未配置授权规则", reason="NO_RULE"
-                    )
-                if not rule.public:
-                    md = {k.lower(): v for k, v in (context.invocation_metadata() or ())}
-                    auth = md.get("authorization", "")
-                    if not auth.lower().startswith("bearer "):
-                        raise Unauthenticated(
-                            "authentication required", "需要登录认证", reason="UNAUTHENTICATED"
-                        )
-                    if rt.verifier is None:
-                        raise Unauthenticated(
-                            "token verification unavailable", "无法验证令牌", reason="NO_VERIFIER"
-                        )
-                    p = await rt.verifier.verify(auth[7:].strip())
-                    who = p
-                    if not p.roles & rule.roles:
-                        raise PermissionDenied(
-                            f"permission denied: {method.rsplit('/', 1)[-1]} needs one of roles "
-                            + ", ".join(sorted(rule.roles)),
-                            "无权调用该接口",
-                            reason="ROLE_NOT_ALLOWED",
-                        )
-                    current_principal.set(p)
-                response = await inner(request, context)
-            except (DomainError, grpc.aio.AioRpcError) as e:
-                # A failed call to another service is read once, here, for every service.
-                err = e if isinstance(e, DomainError) else from_downstream(e)
-                if err is None:
-                    trace_id = telemetry.current_trace_id()
-                    log.error(
-                        "unexpected %s from a downstream call in %s (trace %s)",
-                        e.code().name,
-                        method,
-                        trace_id,
-                    )
-                    await self._audit(method, request, who, "INTERNAL")
-                    st = internal_status(trace_id)
-                else:
-                    await self._audit(method, request, who, err.code.name)
-                    st = to_status(err)
-                await context.abort(st.code, st.details, st.trailing_metadata)
-            except grpc.aio.AbortError:  # the handler aborted with its own status
-                await self._audit(method, request, who, _code_name(context.code()) or "UNKNOWN")
-                raise
-            except asyncio.CancelledError:
-                try:
-                    await self._audit(method, request, who, "CANCELLED")
-                finally:
+                await self._authenticate(method, rule, context)
+                response = await inner(requests if requests is not None else request, context)
+            except BaseException as e:  # every outcome is mapped and audited, none escapes unmapped
+                if not isinstance(e, Exception | asyncio.CancelledError):
                     raise
-            except Exception:
-                trace_id = telemetry.current_trace_id()
-                log.exception("unhandled error in %s (trace %s)", method, trace_id)
-                await self._audit(method, request, who, "INTERNAL")
-                st = internal_status(trace_id)
-                await context.abort(st.code, st.details, st.trailing_metadata)
-            else:
-                outcome = _code_name(context.code()) or "OK"
-                if not await self._audit(method, request, who, outcome) and mutating and outcome == "OK":
-                    st = internal_status(telemetry.current_trace_id())
-                    await context.abort(st.code, st.details, st.trailing_metadata)
-                return response
+                await self._refuse(method, subject(), e, context)
+            await self._finish(method, subject(), context, mutating)
+            return response
 
-        return grpc.unary_unary_rpc_method_handler(
-            guarded,
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
+        return guarded
+
+    def _streaming(
+        self,
+        method: str,
+        rule: Rule | None,
+        mutating: bool,
+        inner: Callable[..., Any],
+        *,
+        streaming_request: bool,
+    ) -> Callable[[Any, grpc.aio.ServicerContext], AsyncIterator[Any]]:
+        async def guarded(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            current_principal.set(None)
+            requests = _FirstMessage(request) if streaming_request else None
+            subject = lambda: requests.first if requests is not None else request  # noqa: E731
+            try:
+                await self._authenticate(method, rule, context)
+                result = inner(requests if requests is not None else request, context)
+                if inspect.isawaitable(result):  # a handler that writes with context.write()
+                    await result
+                else:
+                    async for item in result:
+                        yield item
+            except BaseException as e:
+                if not isinstance(e, Exception | asyncio.CancelledError):
+                    raise
+                await self._refuse(method, subject(), e, context)
+            await self._finish(method, subject(), context, mutating)
+
+        return guarded
+
+
+# ---------------------------------------------------------------------- health and reflection
+
+
+class HealthServicer(health.aio.HealthServicer):  # type: ignore[name-defined]
+    """grpc.health.v1 with ``List`` answered (the reference servicer leaves it unimplemented, which
+    logs an ERROR traceback per call)."""
+
+    async def List(
+        self, request: health_pb2.HealthListRequest, context: grpc.aio.ServicerContext
+    ) -> health_pb2.HealthListResponse:
+        return health_pb2.HealthListResponse(
+            statuses={
+                name: health_pb2.HealthCheckResponse(status=status)
+                for name, status in self._server_status.items()
+            }
         )
 
 
-async def start_health_server(servicer: health.aio.HealthServicer, host: str, port: int) -> grpc.aio.Server:
+REFLECTION_V1 = "grpc.reflection.v1.ServerReflection"
+
+
+def _register_reflection_v1_descriptor() -> None:
+    """grpc.reflection.v1 is wire-identical to v1alpha (grpcio-reflection ships only v1alpha): its
+    descriptor is v1alpha's under the v1 package, added once to the default pool so that clients
+    can also describe the v1 service itself."""
+    pool = descriptor_pool.Default()
+    name = "grpc/reflection/v1/reflection.proto"
+    try:
+        pool.FindFileByName(name)
+        return
+    except KeyError:
+        pass
+    fdp = descriptor_pb2.FileDescriptorProto.FromString(reflection_pb2.DESCRIPTOR.serialized_pb)
+    fdp.name = name
+    fdp.package = "grpc.reflection.v1"
+    fdp.options.Clear()
+
+    def rename(msg: Message) -> None:
+        for fd, value in msg.ListFields():
+            if fd.type == fd.TYPE_MESSAGE:
+                for item in value if fd.is_repeated else [value]:
+                    rename(item)
+            elif fd.name in ("type_name", "input_type", "output_type") and isinstance(value, str):
+                setattr(msg, fd.name, value.replace(".grpc.reflection.v1alpha.", ".grpc.reflection.v1."))
+
+    rename(fdp)
+    pool.Add(fdp)
+
+
+def enable_reflection(server: grpc.aio.Server, service_names: tuple[str, ...]) -> None:
+    names = (*service_names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name)
+    _register_reflection_v1_descriptor()
+    servicer = reflection.aio.ReflectionServicer((*names, reflection.SERVICE_NAME, REFLECTION_V1))  # type: ignore[attr-defined]
+    v1alpha = grpc.stream_stream_rpc_method_handler(
+        servicer.ServerReflectionInfo,
+        request_deserializer=reflection_pb2.ServerReflectionRequest.FromString,
+        response_serializer=reflection_pb2.ServerReflectionResponse.SerializeToString,
+    )
+    server.add_generic_rpc_handlers(
+        (
+            grpc.method_handlers_generic_handler(reflection.SERVICE_NAME, {"ServerReflectionInfo": v1alpha}),
+            grpc.method_handlers_generic_handler(REFLECTION_V1, {"ServerReflectionInfo": v1alpha}),
+        )
+    )
+
+
+async def start_health_server(servicer: HealthServicer, host: str, port: int) -> grpc.aio.Server:
     """Only grpc.health.v1, plaintext, for probes (the main port may require mTLS)."""
     server = grpc.aio.server()
     health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
@@ -255,11 +446,14 @@ async def start_health_server(servicer: health.aio.HealthServicer, host: str, po
     return server
 
 
-class ServiceHost:
+# ---------------------------------------------------------------------- hosting one service
+
+
+class ServiceHost(Generic[A]):
     """Runs one service: ``await host.start()`` then ``await host.stop()``; or ``run()`` until a signal."""
 
     def __init__(
-        self, spec: ServiceSpec, settings: Settings | None = None, *, clients: Clients | None = None
+        self, spec: ServiceSpec[A], settings: Settings | None = None, *, clients: Clients | None = None
     ) -> None:
         self.spec = spec
         self.settings = settings or get_settings()
@@ -275,29 +469,21 @@ class ServiceHost:
             audit_key=audit_key,
         )
         rt = self.runtime
-        rt.verifier = (
-            spec.make_verifier(rt)
-            if spec.make_verifier
-            else TokenVerifier(identity_key_fetcher(rt.clients), issuer=self.settings.token_issuer)
+        self.app: A = spec.build(rt)
+        rt.verifier = self.app.make_verifier() or TokenVerifier(
+            identity_key_fetcher(rt.clients), issuer=self.settings.token_issuer
         )
-        self.health = health.aio.HealthServicer()
+        self.health = HealthServicer()
         self.server = grpc.aio.server(
             interceptors=[*telemetry.server_interceptors(), _PlatformInterceptor(rt)]
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        spec.register(rt, self.server)
-        reflection.enable_server_reflection(
-            (
-                *spec.service_names,
-                health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
-                reflection.SERVICE_NAME,
-            ),
-            self.server,
-        )
+        self.app.register(self.server)
+        enable_reflection(self.server, spec.service_names)
         self.port: int | None = None
         self.health_server: grpc.aio.Server | None = None
 
-    async def _set_health(self, status) -> None:
+    async def _set_health(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
         for name in ("", *self.spec.service_names):
             await self.health.set(name, status)
 
@@ -332,8 +518,7 @@ class ServiceHost:
                 log.warning("%s: database not reachable (%s); retrying", self.spec.name, type(e).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
-        if self.spec.on_start:
-            await self.spec.on_start(self.runtime)
+        await self.app.start()
         await self._set_health(health_pb2.HealthCheckResponse.SERVING)
         return self.port
 
@@ -342,8 +527,7 @@ class ServiceHost:
         await self.server.stop(self.settings.grace_seconds if grace is None else grace)
         if self.health_server is not None:
             await self.health_server.stop(0)
-        if self.spec.on_stop:
-            await self.spec.on_stop(self.runtime)
+        await self.app.stop()
         await self.runtime.clients.close()
         await self.runtime.db.dispose()
 

@@ -35,10 +35,11 @@ def configure(process_name: str, *, replay_safe: bool = False) -> TracerProvider
     resource = Resource.create({"service.name": f"aicc-{process_name}", "service.namespace": "aicc"})
     if os.environ.get("OTEL_SERVICE_NAME"):
         resource = resource.merge(Resource({"service.name": os.environ["OTEL_SERVICE_NAME"]}))
+    provider: TracerProvider
     if replay_safe:
         from temporalio.contrib.opentelemetry import create_tracer_provider
 
-        provider = create_tracer_provider(resource=resource)
+        provider = create_tracer_provider(resource=resource)  # type: ignore[assignment]
     else:
         provider = TracerProvider(resource=resource)
     if exporter_configured():

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from aicc.platform.errors import FieldViolation, InvalidArgument
+from aicc.platform.errors import FieldViolation, invalid
 
 ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$")
 
@@ -107,10 +107,4 @@ class Check:
 
     def done(self, message: str = "request is invalid", message_zh: str = "请求参数不合法") -> None:
         if self.violations:
-            fields = "; ".join(f"{v.field}: {v.description}" for v in self.violations)
-            raise InvalidArgument(
-                f"{message}: {fields}",
-                f"{message_zh}：" + "；".join(f"{v.field}：{v.description_zh}" for v in self.violations),
-                reason="INVALID_ARGUMENT",
-                violations=self.violations,
-            )
+            raise invalid(self.violations, message, message_zh)

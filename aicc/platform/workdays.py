@@ -16,9 +16,12 @@ from functools import lru_cache
 
 import chinese_calendar as _cc
 
+from aicc.platform.clock import SHANGHAI
+
 __all__ = [
     "WorkdayCalendarError",
     "add_working_days",
+    "deadline_after",
     "is_working_day",
     "known_years",
 ]
@@ -94,3 +97,17 @@ def add_working_days(start: _dt.date, n: int, *, extra_known_years: Iterable[int
         if working:
             remaining -= 1
     return d
+
+
+def deadline_after(start: _dt.datetime, *, seconds: float = 0.0, working_days: int = 0) -> _dt.datetime:
+    """The deadline a policy duration sets from ``start``: ``working_days`` official working days
+    later at the same Beijing time of day (the days counted in Asia/Shanghai), else ``seconds`` later.
+    The one rule for every deadline of a cycle (intake fixing a call's dates, the workflow timing a
+    phase)."""
+    if start.tzinfo is None:
+        raise ValueError("naive datetime: give an aware instant")
+    if working_days:
+        local = start.astimezone(SHANGHAI)
+        day = add_working_days(local.date(), working_days)
+        return _dt.datetime.combine(day, local.timetz()).astimezone(_dt.UTC)
+    return start + _dt.timedelta(seconds=seconds)

@@ -1,35 +1,46 @@
-"""How funding is served: its servicer with the treasury adapter the settings select
-(``rt.extras["treasury"]``; tests may put a fake of their own there before the first call)."""
+"""How funding is served: its servicer with the treasury adapter the settings select (tests may
+replace ``app.treasury`` before the first payment)."""
 
 from __future__ import annotations
 
+import grpc
+
 from aicc.funding.v1 import funding_pb2, funding_pb2_grpc
-from aicc.platform.server import Runtime, ServiceSpec
+from aicc.platform.server import BaseApp, Runtime, ServiceSpec
 from services.funding.api import FundingServicer
-from services.funding.domain.treasury import Treasury, treasury_from_settings
+from services.funding.domain.treasury import Treasury, TreasuryReceipt, treasury_from_settings
 
 
-class _TreasuryOf:
-    """Resolves the runtime's treasury on each call, so a replacement takes effect."""
-
+class FundingApp(BaseApp):
     def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+        super().__init__(rt)
+        self.treasury: Treasury = treasury_from_settings(rt.settings)
 
-    def _get(self) -> Treasury:
-        if "treasury" not in self.rt.extras:
-            self.rt.extras["treasury"] = treasury_from_settings(self.rt.settings)
-        return self.rt.extras["treasury"]
-
-    async def pay(self, **kwargs):
-        return await self._get().pay(**kwargs)
+    def register(self, server: grpc.aio.Server) -> None:
+        funding_pb2_grpc.add_FundingServiceServicer_to_server(
+            FundingServicer(self.rt, _CurrentTreasury(self)), server
+        )
 
 
-def _register(rt: Runtime, server) -> None:
-    funding_pb2_grpc.add_FundingServiceServicer_to_server(FundingServicer(rt, _TreasuryOf(rt)), server)
+class _CurrentTreasury:
+    """The app's treasury at the time of each payment, so that a replacement takes effect."""
+
+    def __init__(self, app: FundingApp) -> None:
+        self.app = app
+
+    async def pay(
+        self, *, idempotency_key: str, payee_organization_id: str, amount_fen: int, memo: str
+    ) -> TreasuryReceipt:
+        return await self.app.treasury.pay(
+            idempotency_key=idempotency_key,
+            payee_organization_id=payee_organization_id,
+            amount_fen=amount_fen,
+            memo=memo,
+        )
 
 
 SPEC = ServiceSpec(
     name="funding",
     service_names=(funding_pb2.DESCRIPTOR.services_by_name["FundingService"].full_name,),
-    register=_register,
+    build=FundingApp,
 )

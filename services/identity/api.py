@@ -8,9 +8,9 @@ from aicc.identity.v1 import identity_pb2 as pb
 from aicc.identity.v1 import identity_pb2_grpc
 from aicc.platform import authz, jurisdictions
 from aicc.platform.auth import TokenSigner, principal
+from aicc.platform.clock import now_utc
 from aicc.platform.convert import ts
 from aicc.platform.crypto import FieldCipher
-from aicc.platform.db import now_utc
 from aicc.platform.errors import DomainError
 from aicc.platform.server import Runtime
 from aicc.platform.validation import Check

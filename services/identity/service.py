@@ -5,53 +5,55 @@ from __future__ import annotations
 
 import logging
 
+import grpc
+
 from aicc.identity.v1 import identity_pb2, identity_pb2_grpc
 from aicc.platform import authz
 from aicc.platform.auth import TokenSigner, TokenVerifier
-from aicc.platform.crypto import FieldCipher, runtime_cipher
+from aicc.platform.crypto import FieldCipher, cipher_from_settings
 from aicc.platform.secrets import dev_secret
-from aicc.platform.server import Runtime, ServiceSpec
+from aicc.platform.server import BaseApp, Runtime, ServiceSpec
 from services.identity.api import IdentityServicer
 from services.identity.domain import accounts, second_factor
 from services.identity.store import IdentityStore
 
 
-def _signer(rt: Runtime) -> TokenSigner:
-    if "signer" not in rt.extras:
+class IdentityApp(BaseApp):
+    """Identity's dependencies: the token signer (it verifies tokens with its own keys) and the
+    SM4-GCM cipher for personal data and TOTP secrets (AICC_SM4_KEY_FILE; dev mode generates one)."""
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__(rt)
         s = rt.settings
         keys_dir = s.token_signing_keys_dir or (s.data_dir / "keys")
-        rt.extras["signer"] = TokenSigner.from_dir(
+        self.signer = TokenSigner.from_dir(
             keys_dir,
             issuer=s.token_issuer,
             ttl=s.token_ttl_seconds,
             generate=s.dev_mode and not s.token_signing_keys_dir,
         )
-    return rt.extras["signer"]
+        self.cipher: FieldCipher = cipher_from_settings(s)
+
+    def register(self, server: grpc.aio.Server) -> None:
+        identity_pb2_grpc.add_IdentityServiceServicer_to_server(
+            IdentityServicer(self.rt, self.signer, self.cipher), server
+        )
+
+    def make_verifier(self) -> TokenVerifier:
+        signer = self.signer
+
+        async def local_keys() -> dict[str, str]:
+            signer.reload()
+            return signer.public_keys()
+
+        # The keys are local: always current (a removed key stops verifying at once).
+        return TokenVerifier(local_keys, issuer=self.rt.settings.token_issuer, refetch_interval=0, max_age=0)
+
+    async def start(self) -> None:
+        await _bootstrap(self.rt, self.cipher)
 
 
-def _cipher(rt: Runtime) -> FieldCipher:
-    """SM4-GCM for personal data and TOTP secrets (AICC_SM4_KEY_FILE; dev mode generates one)."""
-    return runtime_cipher(rt)
-
-
-def _register(rt: Runtime, server) -> None:
-    identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-        IdentityServicer(rt, _signer(rt), _cipher(rt)), server
-    )
-
-
-def _verifier(rt: Runtime) -> TokenVerifier:
-    signer = _signer(rt)
-
-    async def local_keys() -> dict[str, str]:
-        signer.reload()
-        return signer.public_keys()
-
-    # The keys are local: always current (a removed key stops verifying at once).
-    return TokenVerifier(local_keys, issuer=rt.settings.token_issuer, refetch_interval=0, max_age=0)
-
-
-async def _bootstrap(rt: Runtime) -> None:
+async def _bootstrap(rt: Runtime, cipher: FieldCipher) -> None:
     s = rt.settings
     operator_pw = s.bootstrap_operator_password or (
         dev_secret(s.data_dir, "operator-password") if s.dev_mode else None
@@ -77,7 +79,7 @@ async def _bootstrap(rt: Runtime) -> None:
                 password=operator_pw,
                 roles=[authz.OPERATOR],
                 display_name="Platform operator",
-                cipher=_cipher(rt),
+                cipher=cipher,
                 totp_secret=operator_totp,
             )
         if worker_pw:
@@ -93,7 +95,5 @@ async def _bootstrap(rt: Runtime) -> None:
 SPEC = ServiceSpec(
     name="identity",
     service_names=(identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,),
-    register=_register,
-    make_verifier=_verifier,
-    on_start=_bootstrap,
+    build=IdentityApp,
 )

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from aicc.platform.audit import audit_table
-from aicc.platform.db import UtcDateTime, now_utc
+from aicc.platform.clock import now_utc
+from aicc.platform.db import UtcDateTime
 
 
 class Base(DeclarativeBase):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
 import grpc
 
@@ -11,9 +12,10 @@ from aicc.intake.v1 import intake_pb2 as pb
 from aicc.intake.v1 import intake_pb2_grpc
 from aicc.platform import authz
 from aicc.platform.auth import principal
+from aicc.platform.clock import now_utc
 from aicc.platform.convert import ts
-from aicc.platform.db import new_id, now_utc
 from aicc.platform.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, not_found
+from aicc.platform.ids import new_id
 from aicc.platform.policy import PolicyError, PolicyNotFound, find_policy, load_policy_text
 from aicc.platform.server import Runtime
 from aicc.platform.validation import Check
@@ -114,18 +116,24 @@ def application_pb(a: ApplicationRow, materials: list[MaterialRow] = ()) -> pb.A
     )
 
 
+class GatewayHolder(Protocol):
+    @property
+    def gateway(self) -> CycleGateway: ...
+
+
 def actor(role: str) -> wf.Actor:
     p = principal()
     return wf.Actor(user_id=p.user_id, display_name=p.display_name or p.username, role=role)
 
 
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
-    def __init__(self, rt: Runtime) -> None:
+    def __init__(self, rt: Runtime, app: GatewayHolder) -> None:
         self.rt = rt
+        self.app = app
 
     @property
     def gateway(self) -> CycleGateway:
-        return self.rt.extras["gateway"]
+        return self.app.gateway
 
     async def _cycle(self, cycle_id: str) -> CycleRow:
         async with self.rt.db.transaction() as s:

@@ -8,44 +8,16 @@ from __future__ import annotations
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from aicc.platform import errors
-from aicc.platform.errors import FieldViolation
 from workflows.cycle.models import WORKFLOW_NAME, CycleInput, CycleStatus, workflow_id
-
-_BY_CODE = {
-    "INVALID_ARGUMENT": errors.InvalidArgument,
-    "NOT_FOUND": errors.NotFound,
-    "ALREADY_EXISTS": errors.AlreadyExists,
-    "FAILED_PRECONDITION": errors.FailedPrecondition,
-    "PERMISSION_DENIED": errors.PermissionDenied,
-    "ABORTED": errors.Aborted,
-}
+from workflows.cycle.refusals import from_application_error
 
 
 def _domain_error(cause: BaseException | None) -> errors.DomainError:
-    if isinstance(cause, ApplicationError) and cause.type in _BY_CODE:
-        info = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
-        zh = str(info.get("zh", ""))
-        meta = {k: str(v) for k, v in info.items() if k != "zh"}
-        cls = _BY_CODE[cause.type]
-        if cls is errors.InvalidArgument:
-            field = meta.get("field", "request")
-            return errors.InvalidArgument(
-                cause.message,
-                zh,
-                reason="INVALID_ARGUMENT",
-                metadata=meta,
-                violations=[FieldViolation(field, cause.message, zh)],
-            )
-        return cls(cause.message, zh, reason="WRONG_PHASE" if "phase" in meta else cause.type, metadata=meta)
-    return errors.Unavailable(
-        "the cycle workflow could not complete the decision; try again",
-        "流程暂时无法处理该决定，请稍后重试",
-        reason="WORKFLOW_ERROR",
-    )
+    return from_application_error(cause)
 
 
 class CycleGateway:

@@ -5,29 +5,34 @@ from __future__ import annotations
 
 import logging
 
-from aicc.platform.crypto import runtime_cipher
-from aicc.platform.server import Runtime, ServiceSpec
+import grpc
+
+from aicc.platform.crypto import FieldCipher, cipher_from_settings
+from aicc.platform.server import BaseApp, Runtime, ServiceSpec
 from aicc.review.v1 import review_pb2, review_pb2_grpc
 from services.review.api import ReviewServicer
 from services.review.domain import usecases
 from services.review.store import ReviewStore
 
 
-def _register(rt: Runtime, server) -> None:
-    review_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(rt, runtime_cipher(rt)), server)
+class ReviewApp(BaseApp):
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__(rt)
+        self.cipher: FieldCipher = cipher_from_settings(rt.settings)
 
+    def register(self, server: grpc.aio.Server) -> None:
+        review_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(self.rt, self.cipher), server)
 
-async def _encrypt_clear_contacts(rt: Runtime) -> None:
-    """Objections filed before contacts were encrypted at rest are encrypted now (idempotent)."""
-    async with rt.db.transaction() as s:
-        n = await usecases.encrypt_clear_contacts(ReviewStore(s), runtime_cipher(rt))
-    if n:
-        logging.getLogger(__name__).info("encrypted %d objector contact(s) stored in clear", n)
+    async def start(self) -> None:
+        """Objections filed before contacts were encrypted at rest are encrypted now (idempotent)."""
+        async with self.rt.db.transaction() as s:
+            n = await usecases.encrypt_clear_contacts(ReviewStore(s), self.cipher)
+        if n:
+            logging.getLogger(__name__).info("encrypted %d objector contact(s) stored in clear", n)
 
 
 SPEC = ServiceSpec(
     name="review",
     service_names=(review_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name,),
-    register=_register,
-    on_start=_encrypt_clear_contacts,
+    build=ReviewApp,
 )

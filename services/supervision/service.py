@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from aicc.platform.server import Runtime, ServiceSpec
+import grpc
+
+from aicc.platform.server import BaseApp, ServiceSpec
 from aicc.supervision.v1 import supervision_pb2, supervision_pb2_grpc
 from services.supervision.api import SupervisionServicer
 
 
-def _register(rt: Runtime, server) -> None:
-    supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(SupervisionServicer(rt), server)
+class SupervisionApp(BaseApp):
+    def register(self, server: grpc.aio.Server) -> None:
+        supervision_pb2_grpc.add_SupervisionServiceServicer_to_server(SupervisionServicer(self.rt), server)
 
 
 SPEC = ServiceSpec(
     name="supervision",
     service_names=(supervision_pb2.DESCRIPTOR.services_by_name["SupervisionService"].full_name,),
-    register=_register,
+    build=SupervisionApp,
 )

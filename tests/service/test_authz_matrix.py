@@ -36,8 +36,8 @@ from aicc.intake.v1 import intake_pb2 as inpb
 from aicc.platform import authz
 from aicc.platform.authz import RULES
 from aicc.platform.clients import Clients
-from aicc.platform.errors import read_error
 from aicc.platform.policy import default_policy_dir, find_policy
+from aicc.platform.status import read_error
 from aicc.review.v1 import review_pb2 as rpb
 from aicc.supervision.v1 import supervision_pb2 as spb
 from services.identity.domain.uscc import make_uscc

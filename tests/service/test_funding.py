@@ -10,6 +10,7 @@ import pytest_asyncio
 
 from aicc.funding.v1 import funding_pb2 as pb
 from services.funding.domain.treasury import FakeTreasury
+from services.funding.service import FundingApp
 from tests.support.seed import create_users, enterprise, error_of
 from tests.support.suite import InProcessSuite, suite_settings
 
@@ -57,10 +58,16 @@ async def shared(tmp_path_factory):
         yield World(suite, system, org_a, org_b, {})
 
 
+def funding_app(suite: InProcessSuite) -> FundingApp:
+    app = suite.hosts["funding"].app
+    assert isinstance(app, FundingApp)
+    return app
+
+
 @pytest.fixture
 def world(shared: World, request) -> World:
     shared.treasury = FakeTreasury()
-    shared.suite.hosts["funding"].runtime.extras["treasury"] = shared.treasury
+    funding_app(shared.suite).treasury = shared.treasury
     shared.cycle = "cyc-" + request.node.name.removeprefix("test_")[:100]
     return shared
 
@@ -428,7 +435,7 @@ async def test_concurrent_requests_on_postgresql_pay_once_and_never_overspend(tm
         settings = suite_settings(tmp_path, db_urls=dbs.urls)
         async with InProcessSuite(settings, services=["identity", "funding"]) as suite:
             treasury = FakeTreasury()
-            suite.hosts["funding"].runtime.extras["treasury"] = treasury
+            funding_app(suite).treasury = treasury
             system = suite.stub("funding", await suite.worker_token())
             cycle = "cyc-pg"
             await system.OpenBudget(pb.OpenBudgetRequest(cycle_id=cycle, total_fen=300 * WAN))

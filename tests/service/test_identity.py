@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from aicc.identity.v1 import identity_pb2 as pb
-from aicc.platform.errors import read_error
+from aicc.platform.status import read_error
 from services.identity.domain.uscc import make_uscc
 from tests.support.suite import InProcessSuite, suite_settings
 
@@ -159,9 +159,9 @@ async def test_health_is_not_serving_until_the_database_answers(tmp_path):
 
     from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+    from aicc.cli.registry import spec
     from aicc.platform.clients import open_channel
     from aicc.platform.server import ServiceHost
-    from aicc.platform.services import spec
 
     settings = suite_settings(tmp_path, db_urls={"identity": "postgresql+psycopg://nobody@127.0.0.1:1/none"})
     host = ServiceHost(spec("identity"), settings)

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aicc.identity.v1 import identity_pb2 as pb
-from aicc.platform.errors import read_error
+from aicc.platform.status import read_error
 from aicc.supervision.v1 import supervision_pb2 as spb
 from services.identity.domain.personal import make_id_number
 from services.identity.domain.uscc import make_uscc

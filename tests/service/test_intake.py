@@ -15,8 +15,8 @@ from temporalio.testing import WorkflowEnvironment
 from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.intake.v1 import intake_pb2 as pb
 from aicc.platform.clients import Clients
-from aicc.platform.errors import read_error
 from aicc.platform.policy import default_policy_dir
+from aicc.platform.status import read_error
 from services.identity.domain.uscc import make_uscc
 from tests.support.suite import InProcessSuite, suite_settings
 from workflows.cycle.activities import ServiceAccountToken

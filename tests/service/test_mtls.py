@@ -16,11 +16,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from aicc.cli.registry import spec
 from aicc.identity.v1 import identity_pb2 as pb
 from aicc.identity.v1 import identity_pb2_grpc
 from aicc.platform.clients import Clients, open_channel
 from aicc.platform.server import ServiceHost
-from aicc.platform.services import spec
 from aicc.platform.settings import ConfigError, Settings
 from tests.support.suite import InProcessSuite, free_port, suite_settings
 

@@ -13,8 +13,8 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from aicc.identity.v1 import identity_pb2 as ipb
-from aicc.platform.errors import read_error
 from aicc.platform.policy import find_policy
+from aicc.platform.status import read_error
 from aicc.review.v1 import review_pb2 as pb
 from services.identity.domain.uscc import make_uscc
 from tests.support.suite import InProcessSuite, suite_settings
@@ -946,8 +946,6 @@ async def test_objector_contact_is_encrypted_at_rest_clear_for_province_industry
     import logging
     import sqlite3
 
-    from services.review import service as review_service
-
     caplog.set_level(logging.DEBUG)
     w = await make_world(suite)
     ident = suite.stub("identity", await suite.operator_token())
@@ -1051,7 +1049,7 @@ async def test_objector_contact_is_encrypted_at_rest_clear_for_province_industry
     )
     db.commit()
     db.close()
-    await review_service.SPEC.on_start(suite.hosts["review"].runtime)
+    await suite.hosts["review"].app.start()
     db = sqlite3.connect(suite.settings.data_dir / "review.db")
     again = dict(db.execute("SELECT objection_id, objector_contact FROM objections").fetchall())
     db.close()
@@ -1066,7 +1064,7 @@ async def test_objector_contact_is_encrypted_at_rest_clear_for_province_industry
     # One SM4 key for the installation: review reuses identity's dev-mode key file.
     key_file = suite.settings.data_dir / "secrets" / "sm4-key"
     assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
-    ciphers = [suite.hosts[svc].runtime.extras["cipher"] for svc in ("identity", "review")]
+    ciphers = [suite.hosts[svc].app.cipher for svc in ("identity", "review")]
     token = ciphers[0].encrypt("x", "probe")
     assert ciphers[1].decrypt(token, "probe") == "x"
     # Never logged.

@@ -6,7 +6,7 @@ import grpc
 import pytest
 
 from aicc.identity.v1 import identity_pb2 as ipb
-from aicc.platform.errors import ErrorReport, read_error
+from aicc.platform.status import ErrorReport, read_error
 from services.identity.domain.uscc import make_uscc
 
 

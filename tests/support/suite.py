@@ -8,11 +8,10 @@ from pathlib import Path
 
 import grpc
 
+from aicc.cli.registry import migrate, spec
 from aicc.identity.v1 import identity_pb2
 from aicc.platform.clients import Clients, open_channel, static_token, stub_for
-from aicc.platform.db import migrate
 from aicc.platform.server import ServiceHost
-from aicc.platform.services import spec
 from aicc.platform.settings import SERVICES, Settings
 
 
@@ -84,15 +83,16 @@ class InProcessSuite:
         host = self.hosts.get("identity")
         if host is None:
             return None
+        from services.identity.service import IdentityApp
         from services.identity.store import IdentityStore
 
         async with host.runtime.db.transaction() as s:
             user = await IdentityStore(s).user_by_username(username)
         if user is None or not user.totp_secret_enc:
             return None
-        return host.runtime.extras["cipher"].decrypt(
-            user.totp_secret_enc, f"users.totp_secret:{user.user_id}"
-        )
+        app = host.app
+        assert isinstance(app, IdentityApp)
+        return app.cipher.decrypt(user.totp_secret_enc, f"users.totp_secret:{user.user_id}")
 
     async def totp_code(self, username: str) -> str:
         """A code of a time step not used before by this suite (the next step's code is valid too)."""

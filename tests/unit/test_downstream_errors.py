@@ -1,19 +1,12 @@
-"""How a failed call to another service reaches this request's caller (errors.from_downstream)."""
+"""How a failed call to another service reaches this request's caller (status.from_downstream)."""
 
 from __future__ import annotations
 
 import grpc
 import pytest
 
-from aicc.platform.errors import (
-    FieldViolation,
-    InvalidArgument,
-    NotFound,
-    Unavailable,
-    from_downstream,
-    not_found,
-    to_status,
-)
+from aicc.platform.errors import FieldViolation, InvalidArgument, NotFound, Unavailable, not_found
+from aicc.platform.status import from_downstream, to_status
 
 
 def _rpc_error(status: grpc.Status | None = None, code=None, details="") -> grpc.aio.AioRpcError:

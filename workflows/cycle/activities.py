@@ -6,21 +6,20 @@ failures are retried by Temporal."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import grpc
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from aicc.funding.v1 import funding_pb2 as fpb
 from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.intake.v1 import intake_pb2 as inpb
+from aicc.platform import workdays
 from aicc.platform.clients import Clients
 from aicc.platform.convert import from_ts, ts
-from aicc.platform.errors import read_error
+from aicc.platform.errors import error_for
 from aicc.platform.settings import Settings
-from aicc.platform.workdays import add_working_days
+from aicc.platform.status import is_transient, read_error
 from aicc.review.v1 import review_pb2 as rpb
 from aicc.supervision.v1 import supervision_pb2 as spb
 from workflows.cycle.models import (
@@ -42,15 +41,9 @@ from workflows.cycle.models import (
     SupervisionStatus,
     TargetsRequest,
 )
+from workflows.cycle.refusals import to_application_error
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TIMEOUT = 20
-_RETRYABLE = {
-    grpc.StatusCode.UNAVAILABLE,
-    grpc.StatusCode.DEADLINE_EXCEEDED,
-    grpc.StatusCode.RESOURCE_EXHAUSTED,
-    grpc.StatusCode.ABORTED,
-}
 TIER_NAMES = {rpb.TIER_EXCELLENT: "excellent", rpb.TIER_ADVANCED: "advanced", rpb.TIER_NONE: "none"}
 
 
@@ -85,11 +78,18 @@ async def _call(method, request):
     try:
         return await method(request, timeout=TIMEOUT)
     except grpc.aio.AioRpcError as e:
-        if e.code() in _RETRYABLE:
+        if is_transient(e.code()) or e.code() == grpc.StatusCode.ABORTED:  # Temporal retries these
             raise
         err = read_error(e)
-        raise ApplicationError(
-            err.message, {"zh": err.message_zh, **err.metadata}, type=err.code.name, non_retryable=True
+        raise to_application_error(
+            error_for(
+                err.code.name,
+                err.message,
+                err.message_zh,
+                reason=err.reason,
+                metadata=err.metadata,
+                violations=err.violations,
+            )
         ) from None
 
 
@@ -276,13 +276,9 @@ class CycleActivities:
 
     @activity.defn(name="deadline_after")
     async def deadline_after(self, x: DeadlineRequest) -> str:
-        start = datetime.fromisoformat(x.start)
-        if x.span.working_days:
-            local = start.astimezone(SHANGHAI)
-            day = add_working_days(local.date(), x.span.working_days)
-            end = datetime.combine(day, local.timetz()).astimezone(UTC)
-        else:
-            end = start + timedelta(seconds=x.span.seconds)
+        end = workdays.deadline_after(
+            datetime.fromisoformat(x.start), seconds=x.span.seconds, working_days=x.span.working_days
+        )
         return end.isoformat()
 
     @activity.defn(name="open_publicity")

@@ -64,11 +64,11 @@ async def run(settings: Settings) -> None:
     health_server = None
     status = None
     if settings.health_port:
-        from grpc_health.v1 import health, health_pb2
+        from grpc_health.v1 import health_pb2
 
-        from aicc.platform.server import start_health_server
+        from aicc.platform.server import HealthServicer, start_health_server
 
-        status = health.aio.HealthServicer()
+        status = HealthServicer()
         health_server = await start_health_server(status, settings.listen_host, settings.health_port)
     async with worker:
         log.info(

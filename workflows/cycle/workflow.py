@@ -17,6 +17,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from aicc.platform.errors import FieldViolation, error_for, wrong_phase
     from workflows.cycle.models import (
         CITY_ROLES,
         WORKFLOW_NAME,
@@ -48,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         SupervisionStatus,
         TargetsRequest,
     )
+    from workflows.cycle.refusals import to_application_error
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 RETRY = RetryPolicy(
@@ -55,18 +57,14 @@ RETRY = RetryPolicy(
 )
 
 
-def _refuse(code: str, message: str, zh: str, **extra: str) -> ApplicationError:
-    return ApplicationError(message, {"zh": zh, **extra}, type=code, non_retryable=True)
+def _refuse(code: str, message: str, zh: str, *, field: str = "", **extra: str) -> ApplicationError:
+    violations = [FieldViolation(field, message, zh)] if field else []
+    meta = {**extra, **({"field": field} if field else {})}
+    return to_application_error(error_for(code, message, zh, metadata=meta, violations=violations))
 
 
 def _wrong_phase(action: str, action_zh: str, phase: str, allowed: str) -> ApplicationError:
-    return _refuse(
-        "FAILED_PRECONDITION",
-        f"{action} is not allowed in phase {phase} (allowed in {allowed})",
-        f"当前阶段 {phase} 不允许{action_zh}（仅限 {allowed}）",
-        phase=phase,
-        allowed=allowed,
-    )
+    return to_application_error(wrong_phase(action, phase, allowed, action_zh))
 
 
 @workflow.defn(name=WORKFLOW_NAME)

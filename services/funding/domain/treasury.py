@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from aicc.platform.db import now_utc
+from aicc.platform.clock import now_utc
 
 
 @dataclass(frozen=True)

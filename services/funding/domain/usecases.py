@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from aicc.platform import authz
 from aicc.platform.auth import Principal
-from aicc.platform.db import new_id, now_utc
+from aicc.platform.clock import now_utc
 from aicc.platform.errors import FailedPrecondition, Unavailable, not_found
+from aicc.platform.ids import new_id
 from aicc.platform.money import format_yuan
 from services.funding.domain import ledger
 from services.funding.domain.treasury import Treasury, TreasuryRejected

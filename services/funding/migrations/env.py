@@ -1,3 +1,4 @@
 from aicc.platform.db import run_env
+from services.funding.store import Base
 
-run_env("funding")
+run_env(Base.metadata, "funding")

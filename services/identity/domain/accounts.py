@@ -6,15 +6,14 @@ import asyncio
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from aicc.platform import authz, jurisdictions
 from aicc.platform.auth import Principal, TokenSigner
+from aicc.platform.clock import SHANGHAI
 from aicc.platform.crypto import DecryptionError, FieldCipher, mask_id_number, mask_phone
-from aicc.platform.db import new_id
 from aicc.platform.errors import (
     AlreadyExists,
     DomainError,
@@ -24,6 +23,7 @@ from aicc.platform.errors import (
     Unauthenticated,
     not_found,
 )
+from aicc.platform.ids import new_id
 from services.identity.domain import eligibility, imports, second_factor, uscc
 from services.identity.store import (
     CityCorrectionRow,
@@ -212,7 +212,6 @@ def principal_of(user: UserRow) -> Principal:
 
 
 _dummy_hash: str | None = None
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 async def _verify_or_waste_time(user: UserRow | None, password: str) -> bool:

@@ -1,3 +1,4 @@
 from aicc.platform.db import run_env
+from services.identity.store import Base
 
-run_env("identity")
+run_env(Base.metadata, "identity")

@@ -4,24 +4,21 @@ instance's jurisdiction (Art. 18); dates of the call fixed at creation (Art. 7).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from aicc.platform.auth import Principal
+from aicc.platform.clock import SHANGHAI
 from aicc.platform.errors import FailedPrecondition
 from aicc.platform.policy import Duration, Policy
-from aicc.platform.workdays import add_working_days
+from aicc.platform.workdays import deadline_after
 from workflows.cycle.models import CycleInput, Span, TargetTemplate, workflow_id
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def after(start: datetime, d: Duration) -> datetime:
     """start + a policy duration; working days count the official PRC calendar (Asia/Shanghai days)."""
     if d.timedelta is not None:
-        return start + d.timedelta
-    local = start.astimezone(SHANGHAI)
-    return datetime.combine(add_working_days(local.date(), d.working_days), local.timetz()).astimezone(UTC)
+        return deadline_after(start, seconds=d.timedelta.total_seconds())
+    return deadline_after(start, working_days=d.working_days or 0)
 
 
 def span(d: Duration) -> Span:

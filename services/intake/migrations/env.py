@@ -1,3 +1,4 @@
 from aicc.platform.db import run_env
+from services.intake.store import Base
 
-run_env("intake")
+run_env(Base.metadata, "intake")

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Protocol
 from xml.sax.saxutils import escape
-from zoneinfo import ZoneInfo
 
+from aicc.platform.clock import SHANGHAI
 from aicc.platform.jurisdictions import city_name
 from aicc.platform.money import fen_to_wan_yuan, format_wan_yuan
 
@@ -31,7 +31,6 @@ __all__ = [
 
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 PDF_MEDIA_TYPE = "application/pdf"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TIER_ZH = {"excellent": "卓越级", "advanced": "先进级"}
 NO_TIER = "—"
 DOC_TITLE = "拟支持名单及资金分配建议"

@@ -19,14 +19,14 @@ from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aicc.platform import authz
 from aicc.platform.auth import Principal
+from aicc.platform.clock import SHANGHAI, now_utc
 from aicc.platform.crypto import PREFIX as ENCRYPTED_PREFIX
 from aicc.platform.crypto import DecryptionError, FieldCipher, mask_contact
-from aicc.platform.db import new_id, now_utc
 from aicc.platform.errors import FailedPrecondition, FieldViolation, InvalidArgument, not_found, wrong_phase
+from aicc.platform.ids import new_id
 from aicc.platform.policy import Policy, PolicyError
 from services.review.domain import export_files, panels, scoring
 from services.review.store import (
@@ -65,7 +65,6 @@ ON_SITE_KINDS = (DEFENCE, SITE_VISIT)
 ON_SITE_PHASES = [COMPLIANCE_REVIEW, EXPERT_REVIEW]
 
 log = logging.getLogger("aicc.review")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 TWO_PLACES = Decimal("0.01")
 
 

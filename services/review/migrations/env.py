@@ -1,3 +1,4 @@
 from aicc.platform.db import run_env
+from services.review.store import Base
 
-run_env("review")
+run_env(Base.metadata, "review")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from aicc.platform import authz
 from aicc.platform.auth import Principal
-from aicc.platform.db import new_id, now_utc
+from aicc.platform.clock import now_utc
 from aicc.platform.errors import (
     AlreadyExists,
     FailedPrecondition,
@@ -15,6 +15,7 @@ from aicc.platform.errors import (
     InvalidArgument,
     not_found,
 )
+from aicc.platform.ids import new_id
 from services.supervision.store import (
     AwardRow,
     EvaluationRow,

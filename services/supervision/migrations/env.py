@@ -1,3 +1,4 @@
 from aicc.platform.db import run_env
+from services.supervision.store import Base
 
-run_env("supervision")
+run_env(Base.metadata, "supervision")
