@@ -8,7 +8,7 @@ UV     := $(BIN)/uv
 STAMP  := $(VENV)/.synced-$(shell cat uv.lock pyproject.toml | sha1sum | cut -c1-12)
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: run test venv proto proto-check lint test-unit test-service test-workflow test-e2e test-helm test-packaging bench clean chart-policies
+.PHONY: run test venv proto proto-check proto-baseline lint typecheck test-unit test-service test-workflow test-e2e test-helm test-packaging bench clean chart-policies
 
 $(STAMP): uv.lock pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -22,8 +22,9 @@ venv: $(STAMP)
 run: venv
 	$(BIN)/aicc up --demo
 
-## make test: every test (unit, service, workflow, helm, packaging, end-to-end on SQLite and PostgreSQL).
-test: venv proto-check lint
+## make test: the gates (protos, lint, format, import contracts, types), then every test (unit,
+## service, workflow, helm, packaging, end-to-end on SQLite and PostgreSQL).
+test: venv proto-check lint typecheck
 	$(BIN)/python -m pytest -q
 
 test-unit: venv
@@ -44,15 +45,30 @@ proto: venv
 	$(BIN)/buf lint
 	$(BIN)/python tools/genproto.py
 
-## make proto-check: fails when protos are not lint-clean or the checked-in stubs are stale.
+## make proto-check: fails when protos are not lint-clean, break the wire contract of the committed
+## baseline image (protos/baseline.binpb), or the checked-in stubs are stale.
 proto-check: venv
 	@$(BIN)/buf lint
+	@$(BIN)/buf breaking --against protos/baseline.binpb || { \
+	  echo "wire-incompatible change against protos/baseline.binpb (see CONTRIBUTING.md: make the change compatible)"; exit 1; }
 	@$(BIN)/python tools/genproto.py >/dev/null
 	@if [ -n "$$(git status --porcelain -- aicc/*/v1)" ]; then \
 	  echo "generated code differs from what is committed (stale or uncommitted): run 'make proto' and commit:"; git status --short -- aicc/*/v1; exit 1; fi
 
+## make proto-baseline: record the current protos as the wire contract later changes must keep
+## (only after a release, deliberately: CONTRIBUTING.md).
+proto-baseline: venv
+	$(BIN)/buf build -o protos/baseline.binpb
+
+## make lint: ruff (rules and formatting) and the import contracts (pyproject.toml [tool.importlinter]).
 lint: venv
 	@$(BIN)/ruff check aicc services workflows tests tools
+	@$(BIN)/ruff format --check aicc services workflows tests tools
+	@$(BIN)/lint-imports --no-cache
+
+## make typecheck: mypy over aicc, services, workflows and tools (pyproject.toml [tool.mypy]).
+typecheck: venv
+	@$(BIN)/mypy
 
 chart-policies:
 	tools/sync_chart_policies.sh

@@ -29,9 +29,9 @@ def main() -> int:
         f"--plugin=protoc-gen-mypy={bindir / 'protoc-gen-mypy'}",
         f"--plugin=protoc-gen-mypy_grpc={bindir / 'protoc-gen-mypy_grpc'}",
         f"--python_out={ROOT}",
-        f"--mypy_out={ROOT}",
+        f"--mypy_out=quiet:{ROOT}",
         f"--grpc_python_out={ROOT}",
-        f"--mypy_grpc_out={ROOT}",
+        f"--mypy_grpc_out=quiet:{ROOT}",
         *files,
     ]
     if protoc.main(args) != 0:

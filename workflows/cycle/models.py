@@ -6,22 +6,28 @@ Deterministic and free of I/O so the workflow sandbox can import it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-PHASES = (
-    "PUBLISHED",
-    "APPLYING",
-    "CITY_REVIEW",
-    "COMPLIANCE_REVIEW",
-    "EXPERT_REVIEW",
-    "PROPOSAL",
-    "FINANCE_CONCURRENCE",
-    "PARTY_GROUP_APPROVAL",
-    "PUBLICITY",
-    "ANNOUNCED",
-    "DISBURSING",
-    "SUPERVISING",
-    "CLOSED",
-)
+
+class Phase(StrEnum):
+    """The phases of a cycle, in order (DESIGN.md). Stored and sent as their names."""
+
+    PUBLISHED = "PUBLISHED"
+    APPLYING = "APPLYING"
+    CITY_REVIEW = "CITY_REVIEW"
+    COMPLIANCE_REVIEW = "COMPLIANCE_REVIEW"
+    EXPERT_REVIEW = "EXPERT_REVIEW"
+    PROPOSAL = "PROPOSAL"
+    FINANCE_CONCURRENCE = "FINANCE_CONCURRENCE"
+    PARTY_GROUP_APPROVAL = "PARTY_GROUP_APPROVAL"
+    PUBLICITY = "PUBLICITY"
+    ANNOUNCED = "ANNOUNCED"
+    DISBURSING = "DISBURSING"
+    SUPERVISING = "SUPERVISING"
+    CLOSED = "CLOSED"
+
+
+PHASES: tuple[Phase, ...] = tuple(Phase)
 
 WORKFLOW_NAME = "CycleWorkflow"
 CITY_ROLES = ("city_industry", "city_finance")
