@@ -4,6 +4,7 @@ changing state, the business key refusing a second start."""
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,15 @@ from workflows.cycle import models as m
 from workflows.cycle.workflow import CycleWorkflow
 
 BIN = Path(sys.executable).parent
+HISTORIES = Path(__file__).parent / "histories"
+
+
+async def keep_history(handle, name: str) -> None:
+    """With AICC_RECORD_HISTORIES=1, writes the finished workflow's history to histories/<name>.json:
+    the replay test (test_replay.py) replays every committed history against the current code."""
+    if os.environ.get("AICC_RECORD_HISTORIES") == "1":
+        HISTORIES.mkdir(exist_ok=True)
+        (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json(), encoding="utf-8")
 
 
 class StandIns:
@@ -371,6 +381,7 @@ async def test_a_cycle_runs_through_every_phase_and_refuses_illegal_decisions(en
             "CLOSED",
         ]
         assert stand.phases == [h.phase for h in result.history]
+        await keep_history(handle, "year-with-finance-return")
 
 
 async def test_a_cycle_with_no_submission_closes_after_the_window(env):
@@ -388,6 +399,7 @@ async def test_a_cycle_with_no_submission_closes_after_the_window(env):
         result = await handle.result()
         assert result.phase == "CLOSED" and "no eligible application" in result.note
         assert stand.phases == ["PUBLISHED", "APPLYING", "CLOSED"]
+        await keep_history(handle, "year-without-submissions")
 
 
 async def test_city_review_deadline_proceeds_with_the_cities_that_signed_and_refuses_late_sign_offs(env):
