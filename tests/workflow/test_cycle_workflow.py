@@ -25,11 +25,14 @@ HISTORIES = Path(__file__).parent / "histories"
 
 
 async def keep_history(handle, name: str) -> None:
-    """With AICC_RECORD_HISTORIES=1, writes the finished workflow's history to histories/<name>.json:
-    the replay test (test_replay.py) replays every committed history against the current code."""
-    if os.environ.get("AICC_RECORD_HISTORIES") == "1":
+    """With AICC_RECORD_HISTORIES=<tag> (e.g. v3 after a workflow change), writes the finished
+    workflow's history to histories/<tag>-<name>.json: test_replay.py replays every committed history
+    against the current code, so each version's recorded years keep replaying."""
+    tag = os.environ.get("AICC_RECORD_HISTORIES", "")
+    if tag:
         HISTORIES.mkdir(exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text((await handle.fetch_history()).to_json(), encoding="utf-8")
+        path = HISTORIES / f"{tag}-{name}.json"
+        path.write_text((await handle.fetch_history()).to_json(), encoding="utf-8")
 
 
 class StandIns:
@@ -116,9 +119,9 @@ class StandIns:
             return await compute_proposal(m.ProposalRequest(cycle_id, 0))
 
         @activity.defn(name="disburse_award")
-        async def disburse_award(x: m.DisbursementRequest) -> str:
+        async def disburse_award(x: m.DisbursementRequest) -> m.DisbursementResult:
             s.calls.append(("disburse_award", x.idempotency_key))
-            return "ref"
+            return m.DisbursementResult(paid=True, treasury_reference="ref")
 
         @activity.defn(name="create_performance_targets")
         async def create_performance_targets(x: m.TargetsRequest) -> int:

@@ -6,9 +6,12 @@ failures are retried by Temporal."""
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any, TypeVar
 
 import grpc
+from google.protobuf.message import Message
 from temporalio import activity
 
 from aicc.funding.v1 import funding_pb2 as fpb
@@ -29,6 +32,7 @@ from workflows.cycle.models import (
     ComplianceRecord,
     DeadlineRequest,
     DisbursementRequest,
+    DisbursementResult,
     MaterialRef,
     PanelDraw,
     PhaseChange,
@@ -45,6 +49,9 @@ from workflows.cycle.refusals import to_application_error
 
 TIMEOUT = 20
 TIER_NAMES = {rpb.TIER_EXCELLENT: "excellent", rpb.TIER_ADVANCED: "advanced", rpb.TIER_NONE: "none"}
+
+
+T = TypeVar("T")
 
 
 class ServiceAccountToken:
@@ -74,7 +81,7 @@ class ServiceAccountToken:
         await self._clients.close()
 
 
-async def _call(method, request):
+async def _call(method: Callable[..., Awaitable[T]], request: Message) -> T:
     try:
         return await method(request, timeout=TIMEOUT)
     except grpc.aio.AioRpcError as e:
@@ -91,6 +98,10 @@ async def _call(method, request):
                 violations=err.violations,
             )
         ) from None
+
+
+def _iso(at: datetime | None) -> str:
+    return at.isoformat() if at else ""
 
 
 def summary_of(p: rpb.Proposal) -> ProposalSummary:
@@ -149,7 +160,7 @@ class CycleActivities:
                 operator_organization_id=a.operator_organization_id,
                 enterprise_name=a.enterprise_name,
                 city_code=a.city_code,
-                submitted_at=from_ts(a.submitted_at).isoformat(),
+                submitted_at=_iso(from_ts(a.submitted_at)),
                 materials=[
                     MaterialRef(
                         material_id=m.material_id,
@@ -298,7 +309,7 @@ class CycleActivities:
         return summary_of(resp.proposal)
 
     @activity.defn(name="disburse_award")
-    async def disburse_award(self, x: DisbursementRequest) -> str:
+    async def disburse_award(self, x: DisbursementRequest) -> DisbursementResult:
         a = x.award
         resp = await _call(
             self.c.funding.DisburseAward,
@@ -313,8 +324,8 @@ class CycleActivities:
         )
         d = resp.disbursement
         if d.status != fpb.DISBURSEMENT_STATUS_PAID:
-            return f"FAILED:{d.idempotency_key}"
-        return d.treasury_reference
+            return DisbursementResult(paid=False, failure="refused by the treasury")
+        return DisbursementResult(paid=True, treasury_reference=d.treasury_reference)
 
     @activity.defn(name="create_performance_targets")
     async def create_performance_targets(self, x: TargetsRequest) -> int:
@@ -348,7 +359,7 @@ class CycleActivities:
         )
         return SupervisionStatus(resp.awards, resp.reported, resp.evaluated)
 
-    def all(self) -> list:
+    def all(self) -> list[Callable[..., Awaitable[Any]]]:
         return [
             self.record_phase,
             self.open_budget,

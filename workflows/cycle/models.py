@@ -187,7 +187,7 @@ class ProposalSummary:
 
 @dataclass
 class PhaseEntry:
-    phase: str
+    phase: Phase
     at: str
     note: str = ""
 
@@ -208,7 +208,7 @@ class Counts:
 @dataclass
 class CycleStatus:
     cycle_id: str
-    phase: str
+    phase: Phase
     counts: Counts
     history: list[PhaseEntry]
     proposal_version: int
@@ -229,7 +229,7 @@ class SupervisionStatus:
 @dataclass
 class PhaseChange:
     cycle_id: str
-    phase: str
+    phase: Phase
     note: str = ""
     proposal_version: int = 0
 
@@ -295,6 +295,15 @@ class PublicityOpening:
     cycle_id: str
     proposal_version: int
     ends_at: str
+
+
+@dataclass
+class DisbursementResult:
+    """What funding answered for one award: paid (with the treasury's reference) or refused (why)."""
+
+    paid: bool
+    treasury_reference: str = ""
+    failure: str = ""
 
 
 @dataclass

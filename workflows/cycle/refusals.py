@@ -31,16 +31,22 @@ def to_application_error(err: DomainError) -> ApplicationError:
 
 def from_application_error(cause: BaseException | None) -> DomainError:
     """The domain error a workflow refusal stands for; anything else is a passing failure."""
-    if isinstance(cause, ApplicationError) and cause.type in Code.__members__ and cause.type != Code.INTERNAL:
+    if (
+        isinstance(cause, ApplicationError)
+        and cause.type is not None
+        and cause.type in Code.__members__
+        and cause.type != Code.INTERNAL
+    ):
+        code: str = cause.type
         info = cause.details[0] if cause.details and isinstance(cause.details[0], dict) else {}
         zh = str(info.get("zh", ""))
-        reason = str(info.get("reason", "")) or cause.type
+        reason = str(info.get("reason", "")) or code
         raw = info.get("violations") or []
         violations = [FieldViolation(*map(str, v)) for v in raw if isinstance(v, list) and len(v) == 3]
-        if cause.type == Code.INVALID_ARGUMENT and not violations:
+        if code == Code.INVALID_ARGUMENT and not violations:
             violations = [FieldViolation(str(info.get("field", "request")), cause.message, zh)]
         meta = {k: str(v) for k, v in info.items() if k not in ("zh", "reason", "violations")}
-        return error_for(cause.type, cause.message, zh, reason=reason, metadata=meta, violations=violations)
+        return error_for(code, cause.message, zh, reason=reason, metadata=meta, violations=violations)
     return Unavailable(
         "the cycle workflow could not complete the decision; try again",
         "流程暂时无法处理该决定，请稍后重试",

@@ -3,14 +3,21 @@
 Deadlines are durable timers. Human decisions arrive as updates whose validators refuse an illegal
 decision (wrong phase, wrong proposal version, incomplete content) without touching state; each
 accepted decision's effects happen in activities, each one idempotent gRPC call to the service that
-owns the record. The state is queryable (``status``). Errors returned to callers are
-``ApplicationError`` with ``type`` = the canonical gRPC code name and details ``{"zh": ...}``.
+owns the record. The state is queryable (``status``). Refusals travel as ``ApplicationError``
+encoded by ``workflows/cycle/refusals.py``.
+
+The contract is typed: phases are :class:`Phase`, activities are called by reference
+(``execute_activity_method``) and updates by reference from intake's gateway. ``run`` is one method
+per phase. Changing what the workflow does keeps recorded years replayable: guard the change with
+``workflow.patched`` (ARCHITECTURE.md, "Changing the workflow"; ``tests/workflow/test_replay.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -18,6 +25,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from aicc.platform.errors import FieldViolation, error_for, wrong_phase
+    from workflows.cycle.activities import CycleActivities
     from workflows.cycle.models import (
         CITY_ROLES,
         WORKFLOW_NAME,
@@ -34,7 +42,9 @@ with workflow.unsafe.imports_passed_through():
         CycleStatus,
         DeadlineRequest,
         DisbursementRequest,
+        DisbursementResult,
         PanelDraw,
+        Phase,
         PhaseChange,
         PhaseEntry,
         ProposalDecision,
@@ -46,6 +56,7 @@ with workflow.unsafe.imports_passed_through():
         Reservation,
         ReviewOpening,
         SignoffResult,
+        Span,
         SupervisionStatus,
         TargetsRequest,
     )
@@ -56,6 +67,13 @@ RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=20), maximum_attempts=20
 )
 
+# Patch ids (workflow.patched): each names a change that histories recorded before it must not see.
+TYPED_DISBURSEMENT_RESULT = "typed-disbursement-result"
+LINES_CARRY_ORGANIZATION = "proposal-lines-carry-organization"
+
+A = TypeVar("A")
+R = TypeVar("R")
+
 
 def _refuse(code: str, message: str, zh: str, *, field: str = "", **extra: str) -> ApplicationError:
     violations = [FieldViolation(field, message, zh)] if field else []
@@ -63,7 +81,7 @@ def _refuse(code: str, message: str, zh: str, *, field: str = "", **extra: str) 
     return to_application_error(error_for(code, message, zh, metadata=meta, violations=violations))
 
 
-def _wrong_phase(action: str, action_zh: str, phase: str, allowed: str) -> ApplicationError:
+def _wrong_phase(action: str, action_zh: str, phase: Phase, allowed: str) -> ApplicationError:
     return to_application_error(wrong_phase(action, phase, allowed, action_zh))
 
 
@@ -72,7 +90,7 @@ class CycleWorkflow:
     @workflow.init
     def __init__(self, inp: CycleInput) -> None:
         self.inp = inp
-        self.phase = "PUBLISHED"
+        self.phase = Phase.PUBLISHED
         self.history: list[PhaseEntry] = []
         self.note = ""
         self.counts = Counts()
@@ -94,16 +112,16 @@ class CycleWorkflow:
 
     # ------------------------------------------------------------------ plumbing
 
-    async def _act(self, name: str, arg, result_type=None):
-        """Runs one activity; a refusal by the service surfaces as the same ApplicationError type."""
+    async def _act(self, activity: Callable[[CycleActivities, A], Awaitable[R]], arg: A) -> R:
+        """Runs one activity; a refusal by the service surfaces as the same refusal here."""
         try:
-            return await workflow.execute_activity(
-                name,
+            result: R = await workflow.execute_activity_method(
+                activity,
                 arg,
                 start_to_close_timeout=ACTIVITY_TIMEOUT,
                 retry_policy=RETRY,
-                result_type=result_type,
             )
+            return result
         except ActivityError as e:
             cause = e.cause
             if isinstance(cause, ApplicationError):
@@ -112,160 +130,209 @@ class CycleWorkflow:
                 ) from None
             raise
 
-    async def _enter(self, phase: str, note: str = "") -> None:
+    async def _enter(self, phase: Phase, note: str = "") -> None:
         self.phase = phase
         self.note = note
         self.history.append(PhaseEntry(phase, workflow.now().isoformat(), note))
-        await self._act(
-            "record_phase",
-            PhaseChange(self.inp.cycle_id, phase, note, self.proposal.version if self.proposal else 0),
-        )
+        version = self.proposal.version if self.proposal else 0
+        await self._act(CycleActivities.record_phase, PhaseChange(self.inp.cycle_id, phase, note, version))
 
     async def _sleep_until(self, iso: str) -> None:
         delay = datetime.fromisoformat(iso) - workflow.now()
         if delay > timedelta(0):
             await workflow.sleep(delay)
 
-    async def _wait(self, condition, span_seconds: float | None = None) -> bool:
+    async def _wait(self, condition: Callable[[], bool], span_seconds: float | None = None) -> bool:
         """Waits for a condition, at most span_seconds when given; True if it became true."""
         try:
-            await workflow.wait_condition(
-                condition, timeout=timedelta(seconds=span_seconds) if span_seconds else None
-            )
+            timeout = timedelta(seconds=span_seconds) if span_seconds else None
+            await workflow.wait_condition(condition, timeout=timeout)
             return True
         except TimeoutError:
             return condition()
 
-    async def _timeout(self, span) -> float | None:
+    async def _timeout(self, span: Span) -> float | None:
         if span.working_days:
             return max((await self._deadline(span) - workflow.now()).total_seconds(), 0.001)
         return span.seconds or None
 
-    async def _deadline(self, span) -> datetime:
-        iso = await self._act("deadline_after", DeadlineRequest(workflow.now().isoformat(), span), str)
+    async def _deadline(self, span: Span) -> datetime:
+        iso = await self._act(
+            CycleActivities.deadline_after, DeadlineRequest(workflow.now().isoformat(), span)
+        )
         return datetime.fromisoformat(iso)
 
-    # ------------------------------------------------------------------ the year
+    @property
+    def _proposal(self) -> ProposalSummary:
+        if self.proposal is None:  # pragma: no cover - every caller runs after the proposal exists
+            raise ApplicationError("no proposal yet", type="FAILED_PRECONDITION", non_retryable=True)
+        return self.proposal
+
+    # ------------------------------------------------------------------ the year, phase by phase
 
     @workflow.run
     async def run(self, inp: CycleInput) -> CycleStatus:
-        await self._enter("PUBLISHED")
-        await self._act("open_budget", BudgetOpening(inp.cycle_id, inp.budget_fen))
-        await self._sleep_until(inp.applications_open_at)
-        await self._enter("APPLYING")
-        await self._sleep_until(inp.applications_close_at)
+        await self._publish()
+        if not await self._collect_applications():
+            return await self._close("no eligible application was submitted / 无合格申报")
+        if not await self._city_review():
+            return await self._close("no city recommended an application / 无城市推荐项目")
+        if not await self._compliance_review():
+            return await self._close("no application passed compliance review / 无项目通过合规性审核")
+        await self._expert_review()
+        await self._approval()
+        await self._publicity()
+        await self._disburse()
+        await self._supervise()
+        return await self._close("")
 
-        apps: list[AppRef] = await self._act("close_application_window", inp.cycle_id, list[AppRef])
+    async def _publish(self) -> None:
+        await self._enter(Phase.PUBLISHED)
+        await self._act(CycleActivities.open_budget, BudgetOpening(self.inp.cycle_id, self.inp.budget_fen))
+        await self._sleep_until(self.inp.applications_open_at)
+        await self._enter(Phase.APPLYING)
+
+    async def _collect_applications(self) -> bool:
+        await self._sleep_until(self.inp.applications_close_at)
+        apps = await self._act(CycleActivities.close_application_window, self.inp.cycle_id)
         for a in apps:
             self.submitted.setdefault(a.city_code, []).append(a)
         self.counts.submitted = len(apps)
         self.counts.cities_expected = len(self.submitted)
-        if not apps:
-            return await self._close("no eligible application was submitted / 无合格申报")
+        return bool(apps)
 
-        await self._enter("CITY_REVIEW")
-        due = datetime.fromisoformat(inp.city_review_due_at) - workflow.now()
+    async def _city_review(self) -> bool:
+        await self._enter(Phase.CITY_REVIEW)
+        due = datetime.fromisoformat(self.inp.city_review_due_at) - workflow.now()
         await self._wait(
             lambda: len(self.cities_done) == len(self.submitted), max(due.total_seconds(), 0.001)
         )
         async with self.lock:  # no sign-off lands after the deadline has been applied
             self.city_review_closed = True
-        if not self.recommended:
-            return await self._close("no city recommended an application / 无城市推荐项目")
+        return bool(self.recommended)
 
-        await self._act("open_review", ReviewOpening(inp.cycle_id, inp.policy_json, self.recommended))
-        await self._enter("COMPLIANCE_REVIEW")
+    async def _compliance_review(self) -> bool:
+        await self._act(
+            CycleActivities.open_review,
+            ReviewOpening(self.inp.cycle_id, self.inp.policy_json, self.recommended),
+        )
+        await self._enter(Phase.COMPLIANCE_REVIEW)
         await self._wait(lambda: len(self.compliance) == len(self.recommended))
         self.counts.compliant = sum(self.compliance.values())
-        if not self.counts.compliant:
-            return await self._close("no application passed compliance review / 无项目通过合规性审核")
+        return bool(self.counts.compliant)
 
-        await self._act("draw_panels", PanelDraw(inp.cycle_id, workflow.random().randint(1, 2**31 - 1)))
-        await self._enter("EXPERT_REVIEW")
-        if not await self._wait(lambda: self.expert_review_done, await self._timeout(inp.expert_review)):
-            # Deadline passed: conclude automatically if every sheet is in, else wait for the province.
-            try:
-                async with self.lock:
-                    if not self.expert_review_done:
-                        await self._compute_proposal()
-            except ApplicationError as e:
-                self.note = f"expert review deadline passed: {e.message}"
-            await self._wait(lambda: self.expert_review_done)
+    async def _expert_review(self) -> None:
+        await self._act(
+            CycleActivities.draw_panels, PanelDraw(self.inp.cycle_id, workflow.random().randint(1, 2**31 - 1))
+        )
+        await self._enter(Phase.EXPERT_REVIEW)
+        if await self._wait(lambda: self.expert_review_done, await self._timeout(self.inp.expert_review)):
+            return
+        # Deadline passed: conclude automatically if every sheet is in, else wait for the province.
+        try:
+            async with self.lock:
+                if not self.expert_review_done:
+                    await self._compute_proposal()
+        except ApplicationError as e:
+            self.note = f"expert review deadline passed: {e.message}"
+        await self._wait(lambda: self.expert_review_done)
 
-        await self._enter("PROPOSAL")
+    async def _approval(self) -> None:
+        """Finance concurrence, then the party-group decision; either may send the proposal back."""
+        await self._enter(Phase.PROPOSAL)
         while True:
             # Reset before entering: once the phase shows, a decision may arrive (while the phase
             # is still being recorded) and must not be refused as already taken.
             self.decision = None
-            await self._enter("FINANCE_CONCURRENCE")
-            await self._wait(lambda: self.decision is not None)
-            if not self.decision.approve:
-                await self._return_to_proposal("province finance did not concur", self.decision)
+            await self._enter(Phase.FINANCE_CONCURRENCE)
+            finance = await self._decision()
+            if not finance.approve:
+                await self._return_to_proposal("province finance did not concur", finance)
                 continue
             self.decision = None
-            await self._enter("PARTY_GROUP_APPROVAL")
-            await self._wait(lambda: self.decision is not None)
-            if not self.decision.approve:
-                await self._return_to_proposal("the party-group meeting did not approve", self.decision)
+            await self._enter(Phase.PARTY_GROUP_APPROVAL)
+            party = await self._decision()
+            if not party.approve:
+                await self._return_to_proposal("the party-group meeting did not approve", party)
                 continue
-            break
+            return
 
-        self.publicity_ends_at = await self._deadline(inp.publicity)
-        await self._act(
-            "open_publicity",
-            PublicityOpening(inp.cycle_id, self.proposal.version, self.publicity_ends_at.isoformat()),
+    async def _decision(self) -> ProposalDecision:
+        await self._wait(lambda: self.decision is not None)
+        assert self.decision is not None
+        return self.decision
+
+    async def _publicity(self) -> None:
+        self.publicity_ends_at = await self._deadline(self.inp.publicity)
+        opening = PublicityOpening(
+            self.inp.cycle_id, self._proposal.version, self.publicity_ends_at.isoformat()
         )
-        await self._enter("PUBLICITY")
+        await self._act(CycleActivities.open_publicity, opening)
+        await self._enter(Phase.PUBLICITY)
         await self._wait(lambda: self.outcome is not None)
-        await self._enter("ANNOUNCED", self.outcome.announcement_document_no)
+        assert self.outcome is not None
+        await self._enter(Phase.ANNOUNCED, self.outcome.announcement_document_no)
 
-        awards = [line for line in self.proposal.lines if line.amount_fen > 0]
-        await self._enter("DISBURSING")
+    async def _disburse(self) -> None:
+        awards = self._awards()
+        await self._enter(Phase.DISBURSING)
         refused: list[str] = []
         for award in awards:
-            key = f"{inp.cycle_id}:{award.application_id}:v{self.proposal.version}"
-            ref: str = await self._act("disburse_award", DisbursementRequest(inp.cycle_id, award, key), str)
-            if ref.startswith("FAILED:"):  # the treasury refused: recorded in funding, shown here
-                refused.append(award.application_id)
-            else:
+            key = f"{self.inp.cycle_id}:{award.application_id}:v{self._proposal.version}"
+            if await self._pay(DisbursementRequest(self.inp.cycle_id, award, key)):
                 self.counts.disbursed += 1
+            else:  # the treasury refused: recorded in funding, shown here
+                refused.append(award.application_id)
         if refused:
             self.note = f"treasury refused payment for {', '.join(refused)} / 国库拒绝支付"
-        await self._act(
-            "create_performance_targets", TargetsRequest(inp.cycle_id, awards, inp.performance_targets)
-        )
+        targets = TargetsRequest(self.inp.cycle_id, awards, self.inp.performance_targets)
+        await self._act(CycleActivities.create_performance_targets, targets)
 
-        await self._enter("SUPERVISING")
-        if not await self._wait(lambda: self.supervision_done, await self._timeout(inp.supervision)):
-            status: SupervisionStatus = await self._act("supervision_status", inp.cycle_id, SupervisionStatus)
-            self.counts.evaluated = status.evaluated
-            if not (status.awards and status.evaluated == status.awards):
-                await self._wait(lambda: self.supervision_done)
-        return await self._close("")
+    async def _pay(self, request: DisbursementRequest) -> bool:
+        """True when the award was paid, False when the treasury refused it."""
+        if workflow.patched(TYPED_DISBURSEMENT_RESULT):
+            result: DisbursementResult = await self._act(CycleActivities.disburse_award, request)
+            return result.paid
+        # Histories recorded before the typed result: the activity answered a reference string.
+        ref: str = await workflow.execute_activity(
+            "disburse_award",
+            request,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=RETRY,
+            result_type=str,
+        )
+        return not ref.startswith("FAILED:")
+
+    async def _supervise(self) -> None:
+        await self._enter(Phase.SUPERVISING)
+        if await self._wait(lambda: self.supervision_done, await self._timeout(self.inp.supervision)):
+            return
+        status = await self._act(CycleActivities.supervision_status, self.inp.cycle_id)
+        self.counts.evaluated = status.evaluated
+        if not (status.awards and status.evaluated == status.awards):
+            await self._wait(lambda: self.supervision_done)
 
     async def _close(self, note: str) -> CycleStatus:
-        await self._enter("CLOSED", note)
+        await self._enter(Phase.CLOSED, note)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
 
     async def _return_to_proposal(self, why: str, d: ProposalDecision) -> None:
         self.resubmitted = False
-        await self._enter("PROPOSAL", f"{why}: {d.opinion}")
+        await self._enter(Phase.PROPOSAL, f"{why}: {d.opinion}")
         await self._wait(lambda: self.resubmitted)
 
     async def _compute_proposal(self) -> None:
-        summary: ProposalSummary = await self._act(
-            "compute_proposal", ProposalRequest(self.inp.cycle_id, self.inp.budget_fen), ProposalSummary
-        )
-        self._set_proposal(summary)
+        request = ProposalRequest(self.inp.cycle_id, self.inp.budget_fen)
+        self._set_proposal(await self._act(CycleActivities.compute_proposal, request))
         self.expert_review_done = True
 
     def _set_proposal(self, summary: ProposalSummary) -> None:
-        orgs = {a.application_id: a for a in self.recommended}
-        for line in summary.lines:
-            ref = orgs.get(line.application_id)
-            if ref:
-                line.organization_id = ref.organization_id
+        if not workflow.patched(LINES_CARRY_ORGANIZATION):
+            # Histories recorded before review's lines carried the organisation: attach it here.
+            orgs = {a.application_id: a.organization_id for a in self.recommended}
+            for line in summary.lines:
+                line.organization_id = line.organization_id or orgs.get(line.application_id, "")
         self.proposal = summary
         self.counts.awarded = sum(1 for line in summary.lines if line.amount_fen > 0)
         self.counts.reserve = len(summary.reserve)
@@ -295,17 +362,15 @@ class CycleWorkflow:
             signed = self.signoffs[s.city_code]
             complete = all(r in signed for r in CITY_ROLES)
             if complete:
-                await self._act(
-                    "record_recommendation",
-                    RecommendationRecord(
-                        self.inp.cycle_id,
-                        s.city_code,
-                        s.document_no,
-                        s.items,
-                        [signed[r].actor for r in CITY_ROLES],
-                        self.signed_at[s.city_code],
-                    ),
+                record = RecommendationRecord(
+                    self.inp.cycle_id,
+                    s.city_code,
+                    s.document_no,
+                    s.items,
+                    [signed[r].actor for r in CITY_ROLES],
+                    self.signed_at[s.city_code],
                 )
+                await self._act(CycleActivities.record_recommendation, record)
                 self.cities_done.add(s.city_code)
                 chosen = {i.application_id for i in s.items if i.recommended}
                 self.recommended.extend(a for a in self.submitted[s.city_code] if a.application_id in chosen)
@@ -317,7 +382,7 @@ class CycleWorkflow:
 
     @sign_city_recommendation.validator
     def validate_sign_city_recommendation(self, s: CitySignoff) -> None:
-        if self.phase != "CITY_REVIEW" or self.city_review_closed:
+        if self.phase != Phase.CITY_REVIEW or self.city_review_closed:
             raise _wrong_phase(
                 "SignCityRecommendation", "城市推荐签署", self.phase, "CITY_REVIEW (before its deadline)"
             )
@@ -352,7 +417,8 @@ class CycleWorkflow:
         if given != expected:
             raise _refuse(
                 "INVALID_ARGUMENT",
-                f"items must list each of the city's {len(expected)} submitted applications exactly once: {', '.join(expected)}",
+                f"items must list each of the city's {len(expected)} submitted applications exactly once: "
+                f"{', '.join(expected)}",
                 f"须逐一列明本市全部 {len(expected)} 个申报项目的推荐意见",
                 field="items",
             )
@@ -363,7 +429,8 @@ class CycleWorkflow:
             if other.document_no != s.document_no or mine != theirs:
                 raise _refuse(
                     "FAILED_PRECONDITION",
-                    f"a joint recommendation needs the same document number and decisions as the {other.actor.role} sign-off",
+                    "a joint recommendation needs the same document number and decisions as the "
+                    f"{other.actor.role} sign-off",
                     "联合行文须与另一部门签署的文号和推荐结论一致",
                 )
 
@@ -371,10 +438,10 @@ class CycleWorkflow:
     async def decide_compliance(self, d: ComplianceDecisions) -> ComplianceResult:
         async with self.lock:
             self.validate_decide_compliance(d)
-            await self._act(
-                "record_compliance",
-                ComplianceRecord(self.inp.cycle_id, d.actor.user_id, workflow.now().isoformat(), d.decisions),
+            record = ComplianceRecord(
+                self.inp.cycle_id, d.actor.user_id, workflow.now().isoformat(), d.decisions
             )
+            await self._act(CycleActivities.record_compliance, record)
             for item in d.decisions:
                 self.compliance[item.application_id] = item.compliant
             self.counts.compliant = sum(self.compliance.values())
@@ -382,23 +449,24 @@ class CycleWorkflow:
 
     @decide_compliance.validator
     def validate_decide_compliance(self, d: ComplianceDecisions) -> None:
-        if self.phase != "COMPLIANCE_REVIEW":
+        if self.phase != Phase.COMPLIANCE_REVIEW:
             raise _wrong_phase("DecideCompliance", "合规性审核", self.phase, "COMPLIANCE_REVIEW")
         known = {a.application_id for a in self.recommended}
         for i, item in enumerate(d.decisions):
+            field = f"decisions[{i}].application_id"
             if item.application_id not in known:
                 raise _refuse(
                     "NOT_FOUND",
                     f"decisions[{i}]: application {item.application_id} was not recommended to the province",
                     "该项目未被推荐至省级",
-                    field=f"decisions[{i}].application_id",
+                    field=field,
                 )
             if item.application_id in self.compliance:
                 raise _refuse(
                     "FAILED_PRECONDITION",
                     f"decisions[{i}]: application {item.application_id} is already decided",
                     "该项目已作出合规性审核结论",
-                    field=f"decisions[{i}].application_id",
+                    field=field,
                 )
             if not item.compliant and not item.reasons:
                 raise _refuse(
@@ -414,11 +482,11 @@ class CycleWorkflow:
             self.validate_conclude_expert_review(c)
             if not self.expert_review_done:
                 await self._compute_proposal()
-            return self.proposal.version
+            return self._proposal.version
 
     @conclude_expert_review.validator
     def validate_conclude_expert_review(self, c: Conclusion) -> None:
-        if self.phase != "EXPERT_REVIEW":
+        if self.phase != Phase.EXPERT_REVIEW:
             raise _wrong_phase("ConcludeExpertReview", "结束专家评审", self.phase, "EXPERT_REVIEW")
 
     @workflow.update
@@ -426,15 +494,14 @@ class CycleWorkflow:
         async with self.lock:
             self.validate_decide_finance_concurrence(d)
             if d.approve:  # the money is set aside only once finance agrees (Art. 3 total-amount control)
-                await self._act(
-                    "reserve_funds", Reservation(self.inp.cycle_id, self.proposal.version, self._awards())
-                )
+                reservation = Reservation(self.inp.cycle_id, self._proposal.version, self._awards())
+                await self._act(CycleActivities.reserve_funds, reservation)
             self.decision = d
             return "concurred" if d.approve else "returned"
 
     @decide_finance_concurrence.validator
     def validate_decide_finance_concurrence(self, d: ProposalDecision) -> None:
-        if self.phase != "FINANCE_CONCURRENCE" or self.decision is not None:
+        if self.phase != Phase.FINANCE_CONCURRENCE or self.decision is not None:
             raise _wrong_phase("DecideFinanceConcurrence", "财政厅会签", self.phase, "FINANCE_CONCURRENCE")
         self._check_version(d)
 
@@ -447,7 +514,7 @@ class CycleWorkflow:
 
     @decide_party_group_approval.validator
     def validate_decide_party_group_approval(self, d: ProposalDecision) -> None:
-        if self.phase != "PARTY_GROUP_APPROVAL" or self.decision is not None:
+        if self.phase != Phase.PARTY_GROUP_APPROVAL or self.decision is not None:
             raise _wrong_phase("DecidePartyGroupApproval", "党组会审议", self.phase, "PARTY_GROUP_APPROVAL")
         self._check_version(d)
         if d.approve and not d.reference:
@@ -463,11 +530,11 @@ class CycleWorkflow:
         async with self.lock:
             self.validate_resubmit_proposal(c)
             self.resubmitted = True
-            return self.proposal.version
+            return self._proposal.version
 
     @resubmit_proposal.validator
     def validate_resubmit_proposal(self, c: Conclusion) -> None:
-        if self.phase != "PROPOSAL" or self.resubmitted or not self.history or not self.note:
+        if self.phase != Phase.PROPOSAL or self.resubmitted or not self.history or not self.note:
             raise _wrong_phase(
                 "ResubmitProposal", "重新报送资金分配建议", self.phase, "PROPOSAL (after a return)"
             )
@@ -476,19 +543,18 @@ class CycleWorkflow:
     async def decide_publicity_outcome(self, o: PublicityOutcome) -> int:
         async with self.lock:
             self.validate_decide_publicity_outcome(o)
-            final: ProposalSummary = await self._act("close_publicity", self.inp.cycle_id, ProposalSummary)
-            if final.version != self.proposal.version:
+            final = await self._act(CycleActivities.close_publicity, self.inp.cycle_id)
+            if final.version != self._proposal.version:
                 # Upheld objections changed the list: the reservation follows the final version.
                 self._set_proposal(final)
-                await self._act(
-                    "reserve_funds", Reservation(self.inp.cycle_id, final.version, self._awards())
-                )
+                reservation = Reservation(self.inp.cycle_id, final.version, self._awards())
+                await self._act(CycleActivities.reserve_funds, reservation)
             self.outcome = o
-            return self.proposal.version
+            return self._proposal.version
 
     @decide_publicity_outcome.validator
     def validate_decide_publicity_outcome(self, o: PublicityOutcome) -> None:
-        if self.phase != "PUBLICITY" or self.outcome is not None:
+        if self.phase != Phase.PUBLICITY or self.outcome is not None:
             raise _wrong_phase("DecidePublicityOutcome", "公示结果确认", self.phase, "PUBLICITY")
         if self.publicity_ends_at and workflow.now() < self.publicity_ends_at:
             raise _refuse(
@@ -509,9 +575,7 @@ class CycleWorkflow:
     async def conclude_supervision(self, c: Conclusion) -> str:
         async with self.lock:
             self.validate_conclude_supervision(c)
-            status: SupervisionStatus = await self._act(
-                "supervision_status", self.inp.cycle_id, SupervisionStatus
-            )
+            status: SupervisionStatus = await self._act(CycleActivities.supervision_status, self.inp.cycle_id)
             self.counts.evaluated = status.evaluated
             if status.evaluated < status.awards:
                 raise _refuse(
@@ -524,7 +588,7 @@ class CycleWorkflow:
 
     @conclude_supervision.validator
     def validate_conclude_supervision(self, c: Conclusion) -> None:
-        if self.phase != "SUPERVISING":
+        if self.phase != Phase.SUPERVISING:
             raise _wrong_phase("ConcludeSupervision", "结束绩效监管", self.phase, "SUPERVISING")
 
     # ------------------------------------------------------------------ helpers
@@ -540,4 +604,4 @@ class CycleWorkflow:
             )
 
     def _awards(self) -> list[AwardLine]:
-        return [line for line in self.proposal.lines if line.amount_fen > 0]
+        return [line for line in self._proposal.lines if line.amount_fen > 0]
