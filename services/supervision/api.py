@@ -1,29 +1,40 @@
-"""SupervisionService: proto ⇄ domain only."""
+"""SupervisionService: request validation and proto ⇄ domain mapping; the use cases decide."""
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
+from collections.abc import Sized
+
+import grpc
 
 from aicc.platform.auth import principal
 from aicc.platform.convert import ts
-from aicc.platform.errors import AlreadyExists
-from aicc.platform.server import Runtime
+from aicc.platform.pagination import PageTokens, page_size
+from aicc.platform.ports import Clock, UnitOfWork
 from aicc.platform.validation import Check
 from aicc.supervision.v1 import supervision_pb2 as pb
 from aicc.supervision.v1 import supervision_pb2_grpc
-from services.supervision.domain import usecases
-from services.supervision.store import SupervisionStore
+from services.supervision.domain import evaluations, reports, status, targets
+from services.supervision.domain.model import (
+    AwardRef,
+    Evaluation,
+    Grade,
+    MonitoringReport,
+    PerformanceTarget,
+    ReportedValue,
+    TargetTemplate,
+)
+from services.supervision.domain.ports import SupervisionRepository
 
-GRADE_TO_PB = {
-    "excellent": pb.EVALUATION_GRADE_EXCELLENT,
-    "good": pb.EVALUATION_GRADE_GOOD,
-    "pass": pb.EVALUATION_GRADE_PASS,
-    "fail": pb.EVALUATION_GRADE_FAIL,
+GRADE_TO_PB: dict[Grade, pb.EvaluationGrade.ValueType] = {
+    Grade.EXCELLENT: pb.EVALUATION_GRADE_EXCELLENT,
+    Grade.GOOD: pb.EVALUATION_GRADE_GOOD,
+    Grade.PASS: pb.EVALUATION_GRADE_PASS,
+    Grade.FAIL: pb.EVALUATION_GRADE_FAIL,
 }
-PB_TO_GRADE = {v: k for k, v in GRADE_TO_PB.items()}
+PB_TO_GRADE: dict[pb.EvaluationGrade.ValueType, Grade] = {v: k for k, v in GRADE_TO_PB.items()}
 
 
-def target_pb(t) -> pb.PerformanceTarget:
+def target_pb(t: PerformanceTarget) -> pb.PerformanceTarget:
     return pb.PerformanceTarget(
         target_id=t.target_id,
         cycle_id=t.cycle_id,
@@ -38,18 +49,18 @@ def target_pb(t) -> pb.PerformanceTarget:
     )
 
 
-def report_pb(r) -> pb.MonitoringReport:
+def report_pb(r: MonitoringReport) -> pb.MonitoringReport:
     return pb.MonitoringReport(
         report_id=r.report_id,
         cycle_id=r.cycle_id,
         application_id=r.application_id,
-        values=[pb.ReportedValue(target_id=v["target_id"], value=v["value"]) for v in r.values],
+        values=[pb.ReportedValue(target_id=v.target_id, value=v.value) for v in r.values],
         narrative=r.narrative,
         submitted_at=ts(r.submitted_at),
     )
 
 
-def evaluation_pb(e) -> pb.Evaluation:
+def evaluation_pb(e: Evaluation) -> pb.Evaluation:
     return pb.Evaluation(
         evaluation_id=e.evaluation_id,
         cycle_id=e.cycle_id,
@@ -61,7 +72,7 @@ def evaluation_pb(e) -> pb.Evaluation:
     )
 
 
-def _non_empty(v: Check, field: str, items) -> None:
+def _non_empty(v: Check, field: str, items: Sized) -> None:
     if len(items) == 0:
         v.fail(field, "needs at least one entry", "至少需要一项")
 
@@ -81,10 +92,16 @@ def _city_code(v: Check, field: str, value: str) -> None:
 
 
 class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
-    def __init__(self, rt: Runtime) -> None:
-        self.rt = rt
+    def __init__(
+        self, *, uow: UnitOfWork[SupervisionRepository], page_tokens: PageTokens, clock: Clock
+    ) -> None:
+        self.uow = uow
+        self.page_tokens = page_tokens
+        self.clock = clock
 
-    async def CreatePerformanceTargets(self, request, context):
+    async def CreatePerformanceTargets(
+        self, request: pb.CreatePerformanceTargetsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreatePerformanceTargetsResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         if request.awards:  # a cycle may end with no awards; then there is nothing to set targets for
@@ -104,43 +121,50 @@ class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
                 v.max_length(f"templates[{i}].target_value", t.target_value, 200)
         _unique(v, "templates[{i}].code", [t.code for t in request.templates])
         v.done()
-        for attempt in (1, 2):
-            try:
-                async with self.rt.db.transaction() as s:
-                    rows = await usecases.create_targets(
-                        SupervisionStore(s),
-                        cycle_id=request.cycle_id,
-                        awards=[
-                            usecases.Award(a.application_id, a.organization_id, a.amount_fen, a.city_code)
-                            for a in request.awards
-                        ],
-                        templates=[
-                            usecases.Template(t.code, t.description, t.unit, t.target_value)
-                            for t in request.templates
-                        ],
-                    )
-                return pb.CreatePerformanceTargetsResponse(targets=[target_pb(t) for t in rows])
-            except IntegrityError:  # a concurrent call created them first: answer as a repeat
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        created = await targets.create_targets(
+            uow=self.uow,
+            cycle_id=request.cycle_id,
+            awards=[
+                AwardRef(a.application_id, a.organization_id, a.amount_fen, a.city_code)
+                for a in request.awards
+            ],
+            templates=[
+                TargetTemplate(t.code, t.description, t.unit, t.target_value) for t in request.templates
+            ],
+            now=self.clock(),
+        )
+        return pb.CreatePerformanceTargetsResponse(targets=[target_pb(t) for t in created])
 
-    async def ListPerformanceTargets(self, request, context):
+    async def ListPerformanceTargets(
+        self, request: pb.ListPerformanceTargetsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListPerformanceTargetsResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         if request.application_id:
             v.identifier("application_id", request.application_id)
+        v.non_negative("page_size", request.page_size)
         v.done()
-        async with self.rt.db.transaction() as s:
-            rows = await usecases.list_targets(
-                SupervisionStore(s),
-                principal(),
-                cycle_id=request.cycle_id,
-                application_id=request.application_id,
-            )
-            return pb.ListPerformanceTargetsResponse(targets=[target_pb(t) for t in rows])
+        p = principal()
+        caller, rpc = p.user_id, "ListPerformanceTargets"
+        query = {"cycle_id": request.cycle_id, "application_id": request.application_id}
+        page = self.page_tokens.read(
+            request.page_token, caller=caller, rpc=rpc, query=query, size=page_size(request.page_size)
+        )
+        found = await targets.list_targets(
+            uow=self.uow,
+            principal=p,
+            cycle_id=request.cycle_id,
+            application_id=request.application_id,
+            page=page,
+        )
+        return pb.ListPerformanceTargetsResponse(
+            targets=[target_pb(t) for t in found.items],
+            next_page_token=self.page_tokens.issue(found.next_cursor, caller=caller, rpc=rpc, query=query),
+        )
 
-    async def SubmitMonitoringReport(self, request, context):
+    async def SubmitMonitoringReport(
+        self, request: pb.SubmitMonitoringReportRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SubmitMonitoringReportResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.identifier("application_id", request.application_id)
@@ -153,18 +177,20 @@ class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
         if v.required("narrative", request.narrative):
             v.max_length("narrative", request.narrative, 20000)
         v.done()
-        async with self.rt.db.transaction() as s:
-            row = await usecases.submit_report(
-                SupervisionStore(s),
-                principal(),
-                cycle_id=request.cycle_id,
-                application_id=request.application_id,
-                values=[usecases.Value(x.target_id, x.value) for x in request.values],
-                narrative=request.narrative,
-            )
-            return pb.SubmitMonitoringReportResponse(report=report_pb(row))
+        report = await reports.submit_report(
+            uow=self.uow,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            application_id=request.application_id,
+            values=[ReportedValue(x.target_id, x.value) for x in request.values],
+            narrative=request.narrative,
+            now=self.clock(),
+        )
+        return pb.SubmitMonitoringReportResponse(report=report_pb(report))
 
-    async def RecordEvaluation(self, request, context):
+    async def RecordEvaluation(
+        self, request: pb.RecordEvaluationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordEvaluationResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.identifier("application_id", request.application_id)
@@ -172,30 +198,22 @@ class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
             v.fail("grade", "unknown grade", "未知评价等级")
         v.max_length("comments", request.comments, 20000)
         v.done()
-        try:
-            async with self.rt.db.transaction() as s:
-                row = await usecases.record_evaluation(
-                    SupervisionStore(s),
-                    principal(),
-                    cycle_id=request.cycle_id,
-                    application_id=request.application_id,
-                    grade=PB_TO_GRADE[request.grade],
-                    comments=request.comments,
-                )
-        except IntegrityError:  # a concurrent evaluation of the same award won
-            raise AlreadyExists(
-                f"award {request.application_id} has been evaluated already",
-                f"获奖项目 {request.application_id} 已完成绩效评价",
-                reason="EVALUATION_EXISTS",
-            ) from None
-        return pb.RecordEvaluationResponse(evaluation=evaluation_pb(row))
+        evaluation = await evaluations.record_evaluation(
+            uow=self.uow,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            application_id=request.application_id,
+            grade=PB_TO_GRADE[request.grade],
+            comments=request.comments,
+            now=self.clock(),
+        )
+        return pb.RecordEvaluationResponse(evaluation=evaluation_pb(evaluation))
 
-    async def GetSupervisionStatus(self, request, context):
+    async def GetSupervisionStatus(
+        self, request: pb.GetSupervisionStatusRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSupervisionStatusResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        async with self.rt.db.transaction() as s:
-            awards, reported, evaluated = await usecases.status(
-                SupervisionStore(s), cycle_id=request.cycle_id
-            )
-        return pb.GetSupervisionStatusResponse(awards=awards, reported=reported, evaluated=evaluated)
+        s = await status.supervision_status(uow=self.uow, cycle_id=request.cycle_id)
+        return pb.GetSupervisionStatusResponse(awards=s.awards, reported=s.reported, evaluated=s.evaluated)

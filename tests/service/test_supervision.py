@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import dataclass
 
 import grpc
@@ -374,3 +376,102 @@ async def test_targets_conflict_when_an_award_changes(world: World) -> None:
         pb.CreatePerformanceTargetsRequest(cycle_id=w.cycle, awards=w.awards(), templates=more)
     )
     assert len(resp.targets) == 6
+
+
+def _moved_back(token: str) -> str:
+    """``token`` with its cursor (application_id, code, target_id) moved back to code k000, its seal kept."""
+    doc = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    assert doc["c"][1] != "k000"
+    doc["c"][1] = "k000"
+    return base64.urlsafe_b64encode(json.dumps(doc).encode()).decode().rstrip("=")
+
+
+async def test_targets_are_listed_in_pages(world: World) -> None:
+    w = world
+    # 3 awards × 170 templates: more targets than the largest page.
+    awards = [
+        *w.awards(),
+        pb.AwardRef(application_id="app-3", organization_id=w.org_a, amount_fen=50 * WAN, city_code=QINGDAO),
+    ]
+    templates = [
+        pb.TargetTemplate(code=f"k{i:03d}", description=f"indicator {i}", unit="items", target_value="1")
+        for i in range(170)
+    ]
+    created = await w.system.CreatePerformanceTargets(
+        pb.CreatePerformanceTargetsRequest(cycle_id=w.cycle, awards=awards, templates=templates)
+    )
+    assert len(created.targets) == 510
+    in_order = sorted(created.targets, key=lambda t: (t.application_id, t.code))
+
+    async def pages(username: str, page_size: int, application_id: str = "") -> list[list[str]]:
+        stub = await w.as_user(username)
+        out, token = [], ""
+        while True:
+            resp = await stub.ListPerformanceTargets(
+                pb.ListPerformanceTargetsRequest(
+                    cycle_id=w.cycle, application_id=application_id, page_size=page_size, page_token=token
+                )
+            )
+            out.append([t.target_id for t in resp.targets])
+            token = resp.next_page_token
+            if not token:
+                return out
+
+    # every target exactly once, in (application, code) order, whatever the page size
+    prov = await pages("prov-industry", 37)
+    assert [len(p) for p in prov] == [37] * 13 + [510 - 37 * 13]
+    assert [t for p in prov for t in p] == [t.target_id for t in in_order]
+    # default 50; more than the maximum is read as 500
+    assert [len(p) for p in await pages("prov-industry", 0)] == [50] * 10 + [10]
+    assert [len(p) for p in await pages("prov-industry", 100_000)] == [500, 10]
+    # paging keeps who sees what: the applicant its own organisation's awards, the city its own
+    own = {t.target_id for t in in_order if t.application_id in ("app-1", "app-3")}
+    app_a = await pages("app-a", 100)
+    assert [len(p) for p in app_a] == [100, 100, 100, 40] and {t for p in app_a for t in p} == own
+    qd = await pages("qd-industry", 60, application_id="app-1")
+    assert {t for p in qd for t in p} == {t.target_id for t in in_order if t.application_id == "app-1"}
+    err = await error_of(
+        (await w.as_user("app-b")).ListPerformanceTargets(
+            pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, application_id="app-1", page_size=10)
+        )
+    )
+    assert err.code == grpc.StatusCode.NOT_FOUND
+
+    first = await (await w.as_user("prov-industry")).ListPerformanceTargets(
+        pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, page_size=10)
+    )
+    token = first.next_page_token
+    assert token
+    prov_stub = await w.as_user("prov-industry")
+    refused = [
+        # another caller's token
+        (await w.as_user("qd-industry")).ListPerformanceTargets(
+            pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, page_size=10, page_token=token)
+        ),
+        # the same caller with another filter
+        prov_stub.ListPerformanceTargets(
+            pb.ListPerformanceTargetsRequest(
+                cycle_id=w.cycle, application_id="app-1", page_size=10, page_token=token
+            )
+        ),
+        # an altered token: another cursor under the same seal, or not a token at all
+        prov_stub.ListPerformanceTargets(
+            pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, page_size=10, page_token=_moved_back(token))
+        ),
+        prov_stub.ListPerformanceTargets(
+            pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, page_size=10, page_token="not-a-token")
+        ),
+    ]
+    for call in refused:
+        err = await error_of(call)
+        assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in err.violations] == ["page_token"] and err.violations[0].description_zh
+    # the same token, same caller and filter: the next page (a page size may change between pages)
+    again = await prov_stub.ListPerformanceTargets(
+        pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, page_size=5, page_token=token)
+    )
+    assert [t.target_id for t in again.targets] == [t.target_id for t in in_order[10:15]]
+    err = await error_of(
+        prov_stub.ListPerformanceTargets(pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, page_size=-1))
+    )
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["page_size"]

@@ -25,15 +25,15 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%aicc/supervision/v1/supervision.proto\x12\x13\x61icc.supervision.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"b\n\x08\x41wardRef\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x12\n\namount_fen\x18\x03 \x01(\x03\x12\x11\n\tcity_code\x18\x04 \x01(\t\"W\n\x0eTargetTemplate\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x14\n\x0ctarget_value\x18\x04 \x01(\t\"\xdb\x01\n\x11PerformanceTarget\x12\x11\n\ttarget_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x03 \x01(\t\x12\x17\n\x0forganization_id\x18\x04 \x01(\t\x12\x0c\n\x04\x63ode\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x0c\n\x04unit\x18\x07 \x01(\t\x12\x14\n\x0ctarget_value\x18\x08 \x01(\t\x12\x16\n\x0ereported_value\x18\t \x01(\t\x12\x11\n\tcity_code\x18\n \x01(\t\"\x9a\x01\n\x1f\x43reatePerformanceTargetsRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12-\n\x06\x61wards\x18\x02 \x03(\x0b\x32\x1d.aicc.supervision.v1.AwardRef\x12\x36\n\ttemplates\x18\x03 \x03(\x0b\x32#.aicc.supervision.v1.TargetTemplate\"[\n CreatePerformanceTargetsResponse\x12\x37\n\x07targets\x18\x01 \x03(\x0b\x32&.aicc.supervision.v1.PerformanceTarget\"I\n\x1dListPerformanceTargetsRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\"Y\n\x1eListPerformanceTargetsResponse\x12\x37\n\x07targets\x18\x01 \x03(\x0b\x32&.aicc.supervision.v1.PerformanceTarget\"1\n\rReportedValue\x12\x11\n\ttarget_id\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xc8\x01\n\x10MonitoringReport\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x03 \x01(\t\x12\x32\n\x06values\x18\x04 \x03(\x0b\x32\".aicc.supervision.v1.ReportedValue\x12\x11\n\tnarrative\x18\x05 \x01(\t\x12\x30\n\x0csubmitted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x90\x01\n\x1dSubmitMonitoringReportRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x32\n\x06values\x18\x03 \x03(\x0b\x32\".aicc.supervision.v1.ReportedValue\x12\x11\n\tnarrative\x18\x04 \x01(\t\"W\n\x1eSubmitMonitoringReportResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.aicc.supervision.v1.MonitoringReport\"\xdc\x01\n\nEvaluation\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x03 \x01(\t\x12\x33\n\x05grade\x18\x04 \x01(\x0e\x32$.aicc.supervision.v1.EvaluationGrade\x12\x10\n\x08\x63omments\x18\x05 \x01(\t\x12\x14\n\x0c\x65valuated_by\x18\x06 \x01(\t\x12\x30\n\x0c\x65valuated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8a\x01\n\x17RecordEvaluationRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x33\n\x05grade\x18\x03 \x01(\x0e\x32$.aicc.supervision.v1.EvaluationGrade\x12\x10\n\x08\x63omments\x18\x04 \x01(\t\"O\n\x18RecordEvaluationResponse\x12\x33\n\nevaluation\x18\x01 \x01(\x0b\x32\x1f.aicc.supervision.v1.Evaluation\"/\n\x1bGetSupervisionStatusRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\"S\n\x1cGetSupervisionStatusResponse\x12\x0e\n\x06\x61wards\x18\x01 \x01(\x05\x12\x10\n\x08reported\x18\x02 \x01(\x05\x12\x11\n\tevaluated\x18\x03 \x01(\x05*\xa4\x01\n\x0f\x45valuationGrade\x12 \n\x1c\x45VALUATION_GRADE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45VALUATION_GRADE_EXCELLENT\x10\x01\x12\x19\n\x15\x45VALUATION_GRADE_GOOD\x10\x02\x12\x19\n\x15\x45VALUATION_GRADE_PASS\x10\x03\x12\x19\n\x15\x45VALUATION_GRADE_FAIL\x10\x04\x32\x94\x05\n\x12SupervisionService\x12\x87\x01\n\x18\x43reatePerformanceTargets\x12\x34.aicc.supervision.v1.CreatePerformanceTargetsRequest\x1a\x35.aicc.supervision.v1.CreatePerformanceTargetsResponse\x12{\n\x14GetSupervisionStatus\x12\x30.aicc.supervision.v1.GetSupervisionStatusRequest\x1a\x31.aicc.supervision.v1.GetSupervisionStatusResponse\x12\x81\x01\n\x16ListPerformanceTargets\x12\x32.aicc.supervision.v1.ListPerformanceTargetsRequest\x1a\x33.aicc.supervision.v1.ListPerformanceTargetsResponse\x12\x81\x01\n\x16SubmitMonitoringReport\x12\x32.aicc.supervision.v1.SubmitMonitoringReportRequest\x1a\x33.aicc.supervision.v1.SubmitMonitoringReportResponse\x12o\n\x10RecordEvaluation\x12,.aicc.supervision.v1.RecordEvaluationRequest\x1a-.aicc.supervision.v1.RecordEvaluationResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%aicc/supervision/v1/supervision.proto\x12\x13\x61icc.supervision.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"b\n\x08\x41wardRef\x12\x16\n\x0e\x61pplication_id\x18\x01 \x01(\t\x12\x17\n\x0forganization_id\x18\x02 \x01(\t\x12\x12\n\namount_fen\x18\x03 \x01(\x03\x12\x11\n\tcity_code\x18\x04 \x01(\t\"W\n\x0eTargetTemplate\x12\x0c\n\x04\x63ode\x18\x01 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x02 \x01(\t\x12\x0c\n\x04unit\x18\x03 \x01(\t\x12\x14\n\x0ctarget_value\x18\x04 \x01(\t\"\xdb\x01\n\x11PerformanceTarget\x12\x11\n\ttarget_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x03 \x01(\t\x12\x17\n\x0forganization_id\x18\x04 \x01(\t\x12\x0c\n\x04\x63ode\x18\x05 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x06 \x01(\t\x12\x0c\n\x04unit\x18\x07 \x01(\t\x12\x14\n\x0ctarget_value\x18\x08 \x01(\t\x12\x16\n\x0ereported_value\x18\t \x01(\t\x12\x11\n\tcity_code\x18\n \x01(\t\"\x9a\x01\n\x1f\x43reatePerformanceTargetsRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12-\n\x06\x61wards\x18\x02 \x03(\x0b\x32\x1d.aicc.supervision.v1.AwardRef\x12\x36\n\ttemplates\x18\x03 \x03(\x0b\x32#.aicc.supervision.v1.TargetTemplate\"[\n CreatePerformanceTargetsResponse\x12\x37\n\x07targets\x18\x01 \x03(\x0b\x32&.aicc.supervision.v1.PerformanceTarget\"p\n\x1dListPerformanceTargetsRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x11\n\tpage_size\x18\x03 \x01(\x05\x12\x12\n\npage_token\x18\x04 \x01(\t\"r\n\x1eListPerformanceTargetsResponse\x12\x37\n\x07targets\x18\x01 \x03(\x0b\x32&.aicc.supervision.v1.PerformanceTarget\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"1\n\rReportedValue\x12\x11\n\ttarget_id\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t\"\xc8\x01\n\x10MonitoringReport\x12\x11\n\treport_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x03 \x01(\t\x12\x32\n\x06values\x18\x04 \x03(\x0b\x32\".aicc.supervision.v1.ReportedValue\x12\x11\n\tnarrative\x18\x05 \x01(\t\x12\x30\n\x0csubmitted_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x90\x01\n\x1dSubmitMonitoringReportRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x32\n\x06values\x18\x03 \x03(\x0b\x32\".aicc.supervision.v1.ReportedValue\x12\x11\n\tnarrative\x18\x04 \x01(\t\"W\n\x1eSubmitMonitoringReportResponse\x12\x35\n\x06report\x18\x01 \x01(\x0b\x32%.aicc.supervision.v1.MonitoringReport\"\xdc\x01\n\nEvaluation\x12\x15\n\revaluation_id\x18\x01 \x01(\t\x12\x10\n\x08\x63ycle_id\x18\x02 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x03 \x01(\t\x12\x33\n\x05grade\x18\x04 \x01(\x0e\x32$.aicc.supervision.v1.EvaluationGrade\x12\x10\n\x08\x63omments\x18\x05 \x01(\t\x12\x14\n\x0c\x65valuated_by\x18\x06 \x01(\t\x12\x30\n\x0c\x65valuated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x8a\x01\n\x17RecordEvaluationRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61pplication_id\x18\x02 \x01(\t\x12\x33\n\x05grade\x18\x03 \x01(\x0e\x32$.aicc.supervision.v1.EvaluationGrade\x12\x10\n\x08\x63omments\x18\x04 \x01(\t\"O\n\x18RecordEvaluationResponse\x12\x33\n\nevaluation\x18\x01 \x01(\x0b\x32\x1f.aicc.supervision.v1.Evaluation\"/\n\x1bGetSupervisionStatusRequest\x12\x10\n\x08\x63ycle_id\x18\x01 \x01(\t\"S\n\x1cGetSupervisionStatusResponse\x12\x0e\n\x06\x61wards\x18\x01 \x01(\x05\x12\x10\n\x08reported\x18\x02 \x01(\x05\x12\x11\n\tevaluated\x18\x03 \x01(\x05*\xa4\x01\n\x0f\x45valuationGrade\x12 \n\x1c\x45VALUATION_GRADE_UNSPECIFIED\x10\x00\x12\x1e\n\x1a\x45VALUATION_GRADE_EXCELLENT\x10\x01\x12\x19\n\x15\x45VALUATION_GRADE_GOOD\x10\x02\x12\x19\n\x15\x45VALUATION_GRADE_PASS\x10\x03\x12\x19\n\x15\x45VALUATION_GRADE_FAIL\x10\x04\x32\x94\x05\n\x12SupervisionService\x12\x87\x01\n\x18\x43reatePerformanceTargets\x12\x34.aicc.supervision.v1.CreatePerformanceTargetsRequest\x1a\x35.aicc.supervision.v1.CreatePerformanceTargetsResponse\x12{\n\x14GetSupervisionStatus\x12\x30.aicc.supervision.v1.GetSupervisionStatusRequest\x1a\x31.aicc.supervision.v1.GetSupervisionStatusResponse\x12\x81\x01\n\x16ListPerformanceTargets\x12\x32.aicc.supervision.v1.ListPerformanceTargetsRequest\x1a\x33.aicc.supervision.v1.ListPerformanceTargetsResponse\x12\x81\x01\n\x16SubmitMonitoringReport\x12\x32.aicc.supervision.v1.SubmitMonitoringReportRequest\x1a\x33.aicc.supervision.v1.SubmitMonitoringReportResponse\x12o\n\x10RecordEvaluation\x12,.aicc.supervision.v1.RecordEvaluationRequest\x1a-.aicc.supervision.v1.RecordEvaluationResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'aicc.supervision.v1.supervision_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EVALUATIONGRADE']._serialized_start=1992
-  _globals['_EVALUATIONGRADE']._serialized_end=2156
+  _globals['_EVALUATIONGRADE']._serialized_start=2056
+  _globals['_EVALUATIONGRADE']._serialized_end=2220
   _globals['_AWARDREF']._serialized_start=95
   _globals['_AWARDREF']._serialized_end=193
   _globals['_TARGETTEMPLATE']._serialized_start=195
@@ -45,27 +45,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_CREATEPERFORMANCETARGETSRESPONSE']._serialized_start=663
   _globals['_CREATEPERFORMANCETARGETSRESPONSE']._serialized_end=754
   _globals['_LISTPERFORMANCETARGETSREQUEST']._serialized_start=756
-  _globals['_LISTPERFORMANCETARGETSREQUEST']._serialized_end=829
-  _globals['_LISTPERFORMANCETARGETSRESPONSE']._serialized_start=831
-  _globals['_LISTPERFORMANCETARGETSRESPONSE']._serialized_end=920
-  _globals['_REPORTEDVALUE']._serialized_start=922
-  _globals['_REPORTEDVALUE']._serialized_end=971
-  _globals['_MONITORINGREPORT']._serialized_start=974
-  _globals['_MONITORINGREPORT']._serialized_end=1174
-  _globals['_SUBMITMONITORINGREPORTREQUEST']._serialized_start=1177
-  _globals['_SUBMITMONITORINGREPORTREQUEST']._serialized_end=1321
-  _globals['_SUBMITMONITORINGREPORTRESPONSE']._serialized_start=1323
-  _globals['_SUBMITMONITORINGREPORTRESPONSE']._serialized_end=1410
-  _globals['_EVALUATION']._serialized_start=1413
-  _globals['_EVALUATION']._serialized_end=1633
-  _globals['_RECORDEVALUATIONREQUEST']._serialized_start=1636
-  _globals['_RECORDEVALUATIONREQUEST']._serialized_end=1774
-  _globals['_RECORDEVALUATIONRESPONSE']._serialized_start=1776
-  _globals['_RECORDEVALUATIONRESPONSE']._serialized_end=1855
-  _globals['_GETSUPERVISIONSTATUSREQUEST']._serialized_start=1857
-  _globals['_GETSUPERVISIONSTATUSREQUEST']._serialized_end=1904
-  _globals['_GETSUPERVISIONSTATUSRESPONSE']._serialized_start=1906
-  _globals['_GETSUPERVISIONSTATUSRESPONSE']._serialized_end=1989
-  _globals['_SUPERVISIONSERVICE']._serialized_start=2159
-  _globals['_SUPERVISIONSERVICE']._serialized_end=2819
+  _globals['_LISTPERFORMANCETARGETSREQUEST']._serialized_end=868
+  _globals['_LISTPERFORMANCETARGETSRESPONSE']._serialized_start=870
+  _globals['_LISTPERFORMANCETARGETSRESPONSE']._serialized_end=984
+  _globals['_REPORTEDVALUE']._serialized_start=986
+  _globals['_REPORTEDVALUE']._serialized_end=1035
+  _globals['_MONITORINGREPORT']._serialized_start=1038
+  _globals['_MONITORINGREPORT']._serialized_end=1238
+  _globals['_SUBMITMONITORINGREPORTREQUEST']._serialized_start=1241
+  _globals['_SUBMITMONITORINGREPORTREQUEST']._serialized_end=1385
+  _globals['_SUBMITMONITORINGREPORTRESPONSE']._serialized_start=1387
+  _globals['_SUBMITMONITORINGREPORTRESPONSE']._serialized_end=1474
+  _globals['_EVALUATION']._serialized_start=1477
+  _globals['_EVALUATION']._serialized_end=1697
+  _globals['_RECORDEVALUATIONREQUEST']._serialized_start=1700
+  _globals['_RECORDEVALUATIONREQUEST']._serialized_end=1838
+  _globals['_RECORDEVALUATIONRESPONSE']._serialized_start=1840
+  _globals['_RECORDEVALUATIONRESPONSE']._serialized_end=1919
+  _globals['_GETSUPERVISIONSTATUSREQUEST']._serialized_start=1921
+  _globals['_GETSUPERVISIONSTATUSREQUEST']._serialized_end=1968
+  _globals['_GETSUPERVISIONSTATUSRESPONSE']._serialized_start=1970
+  _globals['_GETSUPERVISIONSTATUSRESPONSE']._serialized_end=2053
+  _globals['_SUPERVISIONSERVICE']._serialized_start=2223
+  _globals['_SUPERVISIONSERVICE']._serialized_end=2883
 # @@protoc_insertion_point(module_scope)
