@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 
 from aicc.funding.v1 import funding_pb2 as pb
-from services.funding.domain.treasury import FakeTreasury
+from services.funding.adapters import FakeTreasury
 from services.funding.service import FundingApp
 from tests.support.seed import create_users, enterprise, error_of
 from tests.support.suite import InProcessSuite, suite_settings
