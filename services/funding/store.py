@@ -172,6 +172,15 @@ class FundingStore:
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
+    async def _update(self, table: type[Base], key: object, entity: object) -> None:
+        """Writes a changed entity back onto its stored row (loaded in this transaction already)."""
+        row = await self.s.get(table, key)
+        if row is None:
+            raise LookupError(f"{table.__name__} {key!r} is not stored")
+        for name, value in values_of(entity).items():
+            setattr(row, name, value)
+        await self.s.flush()
+
     # ------------------------------------------------------------ budgets
 
     async def budget(self, cycle_id: str, *, for_update: bool = False) -> Budget | None:
@@ -189,12 +198,7 @@ class FundingStore:
             await self.s.flush()
 
     async def save_budget(self, budget: Budget) -> None:
-        row = await self.s.get(BudgetRow, budget.cycle_id)
-        if row is None:
-            raise LookupError(f"budget {budget.cycle_id!r} is not stored")
-        for name, value in values_of(budget).items():
-            setattr(row, name, value)
-        await self.s.flush()
+        await self._update(BudgetRow, budget.cycle_id, budget)
 
     # ------------------------------------------------------------ ledger
 
@@ -249,12 +253,7 @@ class FundingStore:
             await self.s.flush()
 
     async def save_disbursement(self, disbursement: Disbursement) -> None:
-        row = await self.s.get(DisbursementRow, disbursement.disbursement_id)
-        if row is None:
-            raise LookupError(f"disbursement {disbursement.disbursement_id!r} is not stored")
-        for name, value in values_of(disbursement).items():
-            setattr(row, name, value)
-        await self.s.flush()
+        await self._update(DisbursementRow, disbursement.disbursement_id, disbursement)
 
     async def disbursement_by_key(self, idempotency_key: str) -> Disbursement | None:
         q = select(DisbursementRow).where(col(DisbursementRow.idempotency_key) == idempotency_key)

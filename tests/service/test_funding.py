@@ -92,6 +92,21 @@ async def reserved_world(w: World, total: int = 500 * WAN) -> None:
     await w.system.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=1, lines=lines(w)))
 
 
+async def paid_world(w: World) -> None:
+    """Both reserved awards paid: app-1 to org_a (Qingdao), app-2 to org_b (Jinan)."""
+    await reserved_world(w)
+    await w.system.DisburseAward(disburse_req(w))
+    await w.system.DisburseAward(
+        pb.DisburseAwardRequest(
+            cycle_id=w.cycle,
+            application_id="app-2",
+            organization_id=w.org_b,
+            amount_fen=100 * WAN,
+            idempotency_key=f"{w.cycle}:pay-app-2",
+        )
+    )
+
+
 def disburse_req(w: World, key: str = "pay-app-1", amount: int = 200 * WAN) -> pb.DisburseAwardRequest:
     return pb.DisburseAwardRequest(
         cycle_id=w.cycle,
@@ -386,17 +401,7 @@ async def test_disbursement_preconditions(world: World) -> None:
 
 async def test_who_sees_which_disbursements(world: World) -> None:
     w = world
-    await reserved_world(w)
-    await w.system.DisburseAward(disburse_req(w))
-    await w.system.DisburseAward(
-        pb.DisburseAwardRequest(
-            cycle_id=w.cycle,
-            application_id="app-2",
-            organization_id=w.org_b,
-            amount_fen=100 * WAN,
-            idempotency_key=f"{w.cycle}:pay-app-2",
-        )
-    )
+    await paid_world(w)
 
     async def seen(username: str) -> set[str]:
         stub = await w.as_user(username)
@@ -525,17 +530,7 @@ async def test_disbursement_pages_keep_each_readers_view(world: World) -> None:
 
 async def test_page_tokens_are_bound_to_caller_list_and_filter(world: World) -> None:
     w = world
-    await reserved_world(w)
-    await w.system.DisburseAward(disburse_req(w))
-    await w.system.DisburseAward(
-        pb.DisburseAwardRequest(
-            cycle_id=w.cycle,
-            application_id="app-2",
-            organization_id=w.org_b,
-            amount_fen=100 * WAN,
-            idempotency_key=f"{w.cycle}:pay-app-2",
-        )
-    )
+    await paid_world(w)
     other_cycle = w.cycle + "-other"
     await w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=other_cycle, total_fen=WAN))
     prov = await w.as_user("prov-finance")
