@@ -1,30 +1,32 @@
-"""FundingService: proto ⇄ domain only."""
+"""FundingService: request validation, proto ⇄ domain, the use case. Nothing else."""
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator
+from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+import grpc
 
 from aicc.funding.v1 import funding_pb2 as pb
 from aicc.funding.v1 import funding_pb2_grpc
 from aicc.platform.auth import principal
 from aicc.platform.convert import ts
-from aicc.platform.server import Runtime
+from aicc.platform.pagination import PageRequest, PageTokens, page_size
+from aicc.platform.ports import Clock
 from aicc.platform.validation import Check
 from services.funding.domain import usecases
-from services.funding.domain.treasury import Treasury
-from services.funding.store import FundingStore
+from services.funding.domain.model import Budget, Disbursement, DisbursementStatus, LedgerEntry, Line
+from services.funding.domain.ports import Treasury
+
+Context = grpc.aio.ServicerContext[Any, Any]
 
 STATUS_TO_PB = {
-    usecases.REQUESTED: pb.DISBURSEMENT_STATUS_REQUESTED,
-    usecases.PAID: pb.DISBURSEMENT_STATUS_PAID,
-    usecases.FAILED: pb.DISBURSEMENT_STATUS_FAILED,
+    DisbursementStatus.REQUESTED: pb.DISBURSEMENT_STATUS_REQUESTED,
+    DisbursementStatus.PAID: pb.DISBURSEMENT_STATUS_PAID,
+    DisbursementStatus.FAILED: pb.DISBURSEMENT_STATUS_FAILED,
 }
 
 
-def budget_pb(b) -> pb.Budget:
+def budget_pb(b: Budget) -> pb.Budget:
     return pb.Budget(
         cycle_id=b.cycle_id,
         total_fen=b.total_fen,
@@ -35,7 +37,7 @@ def budget_pb(b) -> pb.Budget:
     )
 
 
-def disbursement_pb(d) -> pb.Disbursement:
+def disbursement_pb(d: Disbursement) -> pb.Disbursement:
     return pb.Disbursement(
         disbursement_id=d.disbursement_id,
         cycle_id=d.cycle_id,
@@ -50,7 +52,7 @@ def disbursement_pb(d) -> pb.Disbursement:
     )
 
 
-def entry_pb(e) -> pb.LedgerEntry:
+def entry_pb(e: LedgerEntry) -> pb.LedgerEntry:
     return pb.LedgerEntry(
         entry_id=e.entry_id,
         cycle_id=e.cycle_id,
@@ -72,33 +74,43 @@ def _city_code(v: Check, field: str, value: str, *, required: bool = True) -> No
 
 
 class FundingServicer(funding_pb2_grpc.FundingServiceServicer):
-    def __init__(self, rt: Runtime, treasury: Treasury) -> None:
-        self.rt = rt
+    def __init__(
+        self,
+        *,
+        uow: usecases.FundingUnitOfWork,
+        treasury: Treasury,
+        page_tokens: PageTokens,
+        clock: Clock,
+    ) -> None:
+        self.uow = uow
         self.treasury = treasury
+        self.page_tokens = page_tokens
+        self.clock = clock
 
-    @contextlib.asynccontextmanager
-    async def _uow(self) -> AsyncIterator[FundingStore]:
-        async with self.rt.db.transaction() as s:
-            yield FundingStore(s)
+    def _page(self, rpc: str, cycle_id: str, size: int, token: str) -> PageRequest:
+        """The page asked for; read after the request is valid (a token is bound to caller + filter)."""
+        return self.page_tokens.read(
+            token, caller=principal().user_id, rpc=rpc, query={"cycle_id": cycle_id}, size=size
+        )
 
-    async def OpenBudget(self, request, context):
+    def _next_token(self, rpc: str, cycle_id: str, cursor: list[object] | None) -> str:
+        return self.page_tokens.issue(
+            cursor, caller=principal().user_id, rpc=rpc, query={"cycle_id": cycle_id}
+        )
+
+    async def OpenBudget(self, request: pb.OpenBudgetRequest, context: Context) -> pb.OpenBudgetResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.positive("total_fen", request.total_fen)
         v.done()
-        for attempt in (1, 2):
-            try:
-                async with self._uow() as store:
-                    row = await usecases.open_budget(
-                        store, cycle_id=request.cycle_id, total_fen=request.total_fen
-                    )
-                return pb.OpenBudgetResponse(budget=budget_pb(row))
-            except IntegrityError:  # a concurrent first opening won the insert: answer as a repeat
-                if attempt == 2:
-                    raise
-        raise AssertionError("unreachable")
+        budget = await usecases.open_budget(
+            uow=self.uow, cycle_id=request.cycle_id, total_fen=request.total_fen, now=self.clock()
+        )
+        return pb.OpenBudgetResponse(budget=budget_pb(budget))
 
-    async def ReserveFunds(self, request, context):
+    async def ReserveFunds(
+        self, request: pb.ReserveFundsRequest, context: Context
+    ) -> pb.ReserveFundsResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.positive("proposal_version", request.proposal_version)
@@ -116,17 +128,20 @@ class FundingServicer(funding_pb2_grpc.FundingServiceServicer):
             v.positive(f"lines[{i}].amount_fen", line.amount_fen)
             _city_code(v, f"lines[{i}].city_code", line.city_code)
         v.done()
-        lines = [
-            usecases.Line(x.application_id, x.organization_id, x.amount_fen, x.city_code)
-            for x in request.lines
-        ]
-        async with self._uow() as store:
-            row = await usecases.reserve_funds(
-                store, cycle_id=request.cycle_id, version=request.proposal_version, lines=lines
-            )
-            return pb.ReserveFundsResponse(budget=budget_pb(row))
+        budget = await usecases.reserve_funds(
+            uow=self.uow,
+            cycle_id=request.cycle_id,
+            version=request.proposal_version,
+            lines=[
+                Line(x.application_id, x.organization_id, x.amount_fen, x.city_code) for x in request.lines
+            ],
+            now=self.clock(),
+        )
+        return pb.ReserveFundsResponse(budget=budget_pb(budget))
 
-    async def DisburseAward(self, request, context):
+    async def DisburseAward(
+        self, request: pb.DisburseAwardRequest, context: Context
+    ) -> pb.DisburseAwardResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.identifier("application_id", request.application_id)
@@ -135,38 +150,57 @@ class FundingServicer(funding_pb2_grpc.FundingServiceServicer):
         v.identifier("idempotency_key", request.idempotency_key)
         _city_code(v, "city_code", request.city_code, required=False)
         v.done()
-        row = await usecases.disburse_award(
-            self._uow,
-            self.treasury,
+        d = await usecases.disburse_award(
+            uow=self.uow,
+            treasury=self.treasury,
             cycle_id=request.cycle_id,
             application_id=request.application_id,
             organization_id=request.organization_id,
             amount_fen=request.amount_fen,
             idempotency_key=request.idempotency_key,
             city_code=request.city_code,
+            clock=self.clock,
         )
-        return pb.DisburseAwardResponse(disbursement=disbursement_pb(row))
+        return pb.DisburseAwardResponse(disbursement=disbursement_pb(d))
 
-    async def GetBudget(self, request, context):
+    async def GetBudget(self, request: pb.GetBudgetRequest, context: Context) -> pb.GetBudgetResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        async with self._uow() as store:
-            row = await usecases.get_budget(store, cycle_id=request.cycle_id)
-            return pb.GetBudgetResponse(budget=budget_pb(row))
+        budget = await usecases.get_budget(uow=self.uow, cycle_id=request.cycle_id)
+        return pb.GetBudgetResponse(budget=budget_pb(budget))
 
-    async def ListDisbursements(self, request, context):
+    async def ListDisbursements(
+        self, request: pb.ListDisbursementsRequest, context: Context
+    ) -> pb.ListDisbursementsResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        async with self._uow() as store:
-            rows = await usecases.list_disbursements(store, principal(), cycle_id=request.cycle_id)
-            return pb.ListDisbursementsResponse(disbursements=[disbursement_pb(d) for d in rows])
+        rpc = "ListDisbursements"
+        page = await usecases.list_disbursements(
+            uow=self.uow,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            page=self._page(rpc, request.cycle_id, page_size(request.page_size), request.page_token),
+        )
+        return pb.ListDisbursementsResponse(
+            disbursements=[disbursement_pb(d) for d in page.items],
+            next_page_token=self._next_token(rpc, request.cycle_id, page.next_cursor),
+        )
 
-    async def ListLedgerEntries(self, request, context):
+    async def ListLedgerEntries(
+        self, request: pb.ListLedgerEntriesRequest, context: Context
+    ) -> pb.ListLedgerEntriesResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        async with self._uow() as store:
-            rows = await usecases.list_ledger_entries(store, cycle_id=request.cycle_id)
-            return pb.ListLedgerEntriesResponse(entries=[entry_pb(e) for e in rows])
+        rpc = "ListLedgerEntries"
+        page = await usecases.list_ledger_entries(
+            uow=self.uow,
+            cycle_id=request.cycle_id,
+            page=self._page(rpc, request.cycle_id, page_size(request.page_size), request.page_token),
+        )
+        return pb.ListLedgerEntriesResponse(
+            entries=[entry_pb(e) for e in page.items],
+            next_page_token=self._next_token(rpc, request.cycle_id, page.next_cursor),
+        )

@@ -1,14 +1,20 @@
-"""How funding is served: its servicer with the treasury adapter the settings select (tests may
-replace ``app.treasury`` before the first payment)."""
+"""How funding is served: its servicer with the unit of work on its own database, page tokens under
+its audit key, and the treasury adapter the settings select (tests may replace ``app.treasury``
+before the first payment)."""
 
 from __future__ import annotations
 
 import grpc
 
 from aicc.funding.v1 import funding_pb2, funding_pb2_grpc
+from aicc.platform.clock import now_utc
+from aicc.platform.db import unit_of_work
+from aicc.platform.pagination import PageTokens
 from aicc.platform.server import BaseApp, Runtime, ServiceSpec
+from services.funding.adapters import treasury_from_settings
 from services.funding.api import FundingServicer
-from services.funding.domain.treasury import Treasury, TreasuryReceipt, treasury_from_settings
+from services.funding.domain.ports import Treasury, TreasuryReceipt
+from services.funding.store import FundingStore
 
 
 class FundingApp(BaseApp):
@@ -18,7 +24,13 @@ class FundingApp(BaseApp):
 
     def register(self, server: grpc.aio.Server) -> None:
         funding_pb2_grpc.add_FundingServiceServicer_to_server(
-            FundingServicer(self.rt, _CurrentTreasury(self)), server
+            FundingServicer(
+                uow=unit_of_work(self.rt.db, FundingStore),
+                treasury=_CurrentTreasury(self),
+                page_tokens=PageTokens(self.rt.audit_key),
+                clock=now_utc,
+            ),
+            server,
         )
 
 

@@ -1,10 +1,15 @@
-"""Funding's own tables and the queries its use cases need. Nothing outside this service reads them.
+"""Funding's own tables and the repository its use cases are written against
+(:class:`services.funding.domain.ports.FundingRepository`). Nothing outside this service reads them.
 
-Ledger postings are append-only: the mapper refuses to update or delete one."""
+The repository takes and returns domain entities, never rows. Ledger postings are append-only: the
+mapper refuses to update or delete one."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -14,24 +19,38 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     func,
+    or_,
     select,
 )
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel, col
 
 from aicc.platform.audit import audit_table
 from aicc.platform.clock import now_utc
-from aicc.platform.db import UtcDateTime
+from aicc.platform.db import UtcDateTime, keyset_page, to_entity, values_of
+from aicc.platform.errors import Aborted
+from aicc.platform.pagination import Page, PageRequest
+from services.funding.domain.model import (
+    Budget,
+    Disbursement,
+    DisbursementStatus,
+    LedgerEntry,
+    ReservationLine,
+    Visibility,
+)
 
 
-class Base(DeclarativeBase):
+class Base(SQLModel, registry=registry()):
     pass
 
 
 audit_log = audit_table(Base.metadata)  # the tamper-evident audit chain (aicc/platform/audit.py)
 
 
-class BudgetRow(Base):
+class BudgetRow(Base, table=True):
     """A cycle's budget. The amounts are a cache of the ledger, written in the same transaction as
     the postings they summarise."""
 
@@ -45,124 +64,243 @@ class BudgetRow(Base):
             "available_fen + reserved_fen + disbursed_fen = total_fen", name="ck_budgets_conserved"
         ),
     )
-    cycle_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    total_fen: Mapped[int] = mapped_column(BigInteger)
-    available_fen: Mapped[int] = mapped_column(BigInteger)
-    reserved_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    disbursed_fen: Mapped[int] = mapped_column(BigInteger, default=0)
-    reservation_version: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
+    cycle_id: str = Field(sa_type=String(128), primary_key=True)
+    total_fen: int = Field(sa_type=BigInteger)
+    available_fen: int = Field(sa_type=BigInteger)
+    reserved_fen: int = Field(default=0, sa_type=BigInteger)
+    disbursed_fen: int = Field(default=0, sa_type=BigInteger)
+    reservation_version: int = Field(default=0, sa_type=Integer)
+    created_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
 
 
-class LedgerEntryRow(Base):
+class LedgerEntryRow(Base, table=True):
     """One posting. Append-only."""
 
     __tablename__ = "ledger_entries"
-    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    entry_id: Mapped[str] = mapped_column(String(64), unique=True)
-    cycle_id: Mapped[str] = mapped_column(String(128), index=True)
-    transaction_id: Mapped[str] = mapped_column(String(64), index=True)
-    kind: Mapped[str] = mapped_column(String(16))
-    account: Mapped[str] = mapped_column(String(200))
-    amount_fen: Mapped[int] = mapped_column(BigInteger)
-    memo: Mapped[str] = mapped_column(String(500))
-    posted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
+    seq: int | None = Field(
+        default=None, sa_type=Integer, primary_key=True, sa_column_kwargs={"autoincrement": True}
+    )
+    entry_id: str = Field(sa_type=String(64), unique=True)
+    cycle_id: str = Field(sa_type=String(128), index=True)
+    transaction_id: str = Field(sa_type=String(64), index=True)
+    kind: str = Field(sa_type=String(16))
+    account: str = Field(sa_type=String(200))
+    amount_fen: int = Field(sa_type=BigInteger)
+    memo: str = Field(sa_type=String(500))
+    posted_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
 
 
 @event.listens_for(LedgerEntryRow, "before_update")
 @event.listens_for(LedgerEntryRow, "before_delete")
-def _append_only(mapper, connection, target) -> None:  # noqa: ANN001
+def _append_only(mapper: Any, connection: Any, target: Any) -> None:
     raise RuntimeError("ledger entries are append-only")
 
 
-class ReservationLineRow(Base):
+class ReservationLineRow(Base, table=True):
     """One application's line of a reserved proposal version (history kept: append-only)."""
 
     __tablename__ = "reservation_lines"
-    cycle_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, primary_key=True)
-    application_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    organization_id: Mapped[str] = mapped_column(String(128))
-    city_code: Mapped[str] = mapped_column(String(6))
-    amount_fen: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
+    cycle_id: str = Field(sa_type=String(128), primary_key=True)
+    version: int = Field(sa_type=Integer, primary_key=True)
+    application_id: str = Field(sa_type=String(128), primary_key=True)
+    organization_id: str = Field(sa_type=String(128))
+    city_code: str = Field(sa_type=String(6))
+    amount_fen: int = Field(sa_type=BigInteger)
+    created_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
 
 
-class DisbursementRow(Base):
+class DisbursementRow(Base, table=True):
     __tablename__ = "disbursements"
     __table_args__ = (
         UniqueConstraint("idempotency_key", name="uq_disbursements_idempotency_key"),
         CheckConstraint("amount_fen > 0", name="ck_disbursements_amount_positive"),
     )
-    disbursement_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    cycle_id: Mapped[str] = mapped_column(String(128), index=True)
-    application_id: Mapped[str] = mapped_column(String(128), index=True)
-    organization_id: Mapped[str] = mapped_column(String(128))
-    city_code: Mapped[str] = mapped_column(String(6))
-    amount_fen: Mapped[int] = mapped_column(BigInteger)
-    status: Mapped[str] = mapped_column(String(16))  # requested | paid | failed
-    idempotency_key: Mapped[str] = mapped_column(String(128))
-    treasury_reference: Mapped[str] = mapped_column(String(64), default="")
-    failure: Mapped[str] = mapped_column(String(500), default="")
-    transaction_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    requested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=now_utc)
-    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    disbursement_id: str = Field(sa_type=String(64), primary_key=True)
+    cycle_id: str = Field(sa_type=String(128), index=True)
+    application_id: str = Field(sa_type=String(128), index=True)
+    organization_id: str = Field(sa_type=String(128))
+    city_code: str = Field(sa_type=String(6))
+    amount_fen: int = Field(sa_type=BigInteger)
+    status: str = Field(sa_type=String(16))  # requested | paid | failed
+    idempotency_key: str = Field(sa_type=String(128))
+    treasury_reference: str = Field(default="", sa_type=String(64))
+    failure: str = Field(default="", sa_type=String(500))
+    transaction_id: str | None = Field(default=None, sa_type=String(64), nullable=True)
+    requested_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    paid_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+
+
+# Keyset orders of the two lists (ascending; the last column unique), as the tables' columns.
+LEDGER_ORDER = (sa_inspect(LedgerEntryRow).c.seq,)
+DISBURSEMENT_ORDER = (
+    sa_inspect(DisbursementRow).c.requested_at,
+    sa_inspect(DisbursementRow).c.disbursement_id,
+)
+
+
+def _is_unique_violation(e: IntegrityError) -> bool:
+    """A duplicate key (PostgreSQL SQLSTATE 23505; SQLite "UNIQUE constraint failed"), as opposed to
+    a broken check constraint, which is a defect and stays one."""
+    return getattr(e.orig, "sqlstate", None) == "23505" or "UNIQUE constraint failed" in str(e.orig)
+
+
+@contextmanager
+def _lost_race(what: str, what_zh: str) -> Iterator[None]:
+    """A concurrent transaction inserted the same key first: ABORTED, so the caller tries again."""
+    try:
+        yield
+    except IntegrityError as e:
+        if not _is_unique_violation(e):
+            raise
+        raise Aborted(
+            f"{what} was written by a concurrent request; try again",
+            f"{what_zh}已被并发请求写入，请重试",
+            reason="CONCURRENT_WRITE",
+        ) from e
+
+
+def _disbursement(row: DisbursementRow) -> Disbursement:
+    d = to_entity(Disbursement, row)
+    d.status = DisbursementStatus(row.status)
+    return d
 
 
 class FundingStore:
+    """:class:`services.funding.domain.ports.FundingRepository` on one session (one transaction)."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.s = session
 
-    async def add(self, row: Base) -> None:
-        self.s.add(row)
+    async def _update(self, table: type[Base], key: object, entity: object) -> None:
+        """Writes a changed entity back onto its stored row (loaded in this transaction already)."""
+        row = await self.s.get(table, key)
+        if row is None:
+            raise LookupError(f"{table.__name__} {key!r} is not stored")
+        for name, value in values_of(entity).items():
+            setattr(row, name, value)
         await self.s.flush()
 
-    async def add_all(self, rows: list[Base]) -> None:
-        self.s.add_all(rows)
-        await self.s.flush()
+    # ------------------------------------------------------------ budgets
 
-    async def budget(self, cycle_id: str, *, for_update: bool = False) -> BudgetRow | None:
+    async def budget(self, cycle_id: str, *, for_update: bool = False) -> Budget | None:
         """With ``for_update`` the row is locked until the transaction ends (PostgreSQL
         ``SELECT ... FOR UPDATE``); SQLite serialises writers already (BEGIN IMMEDIATE)."""
-        q = select(BudgetRow).where(BudgetRow.cycle_id == cycle_id)
+        q = select(BudgetRow).where(col(BudgetRow.cycle_id) == cycle_id)
         if for_update:
-            q = q.with_for_update()
-            q = q.execution_options(populate_existing=True)
-        return (await self.s.execute(q)).scalar_one_or_none()
+            q = q.with_for_update().execution_options(populate_existing=True)
+        row = (await self.s.execute(q)).scalar_one_or_none()
+        return None if row is None else to_entity(Budget, row)
+
+    async def add_budget(self, budget: Budget) -> None:
+        with _lost_race(f"the budget of cycle {budget.cycle_id}", f"年度 {budget.cycle_id} 的预算"):
+            self.s.add(BudgetRow(**values_of(budget)))
+            await self.s.flush()
+
+    async def save_budget(self, budget: Budget) -> None:
+        await self._update(BudgetRow, budget.cycle_id, budget)
+
+    # ------------------------------------------------------------ ledger
 
     async def account_totals(self, cycle_id: str) -> dict[str, int]:
         q = (
-            select(LedgerEntryRow.account, func.sum(LedgerEntryRow.amount_fen))
-            .where(LedgerEntryRow.cycle_id == cycle_id)
-            .group_by(LedgerEntryRow.account)
+            select(col(LedgerEntryRow.account), func.sum(col(LedgerEntryRow.amount_fen)))
+            .where(col(LedgerEntryRow.cycle_id) == cycle_id)
+            .group_by(col(LedgerEntryRow.account))
         )
         return {a: int(v) for a, v in (await self.s.execute(q)).all()}
 
-    async def ledger_entries(self, cycle_id: str) -> list[LedgerEntryRow]:
-        q = select(LedgerEntryRow).where(LedgerEntryRow.cycle_id == cycle_id).order_by(LedgerEntryRow.seq)
-        return list((await self.s.execute(q)).scalars())
+    async def add_ledger_entries(self, entries: Sequence[LedgerEntry]) -> None:
+        self.s.add_all([LedgerEntryRow(**values_of(e)) for e in entries])
+        await self.s.flush()
 
-    async def reservation_lines(self, cycle_id: str, version: int) -> list[ReservationLineRow]:
+    async def ledger_entries(self, cycle_id: str, page: PageRequest) -> Page[LedgerEntry]:
+        rows, cursor = await keyset_page(
+            self.s,
+            select(LedgerEntryRow).where(col(LedgerEntryRow.cycle_id) == cycle_id),
+            LEDGER_ORDER,
+            after=page.after,
+            size=page.size,
+        )
+        return Page([to_entity(LedgerEntry, r) for r in rows], cursor)
+
+    # ------------------------------------------------------------ reservations
+
+    async def add_reservation_lines(self, lines: Sequence[ReservationLine]) -> None:
+        self.s.add_all([ReservationLineRow(**values_of(x)) for x in lines])
+        await self.s.flush()
+
+    async def reservation_lines(self, cycle_id: str, version: int) -> list[ReservationLine]:
         q = (
             select(ReservationLineRow)
-            .where(ReservationLineRow.cycle_id == cycle_id, ReservationLineRow.version == version)
-            .order_by(ReservationLineRow.application_id)
+            .where(col(ReservationLineRow.cycle_id) == cycle_id, col(ReservationLineRow.version) == version)
+            .order_by(col(ReservationLineRow.application_id))
         )
-        return list((await self.s.execute(q)).scalars())
+        return [to_entity(ReservationLine, r) for r in (await self.s.execute(q)).scalars()]
 
     async def reservation_line(
         self, cycle_id: str, version: int, application_id: str
-    ) -> ReservationLineRow | None:
-        return await self.s.get(ReservationLineRow, (cycle_id, version, application_id))
+    ) -> ReservationLine | None:
+        row = await self.s.get(ReservationLineRow, (cycle_id, version, application_id))
+        return None if row is None else to_entity(ReservationLine, row)
 
-    async def disbursement_by_key(self, idempotency_key: str) -> DisbursementRow | None:
-        q = select(DisbursementRow).where(DisbursementRow.idempotency_key == idempotency_key)
-        return (await self.s.execute(q.execution_options(populate_existing=True))).scalar_one_or_none()
+    # ------------------------------------------------------------ disbursements
 
-    async def disbursements(self, cycle_id: str, application_id: str | None = None) -> list[DisbursementRow]:
-        q = select(DisbursementRow).where(DisbursementRow.cycle_id == cycle_id)
-        if application_id:
-            q = q.where(DisbursementRow.application_id == application_id)
-        q = q.order_by(DisbursementRow.requested_at, DisbursementRow.disbursement_id)
-        return list((await self.s.execute(q)).scalars())
+    async def add_disbursement(self, disbursement: Disbursement) -> None:
+        key = disbursement.idempotency_key
+        with _lost_race(f"the disbursement of idempotency key {key!r}", f"幂等键 {key} 的拨付"):
+            self.s.add(DisbursementRow(**values_of(disbursement)))
+            await self.s.flush()
+
+    async def save_disbursement(self, disbursement: Disbursement) -> None:
+        await self._update(DisbursementRow, disbursement.disbursement_id, disbursement)
+
+    async def disbursement_by_key(self, idempotency_key: str) -> Disbursement | None:
+        q = select(DisbursementRow).where(col(DisbursementRow.idempotency_key) == idempotency_key)
+        row = (await self.s.execute(q.execution_options(populate_existing=True))).scalar_one_or_none()
+        return None if row is None else _disbursement(row)
+
+    async def disbursement_started(self, cycle_id: str) -> bool:
+        q = (
+            select(col(DisbursementRow.disbursement_id))
+            .where(
+                col(DisbursementRow.cycle_id) == cycle_id,
+                col(DisbursementRow.status) != DisbursementStatus.FAILED.value,
+            )
+            .limit(1)
+        )
+        return (await self.s.execute(q)).first() is not None
+
+    async def unfailed_disbursements(self, cycle_id: str, application_id: str) -> list[Disbursement]:
+        q = (
+            select(DisbursementRow)
+            .where(
+                col(DisbursementRow.cycle_id) == cycle_id,
+                col(DisbursementRow.application_id) == application_id,
+                col(DisbursementRow.status) != DisbursementStatus.FAILED.value,
+            )
+            .order_by(col(DisbursementRow.requested_at), col(DisbursementRow.disbursement_id))
+        )
+        return [_disbursement(r) for r in (await self.s.execute(q)).scalars()]
+
+    async def disbursements(
+        self, cycle_id: str, visible: Visibility, page: PageRequest
+    ) -> Page[Disbursement]:
+        q = select(DisbursementRow).where(col(DisbursementRow.cycle_id) == cycle_id)
+        if not visible.everything:
+            admitted = []
+            if visible.city_code is not None:
+                admitted.append(col(DisbursementRow.city_code) == visible.city_code)
+            if visible.organization_id is not None:
+                admitted.append(col(DisbursementRow.organization_id) == visible.organization_id)
+            if not admitted:
+                return Page([])
+            q = q.where(or_(*admitted))
+        rows, cursor = await keyset_page(
+            self.s,
+            q,
+            DISBURSEMENT_ORDER,
+            after=page.after,
+            size=page.size,
+        )
+        return Page([_disbursement(r) for r in rows], cursor)

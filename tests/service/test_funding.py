@@ -9,7 +9,7 @@ import pytest
 import pytest_asyncio
 
 from aicc.funding.v1 import funding_pb2 as pb
-from services.funding.domain.treasury import FakeTreasury
+from services.funding.adapters import FakeTreasury
 from services.funding.service import FundingApp
 from tests.support.seed import create_users, enterprise, error_of
 from tests.support.suite import InProcessSuite, suite_settings
@@ -90,6 +90,21 @@ def lines(w: World, a: int = 200 * WAN, b: int = 100 * WAN) -> list[pb.Reservati
 async def reserved_world(w: World, total: int = 500 * WAN) -> None:
     await w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=w.cycle, total_fen=total))
     await w.system.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=1, lines=lines(w)))
+
+
+async def paid_world(w: World) -> None:
+    """Both reserved awards paid: app-1 to org_a (Qingdao), app-2 to org_b (Jinan)."""
+    await reserved_world(w)
+    await w.system.DisburseAward(disburse_req(w))
+    await w.system.DisburseAward(
+        pb.DisburseAwardRequest(
+            cycle_id=w.cycle,
+            application_id="app-2",
+            organization_id=w.org_b,
+            amount_fen=100 * WAN,
+            idempotency_key=f"{w.cycle}:pay-app-2",
+        )
+    )
 
 
 def disburse_req(w: World, key: str = "pay-app-1", amount: int = 200 * WAN) -> pb.DisburseAwardRequest:
@@ -386,17 +401,7 @@ async def test_disbursement_preconditions(world: World) -> None:
 
 async def test_who_sees_which_disbursements(world: World) -> None:
     w = world
-    await reserved_world(w)
-    await w.system.DisburseAward(disburse_req(w))
-    await w.system.DisburseAward(
-        pb.DisburseAwardRequest(
-            cycle_id=w.cycle,
-            application_id="app-2",
-            organization_id=w.org_b,
-            amount_fen=100 * WAN,
-            idempotency_key=f"{w.cycle}:pay-app-2",
-        )
-    )
+    await paid_world(w)
 
     async def seen(username: str) -> set[str]:
         stub = await w.as_user(username)
@@ -421,6 +426,144 @@ async def test_who_sees_which_disbursements(world: World) -> None:
         prov.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=9, lines=lines(w)))
     )
     assert err.code == grpc.StatusCode.PERMISSION_DENIED
+
+
+async def _pages(call, request, field: str, size: int) -> list[list]:
+    """Every page of a list RPC with ``size``; each token fed back as it came."""
+    pages, token = [], ""
+    while True:
+        request.page_size, request.page_token = size, token
+        resp = await call(request)
+        pages.append(list(getattr(resp, field)))
+        token = resp.next_page_token
+        if not token:
+            return pages
+
+
+async def test_ledger_pages_default_maximum_and_all(world: World) -> None:
+    w = world
+    await w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=w.cycle, total_fen=10_000 * WAN))
+
+    def version(n: int, prefix: str) -> pb.ReserveFundsRequest:
+        many = [
+            pb.ReservationLine(
+                application_id=f"{prefix}-{i:03d}", organization_id=w.org_a, amount_fen=WAN, city_code=QINGDAO
+            )
+            for i in range(300)
+        ]
+        return pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=n, lines=many)
+
+    await w.system.ReserveFunds(version(1, "a"))  # 300 lines + available
+    await w.system.ReserveFunds(version(2, "b"))  # 300 released, 300 reserved, available unchanged
+    total = 2 + 301 + 600
+    req = pb.ListLedgerEntriesRequest(cycle_id=w.cycle)
+
+    first = await w.system.ListLedgerEntries(req)
+    assert len(first.entries) == 50 and first.next_page_token  # the default
+    biggest = await w.system.ListLedgerEntries(
+        pb.ListLedgerEntriesRequest(cycle_id=w.cycle, page_size=10_000)
+    )
+    assert len(biggest.entries) == 500 and biggest.next_page_token  # capped at the maximum
+    assert list(biggest.entries[:50]) == list(first.entries)
+
+    for size in (500, 173):
+        pages = await _pages(w.system.ListLedgerEntries, req, "entries", size)
+        entries = [e for page in pages for e in page]
+        assert len(entries) == total and len({e.entry_id for e in entries}) == total
+        assert all(len(page) == size for page in pages[:-1]) and 0 < len(pages[-1]) <= size
+        assert entries[:500] == list(biggest.entries)
+    budget = (await w.system.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle))).budget
+    check_ledger(entries, budget)
+
+
+async def test_disbursement_pages_keep_each_readers_view(world: World) -> None:
+    w = world
+    n = 53  # odd: org_a (Qingdao), even: org_b (Jinan)
+    await w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=w.cycle, total_fen=1_000 * WAN))
+    awards = [
+        pb.ReservationLine(
+            application_id=f"app-{i:02d}",
+            organization_id=w.org_a if i % 2 else w.org_b,
+            amount_fen=WAN + i,
+            city_code=QINGDAO if i % 2 else JINAN,
+        )
+        for i in range(n)
+    ]
+    await w.system.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=1, lines=awards))
+    for x in awards:
+        await w.system.DisburseAward(
+            pb.DisburseAwardRequest(
+                cycle_id=w.cycle,
+                application_id=x.application_id,
+                organization_id=x.organization_id,
+                amount_fen=x.amount_fen,
+                idempotency_key=f"{w.cycle}:{x.application_id}",
+            )
+        )
+    req = pb.ListDisbursementsRequest(cycle_id=w.cycle)
+    prov = await w.as_user("prov-finance")
+    first = await prov.ListDisbursements(req)
+    assert len(first.disbursements) == 50 and first.next_page_token  # the default
+    everything = (
+        await prov.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle, page_size=10_000))
+    ).disbursements
+    assert len(everything) == n  # a page size above the maximum is capped, not refused
+    assert [(d.requested_at.ToDatetime(), d.disbursement_id) for d in everything] == sorted(
+        (d.requested_at.ToDatetime(), d.disbursement_id) for d in everything
+    )
+    assert list(everything[:50]) == list(first.disbursements)
+
+    views = {
+        "prov-finance": list(everything),
+        "app-a": [d for d in everything if d.organization_id == w.org_a],
+        "app-b": [d for d in everything if d.organization_id == w.org_b],
+        "qd-industry": [d for d in everything if d.city_code == QINGDAO],
+        "jn-finance": [d for d in everything if d.city_code == JINAN],
+    }
+    assert len(views["app-a"]) == 26 and len(views["jn-finance"]) == 27
+    for username, expected in views.items():
+        stub = await w.as_user(username)
+        pages = await _pages(stub.ListDisbursements, req, "disbursements", 5)
+        assert [d for page in pages for d in page] == expected, username
+        assert all(len(page) == 5 for page in pages[:-1])  # filtered in the query: every page full
+
+
+async def test_page_tokens_are_bound_to_caller_list_and_filter(world: World) -> None:
+    w = world
+    await paid_world(w)
+    other_cycle = w.cycle + "-other"
+    await w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=other_cycle, total_fen=WAN))
+    prov = await w.as_user("prov-finance")
+    first = await prov.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle, page_size=1))
+    token = first.next_page_token
+    assert len(first.disbursements) == 1 and token
+    # the token works for its owner (with another page size too) ...
+    rest = await prov.ListDisbursements(
+        pb.ListDisbursementsRequest(cycle_id=w.cycle, page_size=7, page_token=token)
+    )
+    assert len(rest.disbursements) == 1 and not rest.next_page_token
+    assert rest.disbursements[0].disbursement_id != first.disbursements[0].disbursement_id
+    # ... and for nobody else, no other cycle, no other list, not altered
+    jn = await w.as_user("jn-finance")
+    tampered = token[:-2] + ("AA" if token[-2:] != "AA" else "BB")
+    for call in (
+        jn.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle, page_token=token)),
+        w.system.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle, page_token=token)),
+        prov.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=other_cycle, page_token=token)),
+        prov.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle, page_token=token)),
+        prov.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle, page_token=tampered)),
+        prov.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle, page_token="not-a-token")),
+    ):
+        err = await error_of(call)
+        assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in err.violations] == ["page_token"]
+    for call in (
+        prov.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle, page_size=-1)),
+        prov.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle, page_size=-1)),
+    ):
+        err = await error_of(call)
+        assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in err.violations] == ["page_size"]
 
 
 @pytest.mark.postgres
@@ -481,5 +624,58 @@ async def test_concurrent_requests_on_postgresql_pay_once_and_never_overspend(tm
             budget = (await system.GetBudget(pb.GetBudgetRequest(cycle_id=cycle))).budget
             assert budget.disbursed_fen == (100 + n) * WAN and budget.reserved_fen == 0
             check_ledger(entries, budget)
+
+            # Concurrent first openings of one budget: the losers of the insert answer as repeats.
+            opened = await asyncio.gather(
+                *(
+                    system.OpenBudget(pb.OpenBudgetRequest(cycle_id="cyc-pg-2", total_fen=50 * WAN))
+                    for _ in range(6)
+                )
+            )
+            assert all(o.budget == opened[0].budget for o in opened)
+            # Keyset pages on PostgreSQL: disbursements paid concurrently, ledger and list in pages.
+            awards = [
+                pb.ReservationLine(
+                    application_id=f"pg-{i}", organization_id="org-x", amount_fen=WAN + i, city_code=QINGDAO
+                )
+                for i in range(7)
+            ]
+            await system.ReserveFunds(
+                pb.ReserveFundsRequest(cycle_id="cyc-pg-2", proposal_version=1, lines=awards)
+            )
+            await asyncio.gather(
+                *(
+                    system.DisburseAward(
+                        pb.DisburseAwardRequest(
+                            cycle_id="cyc-pg-2",
+                            application_id=x.application_id,
+                            organization_id="org-x",
+                            amount_fen=x.amount_fen,
+                            idempotency_key=f"pg-2:{x.application_id}",
+                        )
+                    )
+                    for x in awards
+                )
+            )
+            listed = await _pages(
+                system.ListDisbursements, pb.ListDisbursementsRequest(cycle_id="cyc-pg-2"), "disbursements", 3
+            )
+            assert [len(p) for p in listed] == [3, 3, 1]
+            keys = [(d.requested_at.ToDatetime(), d.disbursement_id) for p in listed for d in p]
+            assert keys == sorted(keys) and {d.application_id for p in listed for d in p} == {
+                x.application_id for x in awards
+            }
+            posted = await _pages(
+                system.ListLedgerEntries, pb.ListLedgerEntriesRequest(cycle_id="cyc-pg-2"), "entries", 4
+            )
+            all_entries = (
+                await system.ListLedgerEntries(
+                    pb.ListLedgerEntriesRequest(cycle_id="cyc-pg-2", page_size=500)
+                )
+            ).entries
+            assert [e for p in posted for e in p] == list(all_entries) and len(all_entries) == 2 + 8 + 14
+            check_ledger(
+                all_entries, (await system.GetBudget(pb.GetBudgetRequest(cycle_id="cyc-pg-2"))).budget
+            )
     finally:
         dbs.close()

@@ -1,47 +1,16 @@
-"""The treasury port: how a disbursement reaches the recipient.
+"""Adapters of funding's outbound port: the treasury (contract in ``domain/ports.py``).
 
-The real adapter talks to the provincial treasury's payment system (省级国库集中支付系统). Its
-contract, which every adapter (and the fake) keeps:
-
-- ``pay`` submits one payment order; the **request number is the idempotency key**. Submitting the
-  same key again must not pay twice: the treasury answers with the receipt of the first order.
-- On success it returns a :class:`TreasuryReceipt` — the treasury's reference for the payment and
-  when it was paid.
-- A definitive refusal (unknown payee account, order rejected) raises :class:`TreasuryRejected`;
-  the disbursement is then marked FAILED and may be retried under a new key.
-- Anything transient (timeout, connection refused, treasury closed) raises
-  :class:`TreasuryUnavailable` (or any other exception): the outcome is unknown, so the disbursement
-  stays REQUESTED and a retry **with the same key** resumes it — safe because of the first rule.
-"""
+Only the in-process fake exists yet; the real adapter to the provincial treasury's payment system
+will sit here beside it, selected by ``treasury_from_settings``."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Protocol
 
 from aicc.platform.clock import now_utc
-
-
-@dataclass(frozen=True)
-class TreasuryReceipt:
-    reference: str
-    paid_at: datetime
-
-
-class TreasuryRejected(Exception):
-    """The treasury refused the order for good; paying again under the same key will not help."""
-
-
-class TreasuryUnavailable(Exception):
-    """The outcome is unknown (transient failure): retry with the same idempotency key."""
-
-
-class Treasury(Protocol):
-    async def pay(
-        self, *, idempotency_key: str, payee_organization_id: str, amount_fen: int, memo: str
-    ) -> TreasuryReceipt: ...
+from aicc.platform.settings import Settings
+from services.funding.domain.ports import Treasury, TreasuryReceipt, TreasuryRejected, TreasuryUnavailable
 
 
 @dataclass
@@ -77,7 +46,7 @@ class FakeTreasury:
         return receipt
 
 
-def treasury_from_settings(settings) -> Treasury:
+def treasury_from_settings(settings: Settings) -> Treasury:
     """The adapter a process uses. Only the fake exists yet; a setting
     (``AICC_TREASURY_ADAPTER``, default ``fake``) will select the real one."""
     kind = getattr(settings, "treasury_adapter", "fake") or "fake"
