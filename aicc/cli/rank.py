@@ -124,94 +124,114 @@ def read_applications(path: Path) -> tuple[list[Candidate], dict[str, int]]:
     return out, lines
 
 
+class _ScoreSheets:
+    """The score file read row by row: each row checked, the sheets built, problems collected."""
+
+    def __init__(self, path: Path, policy: Policy, app_lines: dict[str, int]) -> None:
+        self.path = path
+        self.policy = policy
+        self.app_lines = app_lines
+        self.maxima = {r.id: r.max_points for r in policy.indicator_refs()}
+        self.decimals = policy.scoring.decimals
+        self.problems: list[str] = []
+        self.sheets: dict[str, dict[str, dict[str, Decimal]]] = {}
+        self.seen: dict[tuple[str, str, str], int] = {}
+        self.first_line: dict[tuple[str, str], int] = {}
+        # Per indicator, each distinct score text parsed and checked once: a year's file repeats a
+        # few thousand texts a million times.
+        self.valid: dict[str, dict[str, Decimal]] = {ind: {} for ind in self.maxima}
+
+    def problem(self, line: int, text: str) -> None:
+        self.problems.append(f"{self.path}:{line}: {text}")
+
+    def points(self, line: int, app_id: str, expert: str, ind: str, raw: str) -> Decimal | None:
+        """The row's points, or None with its problem recorded."""
+        if app_id not in self.app_lines:
+            self.problem(line, f"unknown application_id {app_id!r} (not in the applications file)")
+            return None
+        if not expert:
+            self.problem(line, "empty expert_id")
+            return None
+        known = self.valid.get(ind)
+        if known is None:
+            self.problem(
+                line,
+                f"unknown indicator {ind!r} (policy {self.policy.policy_id} has {', '.join(self.maxima)})",
+            )
+            return None
+        pts = known.get(raw)
+        if pts is None:
+            problem, pts = _check_score(raw, ind, self.maxima[ind], self.decimals)
+            if problem:
+                self.problem(line, problem)
+                return None
+            known[raw] = pts
+        return pts
+
+    def add(self, line: int, app_id: str, expert: str, ind: str, pts: Decimal) -> None:
+        key = (app_id, expert, ind)
+        if key in self.seen:
+            self.problem(
+                line,
+                f"duplicate score for application {app_id}, expert {expert}, indicator {ind} "
+                f"(first on line {self.seen[key]})",
+            )
+            return
+        self.seen[key] = line
+        sheet = self.sheets.setdefault(app_id, {}).get(expert)
+        if sheet is None:
+            sheet = self.sheets[app_id][expert] = {}
+            self.first_line[(app_id, expert)] = line
+        sheet[ind] = pts
+
+    def check_complete(self) -> None:
+        ids = list(self.maxima)
+        for (app_id, expert), line in self.first_line.items():
+            sheet = self.sheets[app_id][expert]
+            if len(sheet) != len(ids):
+                missing = [i for i in ids if i not in sheet]
+                self.problem(
+                    line,
+                    f"the sheet of expert {expert} for application {app_id} (starting on this line) "
+                    f"lacks indicator(s) {', '.join(missing)}",
+                )
+                if len(self.problems) >= MAX_REPORTED:
+                    return
+
+
 def read_scores(
     path: Path, policy: Policy, app_lines: dict[str, int]
 ) -> dict[str, dict[str, dict[str, Decimal]]]:
     reader, fh = _open_csv(path, SCORE_COLUMNS)
-    problems: list[str] = []
-    sheets: dict[str, dict[str, dict[str, Decimal]]] = {}
-    seen: dict[tuple[str, str, str], int] = {}
-    first_line: dict[tuple[str, str], int] = {}
-    maxima = {r.id: r.max_points for r in policy.indicator_refs()}
-    decimals = policy.scoring.decimals
-    # A plain csv.reader (the header was checked above) and, per indicator, each distinct score
-    # text parsed and checked once: a year's file repeats a few thousand texts a million times.
+    out = _ScoreSheets(path, policy, app_lines)
+    # A plain csv.reader (the header was checked above).
     header = reader.fieldnames or []
     i_app, i_exp, i_ind, i_score = (header.index(c) for c in SCORE_COLUMNS)
     width = len(header)
     rows = csv.reader(fh, dialect=reader.reader.dialect)
     base = reader.line_num  # lines the header took
-    valid: dict[str, dict[str, Decimal]] = {ind: {} for ind in maxima}
     with fh:
         try:
             for row in rows:
                 if not row:  # blank lines are skipped, as csv.DictReader does
                     continue
-                if len(problems) >= MAX_REPORTED:
+                if len(out.problems) >= MAX_REPORTED:
                     break
-                ln = base + rows.line_num
+                line = base + rows.line_num
                 if len(row) != width:
-                    problems.append(f"{path}:{ln}: expected {len(SCORE_COLUMNS)} columns")
+                    out.problem(line, f"expected {len(SCORE_COLUMNS)} columns")
                     continue
-                app_id = row[i_app].strip()
-                expert = row[i_exp].strip()
-                ind = row[i_ind].strip()
-                raw = row[i_score].strip()
-                if app_id not in app_lines:
-                    problems.append(
-                        f"{path}:{ln}: unknown application_id {app_id!r} (not in the applications file)"
-                    )
-                    continue
-                if not expert:
-                    problems.append(f"{path}:{ln}: empty expert_id")
-                    continue
-                known = valid.get(ind)
-                if known is None:
-                    problems.append(
-                        f"{path}:{ln}: unknown indicator {ind!r} (policy {policy.policy_id} has "
-                        f"{', '.join(maxima)})"
-                    )
-                    continue
-                pts = known.get(raw)
-                if pts is None:
-                    problem, pts = _check_score(raw, ind, maxima[ind], decimals)
-                    if problem:
-                        problems.append(f"{path}:{ln}: {problem}")
-                        continue
-                    known[raw] = pts
-                key = (app_id, expert, ind)
-                if key in seen:
-                    problems.append(
-                        f"{path}:{ln}: duplicate score for application {app_id}, expert {expert}, "
-                        f"indicator {ind} (first on line {seen[key]})"
-                    )
-                    continue
-                seen[key] = ln
-                per_app = sheets.get(app_id)
-                if per_app is None:
-                    per_app = sheets[app_id] = {}
-                sheet = per_app.get(expert)
-                if sheet is None:
-                    sheet = per_app[expert] = {}
-                    first_line[(app_id, expert)] = ln
-                sheet[ind] = pts
+                app_id, expert, ind = row[i_app].strip(), row[i_exp].strip(), row[i_ind].strip()
+                pts = out.points(line, app_id, expert, ind, row[i_score].strip())
+                if pts is not None:
+                    out.add(line, app_id, expert, ind, pts)
         except csv.Error as exc:
-            problems.append(f"{path}:{base + rows.line_num}: {exc}")
-    if not problems:
-        ids = list(maxima)
-        for (app_id, expert), ln in first_line.items():
-            sheet = sheets[app_id][expert]
-            if len(sheet) != len(ids):
-                missing = [i for i in ids if i not in sheet]
-                problems.append(
-                    f"{path}:{ln}: the sheet of expert {expert} for application {app_id} (starting on this line) "
-                    f"lacks indicator(s) {', '.join(missing)}"
-                )
-                if len(problems) >= MAX_REPORTED:
-                    break
-    if problems:
-        raise InputError(problems)
-    return sheets
+            out.problem(base + rows.line_num, str(exc))
+    if not out.problems:
+        out.check_complete()
+    if out.problems:
+        raise InputError(out.problems)
+    return out.sheets
 
 
 def _check_score(raw: str, ind: str, mx: Decimal, decimals: int) -> tuple[str, Decimal]:

@@ -15,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from aicc.platform.settings import SERVICES
+from aicc.platform.settings import SERVICES, Settings
 
 PR_SET_PDEATHSIG = 1
 
@@ -121,10 +121,54 @@ def _wait_serving(address: str, proc: subprocess.Popen, name: str, timeout: floa
     raise RuntimeError(f"{name} was not SERVING at {address} within {timeout:.0f}s")
 
 
+def _start_temporal(suite: Suite, settings: Settings, data: Path, ui_port: int) -> None:
+    host, port = settings.temporal_address.rsplit(":", 1)
+    print(
+        f"▶ Temporal dev server on {settings.temporal_address} (Web UI http://{host}:{ui_port})", flush=True
+    )
+    suite.start(
+        "temporal",
+        [
+            temporal_binary(),
+            "server",
+            "start-dev",
+            "--ip",
+            host,
+            "--port",
+            port,
+            "--ui-port",
+            str(ui_port),
+            "--ui-disable-news-fetch",
+            "--db-filename",
+            str(data / "temporal.db"),
+            "--log-level",
+            "warn",
+            "--namespace",
+            settings.temporal_namespace,
+        ],
+    )
+    _wait_port(settings.temporal_address, suite.procs["temporal"], "temporal")
+
+
+def _start_services(suite: Suite, settings: Settings, env: dict[str, str], data: Path, logs: Path) -> None:
+    """Migrations, the five services (each until SERVING), then the worker."""
+    print("▶ migrations", flush=True)
+    subprocess.run(  # noqa: S603 - our own interpreter and module, no shell
+        [sys.executable, "-m", "aicc.cli.main", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL
+    )
+    for svc in SERVICES:
+        suite.start(svc, [sys.executable, "-m", "aicc.cli.main", "serve", svc])
+    for svc in SERVICES:
+        _wait_serving(settings.address(svc), suite.procs[svc], svc)
+        print(f"  ✓ {svc:<12} {settings.address(svc)}  SERVING", flush=True)
+    suite.start("worker", [sys.executable, "-m", "aicc.cli.main", "worker"])
+    (data / "suite.json").write_text(json.dumps({n: p.pid for n, p in suite.procs.items()}))
+    print(f"  ✓ worker       task queue {settings.temporal_task_queue}", flush=True)
+    print(f"aicc suite is up (logs in {logs})", flush=True)
+
+
 def run(args) -> int:
     os.environ["AICC_DEV_MODE"] = "true"  # embedded laptop mode: plaintext, generated dev secrets
-    from aicc.platform.settings import Settings
-
     settings = Settings()
     data = settings.data_dir.resolve()
     logs = data / "logs"
@@ -143,46 +187,8 @@ def run(args) -> int:
     code = 0
     try:
         if not args.no_temporal:
-            host, port = settings.temporal_address.rsplit(":", 1)
-            print(
-                f"▶ Temporal dev server on {settings.temporal_address} (Web UI http://{host}:{args.ui_port})",
-                flush=True,
-            )
-            suite.start(
-                "temporal",
-                [
-                    temporal_binary(),
-                    "server",
-                    "start-dev",
-                    "--ip",
-                    host,
-                    "--port",
-                    port,
-                    "--ui-port",
-                    str(args.ui_port),
-                    "--ui-disable-news-fetch",
-                    "--db-filename",
-                    str(data / "temporal.db"),
-                    "--log-level",
-                    "warn",
-                    "--namespace",
-                    settings.temporal_namespace,
-                ],
-            )
-            _wait_port(settings.temporal_address, suite.procs["temporal"], "temporal")
-        print("▶ migrations", flush=True)
-        subprocess.run(
-            [sys.executable, "-m", "aicc.cli.main", "migrate"], env=env, check=True, stdout=subprocess.DEVNULL
-        )
-        for svc in SERVICES:
-            suite.start(svc, [sys.executable, "-m", "aicc.cli.main", "serve", svc])
-        for svc in SERVICES:
-            _wait_serving(settings.address(svc), suite.procs[svc], svc)
-            print(f"  ✓ {svc:<12} {settings.address(svc)}  SERVING", flush=True)
-        suite.start("worker", [sys.executable, "-m", "aicc.cli.main", "worker"])
-        (data / "suite.json").write_text(json.dumps({n: p.pid for n, p in suite.procs.items()}))
-        print(f"  ✓ worker       task queue {settings.temporal_task_queue}", flush=True)
-        print(f"aicc suite is up (logs in {logs})", flush=True)
+            _start_temporal(suite, settings, data, args.ui_port)
+        _start_services(suite, settings, env, data, logs)
         if args.demo:
             from aicc.cli.demo import drive
 
