@@ -49,6 +49,17 @@ class Check:
             return False
         return True
 
+    def city_code(self, field: str, value: str, *, required: bool = True) -> bool:
+        """A 6-digit administrative division code (GB/T 2260), e.g. 370200 for Qingdao."""
+        if not value:
+            if required:
+                self.fail(field, "is required", "必填")
+            return not required
+        if len(value) != 6 or not value.isdigit():
+            self.fail(field, "must be a 6-digit administrative division code", "须为6位行政区划代码")
+            return False
+        return True
+
     def one_of(self, field: str, value: str, allowed: Iterable[str]) -> bool:
         allowed = list(allowed)
         if value not in allowed:

@@ -64,15 +64,6 @@ def entry_pb(e: LedgerEntry) -> pb.LedgerEntry:
     )
 
 
-def _city_code(v: Check, field: str, value: str, *, required: bool = True) -> None:
-    if not value:
-        if required:
-            v.fail(field, "is required", "必填")
-        return
-    if len(value) != 6 or not value.isdigit():
-        v.fail(field, "must be a 6-digit administrative division code", "须为6位行政区划代码")
-
-
 class FundingServicer(funding_pb2_grpc.FundingServiceServicer):
     def __init__(
         self,
@@ -126,7 +117,7 @@ class FundingServicer(funding_pb2_grpc.FundingServiceServicer):
                 seen.add(line.application_id)
             v.identifier(f"lines[{i}].organization_id", line.organization_id)
             v.positive(f"lines[{i}].amount_fen", line.amount_fen)
-            _city_code(v, f"lines[{i}].city_code", line.city_code)
+            v.city_code(f"lines[{i}].city_code", line.city_code)
         v.done()
         budget = await usecases.reserve_funds(
             uow=self.uow,
@@ -148,7 +139,7 @@ class FundingServicer(funding_pb2_grpc.FundingServiceServicer):
         v.identifier("organization_id", request.organization_id)
         v.positive("amount_fen", request.amount_fen)
         v.identifier("idempotency_key", request.idempotency_key)
-        _city_code(v, "city_code", request.city_code, required=False)
+        v.city_code("city_code", request.city_code, required=False)
         v.done()
         d = await usecases.disburse_award(
             uow=self.uow,

@@ -86,11 +86,6 @@ def _unique(v: Check, field: str, values: list[str]) -> None:
         seen.add(x)
 
 
-def _city_code(v: Check, field: str, value: str) -> None:
-    if v.required(field, value) and (len(value) != 6 or not value.isdigit()):
-        v.fail(field, "must be a 6-digit administrative division code", "须为6位行政区划代码")
-
-
 class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
     def __init__(
         self, *, uow: UnitOfWork[SupervisionRepository], page_tokens: PageTokens, clock: Clock
@@ -110,7 +105,7 @@ class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
             v.identifier(f"awards[{i}].application_id", a.application_id)
             v.identifier(f"awards[{i}].organization_id", a.organization_id)
             v.positive(f"awards[{i}].amount_fen", a.amount_fen)
-            _city_code(v, f"awards[{i}].city_code", a.city_code)
+            v.city_code(f"awards[{i}].city_code", a.city_code)
         _unique(v, "awards[{i}].application_id", [a.application_id for a in request.awards])
         for i, t in enumerate(request.templates):
             v.identifier(f"templates[{i}].code", t.code)
