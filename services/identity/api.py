@@ -1,34 +1,46 @@
-"""IdentityService: proto ⇄ domain only."""
+"""IdentityService: request validation and proto ⇄ domain only; the use cases (and who may see
+which object) are in ``services/identity/domain``."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Protocol
+
+import grpc
 
 from aicc.identity.v1 import identity_pb2 as pb
 from aicc.identity.v1 import identity_pb2_grpc
-from aicc.platform import authz, jurisdictions
-from aicc.platform.auth import TokenSigner, principal
-from aicc.platform.clock import now_utc
+from aicc.platform import authz
+from aicc.platform.auth import principal
 from aicc.platform.convert import ts
-from aicc.platform.crypto import FieldCipher
-from aicc.platform.errors import DomainError
-from aicc.platform.server import Runtime
+from aicc.platform.pagination import PageRequest, PageTokens, page_size
+from aicc.platform.ports import Clock, UnitOfWork
 from aicc.platform.validation import Check
-from services.identity.domain import accounts, personal, second_factor
-from services.identity.store import IdentityStore
+from services.identity.domain import experts, login, organizations, personal, registry, users
+from services.identity.domain.experts import RelationIn
+from services.identity.domain.model import (
+    ExpertProfile,
+    Organization,
+    OrganizationKind,
+    RegistryKind,
+    RelationKind,
+    UserProfile,
+)
+from services.identity.domain.ports import Cipher, IdentityRepository, TokenIssuer
 
 KIND_TO_PB = {
-    "enterprise": pb.ORGANIZATION_KIND_ENTERPRISE,
-    "operator_org": pb.ORGANIZATION_KIND_OPERATOR_ORG,
-    "city_bureau": pb.ORGANIZATION_KIND_CITY_BUREAU,
-    "provincial_department": pb.ORGANIZATION_KIND_PROVINCIAL_DEPARTMENT,
-    "expert_employer": pb.ORGANIZATION_KIND_EXPERT_EMPLOYER,
+    OrganizationKind.ENTERPRISE: pb.ORGANIZATION_KIND_ENTERPRISE,
+    OrganizationKind.OPERATOR_ORG: pb.ORGANIZATION_KIND_OPERATOR_ORG,
+    OrganizationKind.CITY_BUREAU: pb.ORGANIZATION_KIND_CITY_BUREAU,
+    OrganizationKind.PROVINCIAL_DEPARTMENT: pb.ORGANIZATION_KIND_PROVINCIAL_DEPARTMENT,
+    OrganizationKind.EXPERT_EMPLOYER: pb.ORGANIZATION_KIND_EXPERT_EMPLOYER,
 }
 PB_TO_KIND = {v: k for k, v in KIND_TO_PB.items()}
-RELATION_KINDS = ("employment", "shareholding", "consulting")
 
 
-def org_pb(o) -> pb.Organization:
+def org_pb(o: Organization) -> pb.Organization:
     return pb.Organization(
         organization_id=o.organization_id,
         uscc=o.uscc,
@@ -41,126 +53,169 @@ def org_pb(o) -> pb.Organization:
     )
 
 
-def user_pb(u, cipher: FieldCipher) -> pb.User:
-    phone, id_number = accounts.masked_personal_data(u, cipher)  # masked: never in clear
+def user_pb(u: UserProfile) -> pb.User:
     return pb.User(
         user_id=u.user_id,
         username=u.username,
         display_name=u.display_name,
-        roles=list(u.roles),
-        organization_id=u.organization_id or "",
+        roles=u.roles,
+        organization_id=u.organization_id,
         city_code=u.city_code,
-        phone=phone,
-        id_number=id_number,
+        phone=u.phone,  # masked: never in clear
+        id_number=u.id_number,
     )
 
 
-def expert_pb(e, u, relations) -> pb.Expert:
-    iso = lambda d: d.isoformat() if d else ""  # noqa: E731
+def _iso(d: date | None) -> str:
+    return d.isoformat() if d else ""
+
+
+def expert_pb(x: ExpertProfile) -> pb.Expert:
+    e, relations = x.expert, x.relations
     return pb.Expert(
         user_id=e.user_id,
-        display_name=u.display_name,
+        display_name=x.display_name,
         fields=list(e.fields),
         employer_organization_id=e.employer_organization_id or "",
         employment=[
             pb.EmploymentRecord(
-                organization_id=r.organization_id, start_date=iso(r.start_date), end_date=iso(r.end_date)
+                organization_id=r.organization_id, start_date=_iso(r.start_date), end_date=_iso(r.end_date)
             )
             for r in relations
-            if r.kind == "employment"
+            if r.kind == RelationKind.EMPLOYMENT
         ],
         shareholdings=[
-            pb.Shareholding(organization_id=r.organization_id) for r in relations if r.kind == "shareholding"
+            pb.Shareholding(organization_id=r.organization_id)
+            for r in relations
+            if r.kind == RelationKind.SHAREHOLDING
         ],
         consulting=[
             pb.ConsultingEngagement(
-                organization_id=r.organization_id, start_date=iso(r.start_date), end_date=iso(r.end_date)
+                organization_id=r.organization_id, start_date=_iso(r.start_date), end_date=_iso(r.end_date)
             )
             for r in relations
-            if r.kind == "consulting"
+            if r.kind == RelationKind.CONSULTING
         ],
         active=e.active,
     )
 
 
-class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
-    def __init__(self, rt: Runtime, signer: TokenSigner, cipher: FieldCipher) -> None:
-        self.rt = rt
-        self.signer = signer
-        self.cipher = cipher
-        # Injectable for tests (the lockout and TOTP windows are time-based).
-        self.clock = now_utc
+class _Period(Protocol):
+    """An employment or a consulting engagement of an expert, as the request gives it."""
 
-    async def ListJurisdictions(self, request, context):
+    organization_id: str
+    start_date: str
+    end_date: str
+
+
+@dataclass(frozen=True)
+class IdentityDeps:
+    """What the servicer hands its use cases (built by ``service.IdentityApp``)."""
+
+    uow: UnitOfWork[IdentityRepository]
+    issuer: TokenIssuer
+    cipher: Cipher
+    page_tokens: PageTokens
+    login_policy: login.LoginPolicy
+    clock: Clock  # "now" (lockout and TOTP windows are time-based)
+
+
+class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
+    def __init__(self, deps: IdentityDeps) -> None:
+        self.d = deps
+
+    def _page(self, rpc: str, size: int, token: str, query: Mapping[str, object]) -> PageRequest:
+        return self.d.page_tokens.read(
+            token, caller=principal().user_id, rpc=rpc, query=query, size=page_size(size)
+        )
+
+    def _next(self, rpc: str, cursor: list[object] | None, query: Mapping[str, object]) -> str:
+        return self.d.page_tokens.issue(cursor, caller=principal().user_id, rpc=rpc, query=query)
+
+    async def ListJurisdictions(
+        self, request: pb.ListJurisdictionsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListJurisdictionsResponse:
+        query: dict[str, object] = {}
+        page = organizations.list_jurisdictions(
+            self._page("ListJurisdictions", request.page_size, request.page_token, query)
+        )
         return pb.ListJurisdictionsResponse(
             jurisdictions=[
                 pb.Jurisdiction(code=j.code, name=j.name, name_en=j.name_en, level=j.level)
-                for j in jurisdictions.load_jurisdictions()
-            ]
+                for j in page.items
+            ],
+            next_page_token=self._next("ListJurisdictions", page.next_cursor, query),
         )
 
-    async def CreateOrganization(self, request, context):
+    async def CreateOrganization(
+        self, request: pb.CreateOrganizationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateOrganizationResponse:
         v = Check()
         v.required("uscc", request.uscc)
         v.required("name", request.name) and v.max_length("name", request.name, 200)
         v.enum_set("kind", request.kind)
         v.done()
-        async with self.rt.db.transaction() as s:
-            row = await accounts.create_organization(
-                IdentityStore(s),
-                uscc_code=request.uscc,
-                name=request.name,
-                kind=PB_TO_KIND[request.kind],
-                city_code=request.city_code,
-                legal_person=request.legal_person,
-                parent_organization_id=request.parent_organization_id,
-            )
-        return pb.CreateOrganizationResponse(organization=org_pb(row))
+        org = await organizations.create_organization(
+            self.d.uow,
+            uscc_code=request.uscc,
+            name=request.name,
+            kind=PB_TO_KIND[request.kind],
+            city_code=request.city_code,
+            legal_person=request.legal_person,
+            parent_organization_id=request.parent_organization_id,
+            now=self.d.clock(),
+        )
+        return pb.CreateOrganizationResponse(organization=org_pb(org))
 
-    async def GetOrganization(self, request, context):
+    async def GetOrganization(
+        self, request: pb.GetOrganizationRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetOrganizationResponse:
         v = Check()
         v.identifier("organization_id", request.organization_id)
         v.done()
-        async with self.rt.db.transaction() as s:
-            row = await IdentityStore(s).organization(request.organization_id)
-        p = principal()
-        visible = row is not None and (
-            authz.can_see_organization(p, row.organization_id, row.city_code)
-            or p.has(authz.OPERATOR, authz.EXPERT)
-            or (p.organization_id and row.parent_organization_id == p.organization_id)
+        org = await organizations.get_organization(
+            self.d.uow, actor=principal(), organization_id=request.organization_id
         )
-        if not visible:  # another organisation's record is indistinguishable from a missing one
-            raise accounts.not_found("organization", request.organization_id, "单位")
-        return pb.GetOrganizationResponse(organization=org_pb(row))
+        return pb.GetOrganizationResponse(organization=org_pb(org))
 
-    async def ListOrganizations(self, request, context):
-        p = principal()
-        city = request.city_code
-        if not authz.is_province_wide(p) and not p.has(authz.OPERATOR):
-            city = p.city_code  # city officials see their own city only
-        async with self.rt.db.transaction() as s:
-            rows = await IdentityStore(s).organizations(
-                kind=PB_TO_KIND.get(request.kind), city_code=city or None, uscc=request.uscc or None
-            )
-        return pb.ListOrganizationsResponse(organizations=[org_pb(r) for r in rows])
+    async def ListOrganizations(
+        self, request: pb.ListOrganizationsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListOrganizationsResponse:
+        query = {"kind": int(request.kind), "city_code": request.city_code, "uscc": request.uscc}
+        page = await organizations.list_organizations(
+            self.d.uow,
+            actor=principal(),
+            kind=PB_TO_KIND.get(request.kind),
+            city_code=request.city_code,
+            uscc_code=request.uscc,
+            page=self._page("ListOrganizations", request.page_size, request.page_token, query),
+        )
+        return pb.ListOrganizationsResponse(
+            organizations=[org_pb(o) for o in page.items],
+            next_page_token=self._next("ListOrganizations", page.next_cursor, query),
+        )
 
-    async def UpdateOrganizationCity(self, request, context):
+    async def UpdateOrganizationCity(
+        self, request: pb.UpdateOrganizationCityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateOrganizationCityResponse:
         v = Check()
         v.identifier("organization_id", request.organization_id)
         v.required("city_code", request.city_code)
         v.required("reason", request.reason) and v.max_length("reason", request.reason, 1000)
         v.done()
-        async with self.rt.db.transaction() as s:
-            row = await accounts.update_organization_city(
-                IdentityStore(s),
-                organization_id=request.organization_id,
-                city_code=request.city_code,
-                reason=request.reason,
-                corrected_by=principal().user_id,
-            )
-        return pb.UpdateOrganizationCityResponse(organization=org_pb(row))
+        org = await organizations.update_organization_city(
+            self.d.uow,
+            actor=principal(),
+            organization_id=request.organization_id,
+            city_code=request.city_code,
+            reason=request.reason,
+            now=self.d.clock(),
+        )
+        return pb.UpdateOrganizationCityResponse(organization=org_pb(org))
 
-    async def CreateUser(self, request, context):
+    async def CreateUser(
+        self, request: pb.CreateUserRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateUserResponse:
         v = Check()
         v.identifier("username", request.username)
         v.required("display_name", request.display_name)
@@ -179,130 +234,129 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             if problem:
                 v.fail(name, *problem)
         v.done()
-        async with self.rt.db.transaction() as s:
-            row, totp = await accounts.create_user(
-                IdentityStore(s),
-                self.cipher,
-                username=request.username,
-                display_name=request.display_name,
-                password=request.password,
-                roles=list(request.roles),
-                organization_id=request.organization_id,
-                city_code=request.city_code,
-                phone=request.phone,
-                id_number=request.id_number,
-            )
+        user, enrolment = await users.create_user(
+            self.d.uow,
+            self.d.cipher,
+            username=request.username,
+            display_name=request.display_name,
+            password=request.password,
+            roles=list(request.roles),
+            organization_id=request.organization_id,
+            city_code=request.city_code,
+            phone=request.phone,
+            id_number=request.id_number,
+            now=self.d.clock(),
+        )
         return pb.CreateUserResponse(
-            user=user_pb(row, self.cipher),
-            totp_secret=totp or "",
-            totp_provisioning_uri=second_factor.provisioning_uri(totp, row.username) if totp else "",
+            user=user_pb(user),
+            totp_secret=enrolment.secret if enrolment else "",
+            totp_provisioning_uri=enrolment.provisioning_uri if enrolment else "",
         )
 
-    async def ResetSecondFactor(self, request, context):
+    async def ResetSecondFactor(
+        self, request: pb.ResetSecondFactorRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ResetSecondFactorResponse:
         v = Check()
         v.identifier("user_id", request.user_id)
         v.required("reason", request.reason) and v.max_length("reason", request.reason, 500)
         v.done()
-        async with self.rt.db.transaction() as s:
-            row, secret = await accounts.reset_second_factor(
-                IdentityStore(s),
-                self.cipher,
-                user_id=request.user_id,
-                reason=request.reason,
-                reset_by=principal().user_id,
-            )
+        enrolment = await users.reset_second_factor(
+            self.d.uow,
+            self.d.cipher,
+            actor=principal(),
+            user_id=request.user_id,
+            reason=request.reason,
+            now=self.d.clock(),
+        )
         return pb.ResetSecondFactorResponse(
-            totp_secret=secret, totp_provisioning_uri=second_factor.provisioning_uri(secret, row.username)
+            totp_secret=enrolment.secret, totp_provisioning_uri=enrolment.provisioning_uri
         )
 
-    async def GetUser(self, request, context):
+    async def GetUser(
+        self, request: pb.GetUserRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetUserResponse:
         v = Check()
         v.identifier("user_id", request.user_id)
         v.done()
-        p = principal()
-        async with self.rt.db.transaction() as s:
-            row = await IdentityStore(s).user(request.user_id)
-        # Self; the operator (account administration); province-wide readers; a city official only
-        # for users of their own city. Not experts, not other cities (another's looks missing).
-        if row is None or not (
-            p.user_id == row.user_id or p.has(authz.OPERATOR) or authz.can_see_city(p, row.city_code)
-        ):
-            raise accounts.not_found("user", request.user_id, "用户")
-        return pb.GetUserResponse(user=user_pb(row, self.cipher))
+        user = await users.get_user(self.d.uow, self.d.cipher, actor=principal(), user_id=request.user_id)
+        return pb.GetUserResponse(user=user_pb(user))
 
-    async def Login(self, request, context):
+    async def Login(self, request: pb.LoginRequest, context: grpc.aio.ServicerContext) -> pb.LoginResponse:
         v = Check()
         v.required("username", request.username) and v.max_length("username", request.username, 128)
         v.required("password", request.password)
         v.done()
-        self.signer.reload()  # a key added to (or removed from) the keys directory takes effect now
-        s_ = self.rt.settings
-        policy = accounts.LoginPolicy(
-            max_failures=s_.login_max_failures, lockout=timedelta(minutes=s_.login_lockout_minutes)
+        session = await login.login(
+            self.d.uow,
+            self.d.issuer,
+            self.d.cipher,
+            username=request.username,
+            password=request.password,
+            totp_code=request.totp_code,
+            now=self.d.clock(),
+            policy=self.d.login_policy,
         )
-        async with self.rt.db.transaction() as s:
-            outcome = await accounts.login(
-                IdentityStore(s),
-                self.signer,
-                self.cipher,
-                username=request.username,
-                password=request.password,
-                totp_code=request.totp_code,
-                now=self.clock(),
-                policy=policy,
-            )
-            if not isinstance(outcome, DomainError):
-                token, exp, user = outcome
-                user_msg = user_pb(user, self.cipher)
-        if isinstance(outcome, DomainError):  # raised after the commit: the failure is counted
-            raise outcome
-        return pb.LoginResponse(access_token=token, expires_at=ts(exp), user=user_msg)
+        return pb.LoginResponse(
+            access_token=session.access_token, expires_at=ts(session.expires_at), user=user_pb(session.user)
+        )
 
-    async def GetPublicKeys(self, request, context):
-        self.signer.reload()
+    async def GetPublicKeys(
+        self, request: pb.GetPublicKeysRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetPublicKeysResponse:
         return pb.GetPublicKeysResponse(
             keys=[
                 pb.PublicKey(kid=k, algorithm="EdDSA", public_key_pem=pem)
-                for k, pem in self.signer.public_keys().items()
+                for k, pem in login.public_keys(self.d.issuer).items()
             ]
         )
 
-    async def RegisterExpert(self, request, context):
+    async def RegisterExpert(
+        self, request: pb.RegisterExpertRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RegisterExpertResponse:
         v = Check()
         v.identifier("user_id", request.user_id)
         v.required("fields", list(request.fields))
         relations = []
-        for name, items in (("employment", request.employment), ("consulting", request.consulting)):
+        periods: tuple[tuple[RelationKind, Sequence[_Period]], ...] = (
+            (RelationKind.EMPLOYMENT, request.employment),
+            (RelationKind.CONSULTING, request.consulting),
+        )
+        for kind, items in periods:
             for i, r in enumerate(items):
-                v.identifier(f"{name}[{i}].organization_id", r.organization_id)
-                start = v.iso_date(f"{name}[{i}].start_date", r.start_date)
-                end = v.iso_date(f"{name}[{i}].end_date", r.end_date, required=False)
-                relations.append(accounts.RelationIn(name, r.organization_id, start, end))
-        for i, r in enumerate(request.shareholdings):
-            v.identifier(f"shareholdings[{i}].organization_id", r.organization_id)
-            relations.append(accounts.RelationIn("shareholding", r.organization_id, None, None))
+                v.identifier(f"{kind}[{i}].organization_id", r.organization_id)
+                start = v.iso_date(f"{kind}[{i}].start_date", r.start_date)
+                end = v.iso_date(f"{kind}[{i}].end_date", r.end_date, required=False)
+                relations.append(RelationIn(kind, r.organization_id, start, end))
+        for i, s in enumerate(request.shareholdings):
+            v.identifier(f"shareholdings[{i}].organization_id", s.organization_id)
+            relations.append(RelationIn(RelationKind.SHAREHOLDING, s.organization_id, None, None))
         v.done()
-        async with self.rt.db.transaction() as s:
-            e, u, rels = await accounts.register_expert(
-                IdentityStore(s),
-                user_id=request.user_id,
-                fields=list(request.fields),
-                employer_organization_id=request.employer_organization_id,
-                relations=relations,
-            )
-        return pb.RegisterExpertResponse(expert=expert_pb(e, u, rels))
+        expert = await experts.register_expert(
+            self.d.uow,
+            user_id=request.user_id,
+            fields=list(request.fields),
+            employer_organization_id=request.employer_organization_id,
+            relations=relations,
+        )
+        return pb.RegisterExpertResponse(expert=expert_pb(expert))
 
-    async def ListExperts(self, request, context):
-        async with self.rt.db.transaction() as s:
-            store = IdentityStore(s)
-            out = []
-            for e, u in await store.experts():
-                if request.field and request.field not in e.fields:
-                    continue
-                out.append(expert_pb(e, u, await store.relations(e.user_id)))
-        return pb.ListExpertsResponse(experts=out)
+    async def ListExperts(
+        self, request: pb.ListExpertsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListExpertsResponse:
+        query = {"field": request.field}
+        page = await experts.list_experts(
+            self.d.uow,
+            field=request.field,
+            page=self._page("ListExperts", request.page_size, request.page_token, query),
+        )
+        return pb.ListExpertsResponse(
+            experts=[expert_pb(x) for x in page.items],
+            next_page_token=self._next("ListExperts", page.next_cursor, query),
+        )
 
-    async def RecordCreditRecord(self, request, context):
+    async def RecordCreditRecord(
+        self, request: pb.RecordCreditRecordRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordCreditRecordResponse:
         v = Check()
         v.required("uscc", request.uscc)
         v.required("severity", request.severity)
@@ -313,61 +367,57 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         if start and end and end < start:
             v.fail("end_date", "must not be before start_date", "不得早于开始日期")
         v.done()
-        async with self.rt.db.transaction() as s:
-            await accounts.record_credit(
-                IdentityStore(s),
-                uscc_code=request.uscc,
-                severity=request.severity,
-                start=start,
-                end=end,
-                source=request.source,
-                reference=request.reference,
-            )
+        assert start is not None  # required above
+        await registry.record_credit(
+            self.d.uow,
+            uscc_code=request.uscc,
+            severity=request.severity,
+            start=start,
+            end=end,
+            source=request.source,
+            reference=request.reference,
+        )
         return pb.RecordCreditRecordResponse()
 
-    async def RecordGreenThreshold(self, request, context):
+    async def RecordGreenThreshold(
+        self, request: pb.RecordGreenThresholdRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordGreenThresholdResponse:
         v = Check()
         v.required("uscc", request.uscc)
         as_of = v.iso_date("as_of_date", request.as_of_date)
         v.required("source", request.source)
         v.done()
-        async with self.rt.db.transaction() as s:
-            await accounts.record_green(
-                IdentityStore(s),
-                uscc_code=request.uscc,
-                meets=request.meets,
-                as_of=as_of,
-                source=request.source,
-            )
+        assert as_of is not None  # required above
+        await registry.record_green(
+            self.d.uow, uscc_code=request.uscc, meets=request.meets, as_of=as_of, source=request.source
+        )
         return pb.RecordGreenThresholdResponse()
 
-    async def ImportRegistryRecords(self, request, context):
+    async def ImportRegistryRecords(
+        self, request: pb.ImportRegistryRecordsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ImportRegistryRecordsResponse:
         v = Check()
         v.enum_set("kind", request.kind)
         v.required("csv_text", request.csv_text)
         v.done()
-        async with self.rt.db.transaction() as s:
-            n = await accounts.import_registry(
-                IdentityStore(s),
-                kind="credit" if request.kind == pb.REGISTRY_KIND_CREDIT else "green",
-                csv_text=request.csv_text,
-            )
+        n = await registry.import_registry(
+            self.d.uow,
+            kind=RegistryKind.CREDIT if request.kind == pb.REGISTRY_KIND_CREDIT else RegistryKind.GREEN,
+            csv_text=request.csv_text,
+        )
         return pb.ImportRegistryRecordsResponse(imported=n)
 
-    async def CheckEligibility(self, request, context):
+    async def CheckEligibility(
+        self, request: pb.CheckEligibilityRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CheckEligibilityResponse:
         v = Check()
         v.identifier("organization_id", request.organization_id)
         as_of = v.iso_date("as_of_date", request.as_of_date)
         v.done()
-        p = principal()
-        async with self.rt.db.transaction() as s:
-            store = IdentityStore(s)
-            org = await store.organization(request.organization_id)
-            if org is None or not (authz.can_see_organization(p, org.organization_id, org.city_code)):
-                raise accounts.not_found("organization", request.organization_id, "单位")
-            failures = await accounts.check_eligibility(
-                store, organization_id=org.organization_id, as_of=as_of
-            )
+        assert as_of is not None  # required above
+        failures = await registry.check_eligibility(
+            self.d.uow, actor=principal(), organization_id=request.organization_id, as_of=as_of
+        )
         return pb.CheckEligibilityResponse(
             eligible=not failures,
             failures=[

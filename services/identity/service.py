@@ -4,17 +4,24 @@ and bootstrap accounts (operator; the worker's service account)."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import grpc
 
 from aicc.identity.v1 import identity_pb2, identity_pb2_grpc
 from aicc.platform import authz
 from aicc.platform.auth import TokenSigner, TokenVerifier
+from aicc.platform.clock import now_utc
 from aicc.platform.crypto import FieldCipher, cipher_from_settings
+from aicc.platform.db import unit_of_work
+from aicc.platform.pagination import PageTokens
+from aicc.platform.ports import UnitOfWork
 from aicc.platform.secrets import dev_secret
 from aicc.platform.server import BaseApp, Runtime, ServiceSpec
-from services.identity.api import IdentityServicer
-from services.identity.domain import accounts, second_factor
+from services.identity.api import IdentityDeps, IdentityServicer
+from services.identity.domain import second_factor, users
+from services.identity.domain.login import LoginPolicy
+from services.identity.domain.ports import IdentityRepository
 from services.identity.store import IdentityStore
 
 
@@ -33,11 +40,21 @@ class IdentityApp(BaseApp):
             generate=s.dev_mode and not s.token_signing_keys_dir,
         )
         self.cipher: FieldCipher = cipher_from_settings(s)
+        self.uow: UnitOfWork[IdentityRepository] = unit_of_work(rt.db, IdentityStore)
 
     def register(self, server: grpc.aio.Server) -> None:
-        identity_pb2_grpc.add_IdentityServiceServicer_to_server(
-            IdentityServicer(self.rt, self.signer, self.cipher), server
+        s = self.rt.settings
+        deps = IdentityDeps(
+            uow=self.uow,
+            issuer=self.signer,
+            cipher=self.cipher,
+            page_tokens=PageTokens(self.rt.audit_key),
+            login_policy=LoginPolicy(
+                max_failures=s.login_max_failures, lockout=timedelta(minutes=s.login_lockout_minutes)
+            ),
+            clock=now_utc,
         )
+        identity_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(deps), server)
 
     def make_verifier(self) -> TokenVerifier:
         signer = self.signer
@@ -50,10 +67,10 @@ class IdentityApp(BaseApp):
         return TokenVerifier(local_keys, issuer=self.rt.settings.token_issuer, refetch_interval=0, max_age=0)
 
     async def start(self) -> None:
-        await _bootstrap(self.rt, self.cipher)
+        await _bootstrap(self.rt, self.uow, self.cipher)
 
 
-async def _bootstrap(rt: Runtime, cipher: FieldCipher) -> None:
+async def _bootstrap(rt: Runtime, uow: UnitOfWork[IdentityRepository], cipher: FieldCipher) -> None:
     s = rt.settings
     operator_pw = s.bootstrap_operator_password or (
         dev_secret(s.data_dir, "operator-password") if s.dev_mode else None
@@ -70,26 +87,26 @@ async def _bootstrap(rt: Runtime, cipher: FieldCipher) -> None:
             "no TOTP secret for the bootstrap operator (set AICC_BOOTSTRAP_OPERATOR_TOTP_FILE): "
             "the operator cannot log in until one is configured"
         )
-    async with rt.db.transaction() as session:
-        store = IdentityStore(session)
-        if operator_pw:
-            await accounts.ensure_account(
-                store,
-                username=s.bootstrap_operator_username,
-                password=operator_pw,
-                roles=[authz.OPERATOR],
-                display_name="Platform operator",
-                cipher=cipher,
-                totp_secret=operator_totp,
-            )
-        if worker_pw:
-            await accounts.ensure_account(
-                store,
-                username=s.worker_username,
-                password=worker_pw,
-                roles=[authz.SYSTEM],
-                display_name="Cycle workflow worker",
-            )
+    if operator_pw:
+        await users.ensure_account(
+            uow,
+            username=s.bootstrap_operator_username,
+            password=operator_pw,
+            roles=[authz.OPERATOR],
+            display_name="Platform operator",
+            now=now_utc(),
+            cipher=cipher,
+            totp_secret=operator_totp,
+        )
+    if worker_pw:
+        await users.ensure_account(
+            uow,
+            username=s.worker_username,
+            password=worker_pw,
+            roles=[authz.SYSTEM],
+            display_name="Cycle workflow worker",
+            now=now_utc(),
+        )
 
 
 SPEC = ServiceSpec(

@@ -194,3 +194,171 @@ async def test_reflection_lists_the_service(suite):
         names = [s.name for s in resp.list_services_response.service]
     await ch.close()
     assert "aicc.identity.v1.IdentityService" in names and "grpc.health.v1.Health" in names
+
+
+# ---------------------------------------------------------------- pages (AIP-158)
+
+
+async def _seed_organizations(suite, n: int) -> list[str]:
+    """n enterprises written straight into identity's store (faster than n RPCs); Jinan and Qingdao
+    alternate. Returns their ids in the list's order (by name)."""
+    from datetime import UTC, datetime
+
+    from services.identity.domain.model import Organization, OrganizationKind
+    from services.identity.store import IdentityStore
+
+    now = datetime.now(UTC)
+    async with suite.hosts["identity"].runtime.db.transaction() as s:
+        store = IdentityStore(s)
+        for i in range(n):
+            await store.add_organization(
+                Organization(
+                    organization_id=f"org_page_{i:04d}",
+                    uscc=make_uscc("370102" if i % 2 else "370212", i + 1),
+                    name=f"分页企业{n - i:04d}",  # names sort opposite to ids: the order is by name
+                    kind=OrganizationKind.ENTERPRISE,
+                    city_code="370100" if i % 2 else "370200",
+                    legal_person=True,
+                    parent_organization_id=None,
+                    created_at=now,
+                )
+            )
+    return [f"org_page_{i:04d}" for i in reversed(range(n))]
+
+
+async def _all_pages(call, request, items: str, page_size: int) -> tuple[list, int]:
+    """Every item of a list, page after page; and how many pages it took."""
+    out, pages = [], 0
+    request.page_size = page_size
+    while True:
+        resp = await call(request)
+        pages += 1
+        got = list(getattr(resp, items))
+        assert len(got) <= page_size
+        out += got
+        if not resp.next_page_token:
+            return out, pages
+        request.page_token = resp.next_page_token
+
+
+async def test_organizations_are_listed_page_by_page_with_default_and_maximum_sizes(suite):
+    ident = suite.stub("identity", await suite.operator_token())
+    ids = await _seed_organizations(suite, 520)
+
+    first = await ident.ListOrganizations(pb.ListOrganizationsRequest())
+    assert [o.organization_id for o in first.organizations] == ids[
+        :50
+    ] and first.next_page_token  # default 50
+    biggest = await ident.ListOrganizations(pb.ListOrganizationsRequest(page_size=100_000))
+    assert len(biggest.organizations) == 500 and biggest.next_page_token  # capped at 500
+    rest = await ident.ListOrganizations(pb.ListOrganizationsRequest(page_token=biggest.next_page_token))
+    assert [o.organization_id for o in rest.organizations] == ids[500:] and not rest.next_page_token
+
+    listed, pages = await _all_pages(
+        ident.ListOrganizations, pb.ListOrganizationsRequest(), "organizations", 37
+    )
+    assert [o.organization_id for o in listed] == ids and pages == 15  # each once, in name order
+    jinan, _ = await _all_pages(
+        ident.ListOrganizations, pb.ListOrganizationsRequest(city_code="370100"), "organizations", 40
+    )
+    assert [o.organization_id for o in jinan] == [i for i in ids if int(i[-4:]) % 2]  # the filter is kept
+
+    err = read_error(await _raises(ident.ListOrganizations(pb.ListOrganizationsRequest(page_size=-1))))
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["page_size"]
+
+
+async def _raises(call) -> grpc.aio.AioRpcError:
+    with pytest.raises(grpc.aio.AioRpcError) as e:
+        await call
+    return e.value
+
+
+async def test_a_page_token_serves_only_its_caller_its_list_and_its_filter(suite):
+    ident = suite.stub("identity", await suite.operator_token())
+    await _seed_organizations(suite, 6)
+    await ident.CreateUser(
+        pb.CreateUserRequest(
+            username="prov1", display_name="省工信", password=PW2, roles=["province_industry"]
+        )
+    )
+    other = suite.stub("identity", await suite.login("prov1", PW2))
+    asked = pb.ListOrganizationsRequest(city_code="370100", page_size=2)
+    token = (await ident.ListOrganizations(asked)).next_page_token
+    assert token
+
+    refusals = [
+        other.ListOrganizations(
+            pb.ListOrganizationsRequest(city_code="370100", page_size=2, page_token=token)
+        ),
+        ident.ListOrganizations(
+            pb.ListOrganizationsRequest(city_code="370200", page_size=2, page_token=token)
+        ),
+        ident.ListOrganizations(
+            pb.ListOrganizationsRequest(city_code="370100", page_token=token[:-2] + "xx")
+        ),
+        ident.ListJurisdictions(pb.ListJurisdictionsRequest(page_size=2, page_token=token)),
+    ]
+    for call in refusals:
+        err = read_error(await _raises(call))
+        assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in err.violations] == ["page_token"]
+    # The token still serves its own caller and filter (a smaller page size is fine).
+    again = await ident.ListOrganizations(pb.ListOrganizationsRequest(city_code="370100", page_token=token))
+    assert len(again.organizations) == 1 and not again.next_page_token
+
+
+async def test_jurisdictions_and_experts_are_paged_too(suite):
+    ident = suite.stub("identity", await suite.operator_token())
+    everything = await ident.ListJurisdictions(pb.ListJurisdictionsRequest())
+    assert len(everything.jurisdictions) == 17 and not everything.next_page_token
+    paged, pages = await _all_pages(
+        ident.ListJurisdictions, pb.ListJurisdictionsRequest(), "jurisdictions", 5
+    )
+    assert list(paged) == list(everything.jurisdictions) and pages == 4
+
+    org = (
+        await ident.CreateOrganization(
+            pb.CreateOrganizationRequest(
+                uscc=make_uscc("370102", 1),
+                name="专家单位",
+                kind=pb.ORGANIZATION_KIND_ENTERPRISE,
+                legal_person=True,
+            )
+        )
+    ).organization
+    for i in range(5):
+        user = (
+            await ident.CreateUser(
+                pb.CreateUserRequest(
+                    username=f"expert{i}", display_name=f"专家{i}", password=PW2, roles=["expert"]
+                )
+            )
+        ).user
+        await ident.RegisterExpert(
+            pb.RegisterExpertRequest(
+                user_id=user.user_id,
+                fields=["ai", "law"] if i % 2 else ["ai"],
+                employment=[
+                    pb.EmploymentRecord(organization_id=org.organization_id, start_date="2020-01-01")
+                ],
+                shareholdings=[pb.Shareholding(organization_id=org.organization_id)] if i == 3 else [],
+            )
+        )
+    await ident.CreateUser(
+        pb.CreateUserRequest(
+            username="prov1", display_name="省工信", password=PW2, roles=["province_industry"]
+        )
+    )
+    prov = suite.stub("identity", await suite.login("prov1", PW2))
+    whole = (await prov.ListExperts(pb.ListExpertsRequest())).experts
+    assert len(whole) == 5 and [e.user_id for e in whole] == sorted(e.user_id for e in whole)
+    paged_experts, pages = await _all_pages(prov.ListExperts, pb.ListExpertsRequest(), "experts", 2)
+    assert list(paged_experts) == list(whole) and pages == 3  # relations come with each page
+    assert [len(e.shareholdings) for e in paged_experts] == [
+        1 if e.display_name == "专家3" else 0 for e in whole
+    ]
+    law, _ = await _all_pages(prov.ListExperts, pb.ListExpertsRequest(field="law"), "experts", 1)
+    assert sorted(e.display_name for e in law) == ["专家1", "专家3"]
+
+
+PW2 = "a-long-password-for-paging"

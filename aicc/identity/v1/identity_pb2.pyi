@@ -186,12 +186,21 @@ Global___User: _TypeAlias = User  # noqa: Y015
 class ListJurisdictionsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """At most this many items (0: 50; more than 500: 500)."""
+    page_token: _builtins.str
+    """From the previous response's next_page_token, with the same filter, by the same caller."""
     def __init__(
         self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -202,16 +211,20 @@ class ListJurisdictionsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     JURISDICTIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
     @_builtins.property
     def jurisdictions(self) -> _containers.RepeatedCompositeFieldContainer[Global___Jurisdiction]: ...
     def __init__(
         self,
         *,
         jurisdictions: _abc.Iterable[Global___Jurisdiction] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["jurisdictions", b"jurisdictions"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["jurisdictions", b"jurisdictions", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -318,19 +331,28 @@ class ListOrganizationsRequest(_message.Message):
     KIND_FIELD_NUMBER: _builtins.int
     CITY_CODE_FIELD_NUMBER: _builtins.int
     USCC_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     kind: Global___OrganizationKind.ValueType
     city_code: _builtins.str
+    """City officials always get their own city's organisations, whatever is given here."""
     uscc: _builtins.str
+    page_size: _builtins.int
+    """At most this many items (0: 50; more than 500: 500)."""
+    page_token: _builtins.str
+    """From the previous response's next_page_token, with the same filter, by the same caller."""
     def __init__(
         self,
         *,
         kind: Global___OrganizationKind.ValueType = ...,
         city_code: _builtins.str = ...,
         uscc: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["city_code", b"city_code", "kind", b"kind", "uscc", b"uscc"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["city_code", b"city_code", "kind", b"kind", "page_size", b"page_size", "page_token", b"page_token", "uscc", b"uscc"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -338,19 +360,25 @@ Global___ListOrganizationsRequest: _TypeAlias = ListOrganizationsRequest  # noqa
 
 @_typing.final
 class ListOrganizationsResponse(_message.Message):
+    """In name order."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     ORGANIZATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
     @_builtins.property
     def organizations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Organization]: ...
     def __init__(
         self,
         *,
         organizations: _abc.Iterable[Global___Organization] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["organizations", b"organizations"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "organizations", b"organizations"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -850,16 +878,24 @@ class ListExpertsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     FIELD_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     field: _builtins.str
     """Only experts whose fields include this one, when set."""
+    page_size: _builtins.int
+    """At most this many items (0: 50; more than 500: 500)."""
+    page_token: _builtins.str
+    """From the previous response's next_page_token, with the same filter, by the same caller."""
     def __init__(
         self,
         *,
         field: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["field", b"field"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["field", b"field", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -867,19 +903,25 @@ Global___ListExpertsRequest: _TypeAlias = ListExpertsRequest  # noqa: Y015
 
 @_typing.final
 class ListExpertsResponse(_message.Message):
+    """In user_id order; a caller that needs the whole pool pages through it."""
+
     DESCRIPTOR: _descriptor.Descriptor
 
     EXPERTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
     @_builtins.property
     def experts(self) -> _containers.RepeatedCompositeFieldContainer[Global___Expert]: ...
     def __init__(
         self,
         *,
         experts: _abc.Iterable[Global___Expert] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["experts", b"experts"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["experts", b"experts", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
