@@ -1,52 +1,88 @@
-"""IntakeService: proto ⇄ domain only. Decisions that advance a cycle go to its workflow."""
+"""IntakeService: request validation and proto ⇄ domain mapping; the use cases are in ``domain/``.
+Decisions that advance a cycle go to its workflow through the domain's ``CycleWorkflows`` port."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from pathlib import Path
 from typing import Protocol
 
 import grpc
 
-from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.intake.v1 import intake_pb2 as pb
 from aicc.intake.v1 import intake_pb2_grpc
-from aicc.platform import authz
 from aicc.platform.auth import principal
 from aicc.platform.clock import now_utc
 from aicc.platform.convert import ts
-from aicc.platform.errors import AlreadyExists, FieldViolation, InvalidArgument, NotFound, not_found
-from aicc.platform.ids import new_id
-from aicc.platform.policy import PolicyError, PolicyNotFound, find_policy, load_policy_text
-from aicc.platform.server import Runtime
+from aicc.platform.pagination import PageRequest, PageTokens, page_size
+from aicc.platform.ports import UnitOfWork
 from aicc.platform.validation import Check
-from services.intake.domain import applications as apps
-from services.intake.domain import cycles
-from services.intake.gateway import CycleGateway
-from services.intake.store import ApplicationRow, CycleRow, IntakeStore, MaterialRow, RecommendationRow
-from workflows.cycle import models as wf
+from services.intake.domain import applications, cycles, decisions, recommendations, workflow_records
+from services.intake.domain.model import (
+    Application,
+    ApplicationDraft,
+    ApplicationFilter,
+    ApplicationStatus,
+    Cycle,
+    CycleView,
+    Declaration,
+    Instance,
+    Material,
+    MaterialInput,
+    Signoff,
+)
+from services.intake.domain.ports import CycleWorkflows, IdentityRegistry, IntakeRepository
+from workflows.cycle.models import ComplianceItem, CycleStatus, Phase, RecommendationItem
 
-STATUS_TO_PB = {
-    "DRAFT": pb.APPLICATION_STATUS_DRAFT,
-    "SUBMITTED": pb.APPLICATION_STATUS_SUBMITTED,
-    "INELIGIBLE": pb.APPLICATION_STATUS_INELIGIBLE,
-    "RECOMMENDED": pb.APPLICATION_STATUS_RECOMMENDED,
-    "NOT_RECOMMENDED": pb.APPLICATION_STATUS_NOT_RECOMMENDED,
+Context = grpc.aio.ServicerContext
+
+PHASE_TO_PB: dict[Phase, pb.CyclePhase.ValueType] = {
+    p: pb.CyclePhase.Value(f"CYCLE_PHASE_{p.value}") for p in Phase
+}
+PB_TO_PHASE = {v: k for k, v in PHASE_TO_PB.items()}
+STATUS_TO_PB: dict[ApplicationStatus, pb.ApplicationStatus.ValueType] = {
+    s: pb.ApplicationStatus.Value(f"APPLICATION_STATUS_{s.value}") for s in ApplicationStatus
 }
 PB_TO_STATUS = {v: k for k, v in STATUS_TO_PB.items()}
 
 
-def phase_pb(phase: str) -> int:
-    return pb.CyclePhase.Value(f"CYCLE_PHASE_{phase}")
+class IntakeDeps(Protocol):
+    """What the servicer needs, built once by the service's App."""
+
+    @property
+    def uow(self) -> UnitOfWork[IntakeRepository]: ...
+
+    @property
+    def identity(self) -> IdentityRegistry: ...
+
+    @property
+    def workflows(self) -> CycleWorkflows:
+        """The connected workflow adapter (UNAVAILABLE until Temporal is connected)."""
+        ...
+
+    @property
+    def page_tokens(self) -> PageTokens: ...
+
+    @property
+    def instance(self) -> Instance: ...
+
+    @property
+    def policy_dir(self) -> Path | None: ...
 
 
-def cycle_pb(c: CycleRow, status: wf.CycleStatus | None) -> pb.Cycle:
+# ---------------------------------------------------------------- domain → proto
+
+
+def cycle_pb(c: Cycle, status: CycleStatus | None = None) -> pb.Cycle:
+    """The stored cycle; with its workflow's state (phase, history, counts) when given."""
     msg = pb.Cycle(
         cycle_id=c.cycle_id,
         title=c.title,
         policy_id=c.policy_id,
         scope=c.scope,
         city_code=c.city_code,
-        phase=phase_pb(status.phase if status else c.phase),
+        phase=PHASE_TO_PB[Phase(status.phase) if status else c.phase],
         legal_basis=list(c.legal_basis),
         applications_open_at=ts(c.applications_open_at),
         applications_close_at=ts(c.applications_close_at),
@@ -56,14 +92,17 @@ def cycle_pb(c: CycleRow, status: wf.CycleStatus | None) -> pb.Cycle:
         proposal_version=status.proposal_version if status else c.proposal_version,
         created_at=ts(c.created_at),
         note=status.note if status else c.note,
+        publicity_ends_at=ts(datetime.fromisoformat(status.publicity_ends_at))
+        if status and status.publicity_ends_at
+        else None,
     )
     if status:
         msg.history.extend(
-            pb.PhaseRecord(phase=phase_pb(h.phase), entered_at=ts(datetime.fromisoformat(h.at)), note=h.note)
+            pb.PhaseRecord(
+                phase=PHASE_TO_PB[Phase(h.phase)], entered_at=ts(datetime.fromisoformat(h.at)), note=h.note
+            )
             for h in status.history
         )
-        if status.publicity_ends_at:
-            msg.publicity_ends_at.CopyFrom(ts(datetime.fromisoformat(status.publicity_ends_at)))
         n = status.counts
         msg.counts.CopyFrom(
             pb.CycleCounts(
@@ -80,8 +119,12 @@ def cycle_pb(c: CycleRow, status: wf.CycleStatus | None) -> pb.Cycle:
     return msg
 
 
-def application_pb(a: ApplicationRow, materials: list[MaterialRow] = ()) -> pb.Application:
-    decl = a.declaration or {}
+def _cycle_view_pb(view: CycleView) -> pb.Cycle:
+    return cycle_pb(view.cycle, view.status)
+
+
+def application_pb(a: Application, materials: list[Material] | None = None) -> pb.Application:
+    d = a.declaration
     return pb.Application(
         application_id=a.application_id,
         cycle_id=a.cycle_id,
@@ -93,14 +136,15 @@ def application_pb(a: ApplicationRow, materials: list[MaterialRow] = ()) -> pb.A
         service_lines=list(a.service_lines),
         status=STATUS_TO_PB[a.status],
         declaration=pb.AuthenticityDeclaration(
-            signer_name=decl.get("signer_name", ""),
-            signer_title=decl.get("signer_title", ""),
-            accepted=bool(decl.get("accepted")),
+            signer_name=d.signer_name, signer_title=d.signer_title, accepted=d.accepted
         )
-        if decl
+        if d
         else None,
         submitted_at=ts(a.submitted_at),
-        eligibility_failures=[pb.EligibilityFailure(**f) for f in a.eligibility_failures or []],
+        eligibility_failures=[
+            pb.EligibilityFailure(rule=f.rule, article=f.article, message=f.message, message_zh=f.message_zh)
+            for f in a.eligibility_failures
+        ],
         recommendation_document_no=a.recommendation_document_no,
         materials=[
             pb.Material(
@@ -110,125 +154,77 @@ def application_pb(a: ApplicationRow, materials: list[MaterialRow] = ()) -> pb.A
                 sha256=m.sha256,
                 size_bytes=m.size_bytes,
             )
-            for m in materials
+            for m in materials or []
         ],
         created_at=ts(a.created_at),
     )
 
 
-class GatewayHolder(Protocol):
-    @property
-    def gateway(self) -> CycleGateway: ...
-
-
-def actor(role: str) -> wf.Actor:
-    p = principal()
-    return wf.Actor(user_id=p.user_id, display_name=p.display_name or p.username, role=role)
+# ---------------------------------------------------------------- the servicer
 
 
 class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
-    def __init__(self, rt: Runtime, app: GatewayHolder) -> None:
-        self.rt = rt
-        self.app = app
+    def __init__(self, deps: IntakeDeps) -> None:
+        self.deps = deps
 
-    @property
-    def gateway(self) -> CycleGateway:
-        return self.app.gateway
+    def _page(self, rpc: str, requested_size: int, token: str, query: Mapping[str, object]) -> PageRequest:
+        return self.deps.page_tokens.read(
+            token, caller=principal().user_id, rpc=rpc, query=query, size=page_size(requested_size)
+        )
 
-    async def _cycle(self, cycle_id: str) -> CycleRow:
-        async with self.rt.db.transaction() as s:
-            c = await IntakeStore(s).cycle(cycle_id)
-        if c is None:
-            raise not_found("cycle", cycle_id, "年度申报")
-        return c
-
-    async def _cycle_pb(self, cycle_id: str) -> pb.Cycle:
-        c = await self._cycle(cycle_id)
-        return cycle_pb(c, await self.gateway.status(cycle_id))
+    def _next_token(self, rpc: str, cursor: list[object] | None, query: Mapping[str, object]) -> str:
+        return self.deps.page_tokens.issue(cursor, caller=principal().user_id, rpc=rpc, query=query)
 
     # ---------------------------------------------------------------- cycles
 
-    async def CreateCycle(self, request, context):
+    async def CreateCycle(self, request: pb.CreateCycleRequest, context: Context) -> pb.CreateCycleResponse:
         v = Check()
         if v.identifier("cycle_id", request.cycle_id) and not request.cycle_id.replace("-", "").isalnum():
             v.fail("cycle_id", "must be letters, digits and '-' only", "只能包含字母、数字和 -")
         v.required("title", request.title) and v.max_length("title", request.title, 200)
-        if request.WhichOneof("policy") is None:
+        source = request.WhichOneof("policy")
+        if source is None:
             v.fail("policy", "give policy_name or policy_yaml", "须提供 policy_name 或 policy_yaml")
         v.done()
-        settings = self.rt.settings
-        try:
-            if request.WhichOneof("policy") == "policy_name":
-                policy = find_policy(request.policy_name, settings.policy_dir)
-            else:
-                policy = load_policy_text(request.policy_yaml, source="policy_yaml")
-        except PolicyNotFound as e:  # name the ones that exist, never the server's paths
-            raise NotFound(
-                f"policy {e.name!r} not found (available: {', '.join(e.available) or 'none'})",
-                f"未找到实施细则 {e.name}（可用：{'、'.join(e.available) or '无'}）",
-                reason="POLICY_NOT_FOUND",
-            ) from None
-        except PolicyError as e:
-            field = "policy_yaml" if request.WhichOneof("policy") == "policy_yaml" else "policy_name"
-            raise InvalidArgument(
-                f"the policy has {len(e.errors)} error(s); nothing was started",
-                f"实施细则有 {len(e.errors)} 处错误，未创建年度申报",
-                reason="POLICY_INVALID",
-                violations=[
-                    FieldViolation(f"{field}.{path}" if path else field, msg) for path, msg in e.errors
-                ],
-            ) from None
-        now = now_utc()
-        cycles.check_may_create(
-            policy, now=now, scope=settings.instance_scope, city_code=settings.instance_city_code
+        policy = cycles.read_policy(
+            name=request.policy_name if source == "policy_name" else None,
+            yaml_text=request.policy_yaml if source == "policy_yaml" else None,
+            policy_dir=self.deps.policy_dir,
         )
-        plan = cycles.plan(policy, now)
-        inp = cycles.workflow_input(request.cycle_id, policy, plan)
-        async with self.rt.db.transaction() as s:
-            store = IntakeStore(s)
-            if await store.cycle(request.cycle_id):
-                raise AlreadyExists(
-                    f"cycle {request.cycle_id} already exists",
-                    f"年度申报 {request.cycle_id} 已存在",
-                    reason="CYCLE_EXISTS",
-                )
-            row = CycleRow(
-                cycle_id=request.cycle_id,
-                title=request.title,
-                policy_id=policy.policy_id,
-                policy_json=inp.policy_json,
-                scope=policy.scope,
-                city_code=policy.jurisdiction,
-                legal_basis=list(policy.legal_basis),
-                phase="PUBLISHED",
-                note="",
-                proposal_version=0,
-                budget_fen=policy.budget_fen,
-                applications_open_at=plan.applications_open_at,
-                applications_close_at=plan.applications_close_at,
-                city_review_due_at=plan.city_review_due_at,
-                workflow_id=wf.workflow_id(request.cycle_id),
-                created_by=principal().user_id,
-            )
-            await store.add(row)
-            # Inside the transaction: if the workflow cannot start, the cycle is not recorded.
-            await self.gateway.start(inp)
-        return pb.CreateCycleResponse(cycle=cycle_pb(row, None))
+        cycle = await cycles.create_cycle(
+            uow=self.deps.uow,
+            workflows=self.deps.workflows,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            title=request.title,
+            policy=policy,
+            instance=self.deps.instance,
+            now=now_utc(),
+        )
+        return pb.CreateCycleResponse(cycle=cycle_pb(cycle))
 
-    async def GetCycle(self, request, context):
+    async def GetCycle(self, request: pb.GetCycleRequest, context: Context) -> pb.GetCycleResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        return pb.GetCycleResponse(cycle=await self._cycle_pb(request.cycle_id))
+        view = await cycles.get_cycle(
+            uow=self.deps.uow, workflows=self.deps.workflows, cycle_id=request.cycle_id
+        )
+        return pb.GetCycleResponse(cycle=_cycle_view_pb(view))
 
-    async def ListCycles(self, request, context):
-        async with self.rt.db.transaction() as s:
-            rows = await IntakeStore(s).cycles()
-        return pb.ListCyclesResponse(cycles=[cycle_pb(r, None) for r in rows])
+    async def ListCycles(self, request: pb.ListCyclesRequest, context: Context) -> pb.ListCyclesResponse:
+        page = self._page("ListCycles", request.page_size, request.page_token, {})
+        found = await cycles.list_cycles(uow=self.deps.uow, page=page)
+        return pb.ListCyclesResponse(
+            cycles=[cycle_pb(c) for c in found.items],
+            next_page_token=self._next_token("ListCycles", found.next_cursor, {}),
+        )
 
     # ---------------------------------------------------------------- applications
 
-    async def CreateApplication(self, request, context):
+    async def CreateApplication(
+        self, request: pb.CreateApplicationRequest, context: Context
+    ) -> pb.CreateApplicationResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.identifier("organization_id", request.organization_id)
@@ -236,7 +232,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         v.required("title", request.title) and v.max_length("title", request.title, 200)
         if v.required("service_lines", list(request.service_lines)):
             for i, line in enumerate(request.service_lines):
-                v.one_of(f"service_lines[{i}]", line, apps.SERVICE_LINES)
+                v.one_of(f"service_lines[{i}]", line, applications.SERVICE_LINES)
         for i, m in enumerate(request.materials):
             v.required(f"materials[{i}].kind", m.kind)
             v.required(f"materials[{i}].filename", m.filename)
@@ -244,152 +240,83 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 v.fail(f"materials[{i}].sha256", "must be 64 lowercase hex digits", "须为64位小写十六进制")
             v.non_negative(f"materials[{i}].size_bytes", m.size_bytes)
         v.done()
-        p = principal()
-        if request.organization_id != p.organization_id:
-            raise authz.denied("an applicant applies for its own organisation only", "只能以本单位名义申报")
-        cycle = await self._cycle(request.cycle_id)
-        apps.check_may_draft(cycle)
-        idn = self.rt.clients.identity
-        org = (
-            await idn.GetOrganization(
-                ipb.GetOrganizationRequest(organization_id=request.organization_id), timeout=10
-            )
-        ).organization
-        try:
-            op = (
-                await idn.GetOrganization(
-                    ipb.GetOrganizationRequest(organization_id=request.operator_organization_id), timeout=10
-                )
-            ).organization
-        except grpc.aio.AioRpcError as e:  # unknown or not the applicant's: refused below; others propagate
-            if e.code() != grpc.StatusCode.NOT_FOUND:
-                raise
-            op = None
-        if (
-            op is None
-            or op.kind != ipb.ORGANIZATION_KIND_OPERATOR_ORG
-            or op.parent_organization_id != org.organization_id
-        ):
-            raise InvalidArgument(
-                "operator_organization_id must be the applicant's registered operating organisation (Art. 5(3))",
-                "须填写本企业已登记的专门运营机构（第五条第三项）",
-                reason="OPERATOR_ORG_INVALID",
-                violations=[
-                    FieldViolation(
-                        "operator_organization_id",
-                        "not an operating organisation of the applicant",
-                        "不是本企业的运营机构",
-                    )
-                ],
-            )
-        async with self.rt.db.transaction() as s:
-            store = IntakeStore(s)
-            if await store.application_of(request.cycle_id, org.organization_id):
-                raise AlreadyExists(
-                    "the organisation already has an application in this cycle",
-                    "本单位本年度已有申报",
-                    reason="APPLICATION_EXISTS",
-                )
-            row = ApplicationRow(
-                application_id=new_id("app"),
+        dossier = await applications.create_application(
+            uow=self.deps.uow,
+            identity=self.deps.identity,
+            principal=principal(),
+            draft=ApplicationDraft(
                 cycle_id=request.cycle_id,
-                organization_id=org.organization_id,
-                operator_organization_id=op.organization_id,
-                enterprise_name=org.name,
-                city_code=org.city_code,
+                organization_id=request.organization_id,
+                operator_organization_id=request.operator_organization_id,
                 title=request.title,
                 service_lines=list(request.service_lines),
-                status=apps.DRAFT,
-                declaration=None,
-                eligibility_failures=[],
-                created_by=p.user_id,
-            )
-            await store.add(row)
-            mats = []
-            for m in request.materials:
-                mr = MaterialRow(
-                    material_id=new_id("mat"),
-                    application_id=row.application_id,
-                    kind=m.kind,
-                    filename=m.filename,
-                    sha256=m.sha256,
-                    size_bytes=m.size_bytes,
-                )
-                await store.add(mr)
-                mats.append(mr)
-        return pb.CreateApplicationResponse(application=application_pb(row, mats))
-
-    async def GetApplication(self, request, context):
-        v = Check()
-        v.identifier("application_id", request.application_id)
-        v.done()
-        async with self.rt.db.transaction() as s:
-            store = IntakeStore(s)
-            a = apps.visible_or_not_found(
-                principal(), await store.application(request.application_id), request.application_id
-            )
-            mats = await store.materials(a.application_id)
-        return pb.GetApplicationResponse(application=application_pb(a, mats))
-
-    async def ListApplications(self, request, context):
-        p = principal()
-        city = request.city_code or None
-        org = None
-        if not authz.is_province_wide(p):
-            if p.has(*authz.CITY_ROLES):
-                city = p.city_code
-            else:
-                org = p.organization_id
-        async with self.rt.db.transaction() as s:
-            rows = await IntakeStore(s).applications(
-                cycle_id=request.cycle_id or None,
-                city_code=city,
-                status=PB_TO_STATUS.get(request.status),
-                organization_id=org,
-            )
-        return pb.ListApplicationsResponse(applications=[application_pb(a) for a in rows])
-
-    async def SubmitApplication(self, request, context):
-        v = Check()
-        v.identifier("application_id", request.application_id)
-        v.done()
-        apps.check_declaration(request.declaration.signer_name, request.declaration.accepted)
-        p = principal()
-        now = now_utc()
-        async with self.rt.db.transaction() as s:
-            store = IntakeStore(s)
-            a = apps.visible_or_not_found(
-                p, await store.application(request.application_id), request.application_id
-            )
-            cycle = await store.cycle(a.cycle_id)
-            apps.check_may_submit(p, cycle, a, now)
-        today = now.astimezone(cycles.SHANGHAI).date().isoformat()
-        result = await self.rt.clients.identity.CheckEligibility(
-            ipb.CheckEligibilityRequest(organization_id=a.organization_id, as_of_date=today), timeout=10
+                materials=[
+                    MaterialInput(m.kind, m.filename, m.sha256, m.size_bytes) for m in request.materials
+                ],
+            ),
+            now=now_utc(),
         )
-        async with self.rt.db.transaction() as s:
-            store = IntakeStore(s)
-            a = await store.application(request.application_id, for_update=True)
-            cycle = await store.cycle(a.cycle_id)
-            apps.check_may_submit(p, cycle, a, now_utc())  # nothing changed meanwhile
-            a.declaration = {
-                "signer_name": request.declaration.signer_name,
-                "signer_title": request.declaration.signer_title,
-                "accepted": True,
-                "signed_at": now.isoformat(),
-            }
-            a.submitted_at = now
-            a.eligibility_failures = [
-                {"rule": f.rule, "article": f.article, "message": f.message, "message_zh": f.message_zh}
-                for f in result.failures
-            ]
-            a.status = apps.SUBMITTED if result.eligible else apps.INELIGIBLE
-            mats = await store.materials(a.application_id)
-        return pb.SubmitApplicationResponse(application=application_pb(a, mats))
+        return pb.CreateApplicationResponse(
+            application=application_pb(dossier.application, dossier.materials)
+        )
+
+    async def GetApplication(
+        self, request: pb.GetApplicationRequest, context: Context
+    ) -> pb.GetApplicationResponse:
+        v = Check()
+        v.identifier("application_id", request.application_id)
+        v.done()
+        dossier = await applications.get_application(
+            uow=self.deps.uow, principal=principal(), application_id=request.application_id
+        )
+        return pb.GetApplicationResponse(application=application_pb(dossier.application, dossier.materials))
+
+    async def ListApplications(
+        self, request: pb.ListApplicationsRequest, context: Context
+    ) -> pb.ListApplicationsResponse:
+        query = {"cycle_id": request.cycle_id, "city_code": request.city_code, "status": request.status}
+        page = self._page("ListApplications", request.page_size, request.page_token, query)
+        found = await applications.list_applications(
+            uow=self.deps.uow,
+            principal=principal(),
+            where=ApplicationFilter(
+                cycle_id=request.cycle_id or None,
+                city_code=request.city_code or None,
+                status=PB_TO_STATUS.get(request.status),
+            ),
+            page=page,
+        )
+        return pb.ListApplicationsResponse(
+            applications=[application_pb(a) for a in found.items],
+            next_page_token=self._next_token("ListApplications", found.next_cursor, query),
+        )
+
+    async def SubmitApplication(
+        self, request: pb.SubmitApplicationRequest, context: Context
+    ) -> pb.SubmitApplicationResponse:
+        v = Check()
+        v.identifier("application_id", request.application_id)
+        v.done()
+        d = request.declaration
+        dossier = await applications.submit_application(
+            uow=self.deps.uow,
+            identity=self.deps.identity,
+            principal=principal(),
+            application_id=request.application_id,
+            declaration=Declaration(
+                signer_name=d.signer_name, signer_title=d.signer_title, accepted=d.accepted
+            ),
+            clock=now_utc,
+        )
+        return pb.SubmitApplicationResponse(
+            application=application_pb(dossier.application, dossier.materials)
+        )
 
     # ---------------------------------------------------------------- decisions (workflow updates)
 
-    async def SignCityRecommendation(self, request, context):
+    async def SignCityRecommendation(
+        self, request: pb.SignCityRecommendationRequest, context: Context
+    ) -> pb.SignCityRecommendationResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.required("city_code", request.city_code)
@@ -402,22 +329,14 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 v.identifier(f"items[{i}].application_id", item.application_id)
                 v.required(f"items[{i}].opinion", item.opinion)
         v.done()
-        p = principal()
-        if p.city_code != request.city_code:
-            raise authz.denied(
-                f"officials of city {p.city_code} cannot sign for city {request.city_code}",
-                "不能代其他城市签署推荐意见",
-            )
-        await self._cycle(request.cycle_id)
-        role = authz.CITY_INDUSTRY if p.has(authz.CITY_INDUSTRY) else authz.CITY_FINANCE
-        signoff = wf.CitySignoff(
-            actor=actor(role),
+        r = await recommendations.sign_city_recommendation(
+            uow=self.deps.uow,
+            workflows=self.deps.workflows,
+            principal=principal(),
+            cycle_id=request.cycle_id,
             city_code=request.city_code,
             document_no=request.document_no,
-            items=[wf.RecommendationItem(i.application_id, i.recommended, i.opinion) for i in request.items],
-        )
-        r: wf.SignoffResult = await self.gateway.decide(
-            request.cycle_id, "sign_city_recommendation", signoff, wf.SignoffResult
+            items=[RecommendationItem(i.application_id, i.recommended, i.opinion) for i in request.items],
         )
         return pb.SignCityRecommendationResponse(
             recommendation=pb.Recommendation(
@@ -425,12 +344,14 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 city_code=r.city_code,
                 document_no=r.document_no,
                 items=list(request.items),
-                signoffs=[pb.Signoff(role=role_) for role_ in r.signed_roles],
+                signoffs=[pb.Signoff(role=role) for role in r.signed_roles],
                 complete=r.complete,
             )
         )
 
-    async def DecideCompliance(self, request, context):
+    async def DecideCompliance(
+        self, request: pb.DecideComplianceRequest, context: Context
+    ) -> pb.DecideComplianceResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         if v.required("decisions", list(request.decisions)):
@@ -444,140 +365,154 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                         "不合规结论须说明理由",
                     )
         v.done()
-        await self._cycle(request.cycle_id)
-        r: wf.ComplianceResult = await self.gateway.decide(
-            request.cycle_id,
-            "decide_compliance",
-            wf.ComplianceDecisions(
-                actor(authz.PROVINCE_INDUSTRY),
-                [
-                    wf.ComplianceItem(d.application_id, d.compliant, list(d.reasons))
-                    for d in request.decisions
-                ],
-            ),
-            wf.ComplianceResult,
+        r = await decisions.decide_compliance(
+            uow=self.deps.uow,
+            workflows=self.deps.workflows,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            decisions=[
+                ComplianceItem(d.application_id, d.compliant, list(d.reasons)) for d in request.decisions
+            ],
         )
         return pb.DecideComplianceResponse(decided=r.decided, remaining=r.remaining)
 
-    async def ConcludeExpertReview(self, request, context):
+    async def ConcludeExpertReview(
+        self, request: pb.ConcludeExpertReviewRequest, context: Context
+    ) -> pb.ConcludeExpertReviewResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        await self._cycle(request.cycle_id)
-        version = await self.gateway.decide(
-            request.cycle_id, "conclude_expert_review", wf.Conclusion(actor(authz.PROVINCE_INDUSTRY)), int
+        version = await decisions.conclude_expert_review(
+            uow=self.deps.uow, workflows=self.deps.workflows, principal=principal(), cycle_id=request.cycle_id
         )
         return pb.ConcludeExpertReviewResponse(proposal_version=version)
 
-    async def _proposal_decision(
-        self, request, update: str, role: str, approve: bool, opinion: str, reference: str = ""
-    ):
+    @staticmethod
+    def _check_proposal_decision(cycle_id: str, proposal_version: int, approve: bool, opinion: str) -> None:
         v = Check()
-        v.identifier("cycle_id", request.cycle_id)
-        v.positive("proposal_version", request.proposal_version)
+        v.identifier("cycle_id", cycle_id)
+        v.positive("proposal_version", proposal_version)
         if not approve:
             v.required("opinion", opinion)
         v.done()
-        await self._cycle(request.cycle_id)
-        await self.gateway.decide(
-            request.cycle_id,
-            update,
-            wf.ProposalDecision(actor(role), request.proposal_version, approve, opinion, reference),
-            str,
-        )
-        return await self._cycle_pb(request.cycle_id)
 
-    async def DecideFinanceConcurrence(self, request, context):
-        c = await self._proposal_decision(
-            request, "decide_finance_concurrence", authz.PROVINCE_FINANCE, request.agree, request.opinion
+    async def DecideFinanceConcurrence(
+        self, request: pb.DecideFinanceConcurrenceRequest, context: Context
+    ) -> pb.DecideFinanceConcurrenceResponse:
+        self._check_proposal_decision(
+            request.cycle_id, request.proposal_version, request.agree, request.opinion
         )
-        return pb.DecideFinanceConcurrenceResponse(cycle=c)
-
-    async def DecidePartyGroupApproval(self, request, context):
-        c = await self._proposal_decision(
-            request,
-            "decide_party_group_approval",
-            authz.PARTY_GROUP,
-            request.approve,
-            request.opinion,
-            request.meeting_reference,
+        view = await decisions.decide_finance_concurrence(
+            uow=self.deps.uow,
+            workflows=self.deps.workflows,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            proposal_version=request.proposal_version,
+            agree=request.agree,
+            opinion=request.opinion,
         )
-        return pb.DecidePartyGroupApprovalResponse(cycle=c)
+        return pb.DecideFinanceConcurrenceResponse(cycle=_cycle_view_pb(view))
 
-    async def ResubmitProposal(self, request, context):
+    async def DecidePartyGroupApproval(
+        self, request: pb.DecidePartyGroupApprovalRequest, context: Context
+    ) -> pb.DecidePartyGroupApprovalResponse:
+        self._check_proposal_decision(
+            request.cycle_id, request.proposal_version, request.approve, request.opinion
+        )
+        view = await decisions.decide_party_group_approval(
+            uow=self.deps.uow,
+            workflows=self.deps.workflows,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            proposal_version=request.proposal_version,
+            approve=request.approve,
+            opinion=request.opinion,
+            meeting_reference=request.meeting_reference,
+        )
+        return pb.DecidePartyGroupApprovalResponse(cycle=_cycle_view_pb(view))
+
+    async def ResubmitProposal(
+        self, request: pb.ResubmitProposalRequest, context: Context
+    ) -> pb.ResubmitProposalResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.required("note", request.note)
         v.done()
-        await self._cycle(request.cycle_id)
-        await self.gateway.decide(
-            request.cycle_id,
-            "resubmit_proposal",
-            wf.Conclusion(actor(authz.PROVINCE_INDUSTRY), request.note),
-            int,
+        view = await decisions.resubmit_proposal(
+            uow=self.deps.uow,
+            workflows=self.deps.workflows,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            note=request.note,
         )
-        return pb.ResubmitProposalResponse(cycle=await self._cycle_pb(request.cycle_id))
+        return pb.ResubmitProposalResponse(cycle=_cycle_view_pb(view))
 
-    async def DecidePublicityOutcome(self, request, context):
+    async def DecidePublicityOutcome(
+        self, request: pb.DecidePublicityOutcomeRequest, context: Context
+    ) -> pb.DecidePublicityOutcomeResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.required("announcement_document_no", request.announcement_document_no)
         v.done()
-        await self._cycle(request.cycle_id)
-        await self.gateway.decide(
-            request.cycle_id,
-            "decide_publicity_outcome",
-            wf.PublicityOutcome(actor(authz.PROVINCE_INDUSTRY), request.announcement_document_no),
-            int,
+        view = await decisions.decide_publicity_outcome(
+            uow=self.deps.uow,
+            workflows=self.deps.workflows,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            announcement_document_no=request.announcement_document_no,
         )
-        return pb.DecidePublicityOutcomeResponse(cycle=await self._cycle_pb(request.cycle_id))
+        return pb.DecidePublicityOutcomeResponse(cycle=_cycle_view_pb(view))
 
-    async def ConcludeSupervision(self, request, context):
+    async def ConcludeSupervision(
+        self, request: pb.ConcludeSupervisionRequest, context: Context
+    ) -> pb.ConcludeSupervisionResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        await self._cycle(request.cycle_id)
-        await self.gateway.decide(
-            request.cycle_id,
-            "conclude_supervision",
-            wf.Conclusion(actor(authz.PROVINCE_INDUSTRY), request.summary),
-            str,
+        view = await decisions.conclude_supervision(
+            uow=self.deps.uow,
+            workflows=self.deps.workflows,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            summary=request.summary,
         )
-        return pb.ConcludeSupervisionResponse(cycle=await self._cycle_pb(request.cycle_id))
+        return pb.ConcludeSupervisionResponse(cycle=_cycle_view_pb(view))
 
     # ---------------------------------------------------------------- the workflow's activities
 
-    async def RecordCyclePhase(self, request, context):
+    async def RecordCyclePhase(
+        self, request: pb.RecordCyclePhaseRequest, context: Context
+    ) -> pb.RecordCyclePhaseResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
-        v.enum_set("phase", request.phase)
+        if v.enum_set("phase", request.phase) and request.phase not in PB_TO_PHASE:
+            v.fail("phase", "is not a phase of the cycle", "不是年度申报的阶段")
         v.done()
-        async with self.rt.db.transaction() as s:
-            c = await IntakeStore(s).cycle(request.cycle_id, for_update=True)
-            if c is None:
-                raise not_found("cycle", request.cycle_id, "年度申报")
-            c.phase = pb.CyclePhase.Name(request.phase).removeprefix("CYCLE_PHASE_")
-            c.note = request.note
-            c.proposal_version = request.proposal_version
+        await workflow_records.record_cycle_phase(
+            uow=self.deps.uow,
+            cycle_id=request.cycle_id,
+            phase=PB_TO_PHASE[request.phase],
+            note=request.note,
+            proposal_version=request.proposal_version,
+        )
         return pb.RecordCyclePhaseResponse()
 
-    async def CloseApplicationWindow(self, request, context):
+    async def CloseApplicationWindow(
+        self, request: pb.CloseApplicationWindowRequest, context: Context
+    ) -> pb.CloseApplicationWindowResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        async with self.rt.db.transaction() as s:
-            store = IntakeStore(s)
-            if await store.cycle(request.cycle_id) is None:
-                raise not_found("cycle", request.cycle_id, "年度申报")
-            # Drafts never submitted stay drafts; ineligible ones are not forwarded to the city.
-            rows = await store.applications(cycle_id=request.cycle_id, status=apps.SUBMITTED)
-            # With their materials: review shows them to each assigned expert after the declaration.
-            mats = await store.materials_of([a.application_id for a in rows])
+        dossiers = await workflow_records.close_application_window(
+            uow=self.deps.uow, cycle_id=request.cycle_id
+        )
         return pb.CloseApplicationWindowResponse(
-            submitted=[application_pb(a, mats[a.application_id]) for a in rows]
+            submitted=[application_pb(d.application, d.materials) for d in dossiers]
         )
 
-    async def RecordRecommendation(self, request, context):
+    async def RecordRecommendation(
+        self, request: pb.RecordRecommendationRequest, context: Context
+    ) -> pb.RecordRecommendationResponse:
         r = request.recommendation
         v = Check()
         v.identifier("recommendation.cycle_id", r.cycle_id)
@@ -590,44 +525,15 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 "须有市工信局和市财政局共同签署",
             )
         v.done()
-        async with self.rt.db.transaction() as s:
-            store = IntakeStore(s)
-            if await store.recommendation(r.cycle_id, r.city_code) is None:  # idempotent for retries
-                await store.add(
-                    RecommendationRow(
-                        cycle_id=r.cycle_id,
-                        city_code=r.city_code,
-                        document_no=r.document_no,
-                        items=[
-                            {
-                                "application_id": i.application_id,
-                                "recommended": i.recommended,
-                                "opinion": i.opinion,
-                            }
-                            for i in r.items
-                        ],
-                        signoffs=[
-                            {
-                                "role": x.role,
-                                "user_id": x.user_id,
-                                "display_name": x.display_name,
-                                "signed_at": x.signed_at.ToJsonString(),
-                            }
-                            for x in r.signoffs
-                        ],
-                    )
-                )
-            out = []
-            for item in r.items:
-                a = await store.application(item.application_id, for_update=True)
-                if a is None or a.cycle_id != r.cycle_id or a.city_code != r.city_code:
-                    raise NotFound(
-                        f"application {item.application_id} is not in city {r.city_code}",
-                        "该项目不属于本市",
-                        reason="APPLICATION_NOT_IN_CITY",
-                    )
-                a.status = apps.RECOMMENDED if item.recommended else apps.NOT_RECOMMENDED
-                a.recommendation_document_no = r.document_no
-                a.recommendation_opinion = item.opinion
-                out.append(a)
-        return pb.RecordRecommendationResponse(applications=[application_pb(a) for a in out])
+        marked = await recommendations.record_recommendation(
+            uow=self.deps.uow,
+            cycle_id=r.cycle_id,
+            city_code=r.city_code,
+            document_no=r.document_no,
+            items=[RecommendationItem(i.application_id, i.recommended, i.opinion) for i in r.items],
+            signoffs=[
+                Signoff(x.role, x.user_id, x.display_name, x.signed_at.ToJsonString()) for x in r.signoffs
+            ],
+            now=now_utc(),
+        )
+        return pb.RecordRecommendationResponse(applications=[application_pb(a) for a in marked])

@@ -1,39 +1,53 @@
-"""How intake is served: its servicer, and a Temporal client for the cycle workflows."""
+"""How intake is served: the use cases' dependencies (its store's unit of work, the identity
+registry over gRPC, the cycle workflows over Temporal, page tokens) and its servicer."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import grpc
 
 from aicc.intake.v1 import intake_pb2, intake_pb2_grpc
+from aicc.platform.db import unit_of_work
 from aicc.platform.errors import Unavailable
+from aicc.platform.pagination import PageTokens
+from aicc.platform.ports import UnitOfWork
 from aicc.platform.server import BaseApp, Runtime, ServiceSpec
+from services.intake.adapters import IdentityRegistryClient
 from services.intake.api import IntakeServicer
+from services.intake.domain.model import Instance
+from services.intake.domain.ports import CycleWorkflows, IdentityRegistry, IntakeRepository
 from services.intake.gateway import CycleGateway
+from services.intake.store import IntakeStore
+from workflows.cycle.worker import connect
 
 
 class IntakeApp(BaseApp):
     def __init__(self, rt: Runtime) -> None:
         super().__init__(rt)
+        self.uow: UnitOfWork[IntakeRepository] = unit_of_work(rt.db, IntakeStore)
+        self.identity: IdentityRegistry = IdentityRegistryClient(rt.clients)
+        self.page_tokens = PageTokens(rt.audit_key)
+        self.instance = Instance(rt.settings.instance_scope, rt.settings.instance_city_code)
+        self.policy_dir: Path | None = rt.settings.policy_dir
         # Connected on start; a test may set one of its own before.
-        self._gateway: CycleGateway | None = None
+        self.gateway: CycleWorkflows | None = None
 
     @property
-    def gateway(self) -> CycleGateway:
-        if self._gateway is None:
+    def workflows(self) -> CycleWorkflows:
+        if self.gateway is None:
             raise Unavailable(
                 "the workflow service is not connected yet", "流程服务尚未连接", reason="TEMPORAL_UNAVAILABLE"
             )
-        return self._gateway
+        return self.gateway
 
     def register(self, server: grpc.aio.Server) -> None:
-        intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(self.rt, self), server)
+        intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeServicer(self), server)
 
     async def start(self) -> None:
-        if self._gateway is None:
-            from workflows.cycle.worker import connect
-
+        if self.gateway is None:
             client = await connect(self.rt.settings)
-            self._gateway = CycleGateway(client, self.rt.settings.temporal_task_queue)
+            self.gateway = CycleGateway(client, self.rt.settings.temporal_task_queue)
 
 
 SPEC = ServiceSpec(

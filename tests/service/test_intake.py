@@ -4,6 +4,7 @@ applications, and each error kind (bad input naming fields, unknown ids, wrong p
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
@@ -15,11 +16,15 @@ from temporalio.testing import WorkflowEnvironment
 from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.intake.v1 import intake_pb2 as pb
 from aicc.platform.clients import Clients
+from aicc.platform.db import unit_of_work
 from aicc.platform.policy import default_policy_dir
 from aicc.platform.status import read_error
 from services.identity.domain.uscc import make_uscc
+from services.intake.domain.model import Application, ApplicationStatus, Cycle
+from services.intake.store import IntakeStore
 from tests.support.suite import InProcessSuite, suite_settings
 from workflows.cycle.activities import ServiceAccountToken
+from workflows.cycle.models import Phase
 from workflows.cycle.worker import build_worker
 
 PASSWORD = "intake-test-password-1"
@@ -245,3 +250,152 @@ async def test_declaration_is_required_and_applicants_apply_for_their_own_organi
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT and {v.field for v in err.violations} == {
         "service_lines[0]"
     }
+
+
+# ---------------------------------------------------------------- pages (AIP-158)
+
+
+async def _seed_directly(world, cycle_id: str, n_apps: int) -> list[str]:
+    """A cycle (no workflow) and ``n_apps`` applications written straight into intake's store, in
+    creation order: enough rows for the default and the maximum page without n enterprises."""
+    host = world["suite"].hosts["intake"]
+    uow = unit_of_work(host.runtime.db, IntakeStore)
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    async with uow() as repo:
+        await repo.add_cycle(
+            Cycle(
+                cycle_id=cycle_id,
+                title="分页",
+                policy_id="demo",
+                policy_json="{}",
+                scope="province",
+                city_code="370000",
+                legal_basis=[],
+                phase=Phase.APPLYING,
+                note="",
+                proposal_version=0,
+                budget_fen=0,
+                applications_open_at=at,
+                applications_close_at=at,
+                city_review_due_at=at,
+                workflow_id=f"cycle-{cycle_id}",
+                created_by="test",
+                created_at=at,
+            )
+        )
+        ids = []
+        for i in range(n_apps):
+            app = Application(
+                application_id=f"app_{cycle_id}_{i:04d}",
+                cycle_id=cycle_id,
+                organization_id=f"org_{i:04d}",
+                operator_organization_id=f"org_{i:04d}_op",
+                enterprise_name=f"企业{i}",
+                city_code="370100" if i % 2 else "370200",
+                title="能力中心",
+                service_lines=["compute"],
+                status=ApplicationStatus.SUBMITTED,
+                created_by="test",
+                created_at=at + timedelta(milliseconds=i // 3),  # some share an instant: ordered by id
+            )
+            await repo.add_application(app, [])
+            ids.append(app.application_id)
+    return ids
+
+
+async def _all_pages(call, request, field: str, key: str, *, size: int) -> tuple[list[str], int]:
+    """Every item id, following next_page_token; and how many pages it took."""
+    seen: list[str] = []
+    pages = 0
+    token = ""
+    while True:
+        request.page_size, request.page_token = size, token
+        resp = await call(request)
+        items = getattr(resp, field)
+        assert len(items) <= (size or 50)
+        seen += [getattr(i, key) for i in items]
+        pages += 1
+        token = resp.next_page_token
+        if not token:
+            return seen, pages
+
+
+async def test_applications_are_listed_a_page_at_a_time_default_50_at_most_500(world):
+    ind = world["industry"]
+    ids = await _seed_directly(world, "t-pages", 520)
+    req = lambda: pb.ListApplicationsRequest(cycle_id="t-pages")  # noqa: E731
+    first = await ind.ListApplications(req())
+    assert [a.application_id for a in first.applications] == ids[:50] and first.next_page_token
+    biggest = await ind.ListApplications(pb.ListApplicationsRequest(cycle_id="t-pages", page_size=10_000))
+    assert [a.application_id for a in biggest.applications] == ids[:500] and biggest.next_page_token
+    rest = await ind.ListApplications(
+        pb.ListApplicationsRequest(cycle_id="t-pages", page_size=500, page_token=biggest.next_page_token)
+    )
+    assert [a.application_id for a in rest.applications] == ids[500:] and not rest.next_page_token
+    seen, pages = await _all_pages(ind.ListApplications, req(), "applications", "application_id", size=7)
+    assert seen == ids and pages == 75
+    # The filter stays part of the listing: Jinan's only, in order, over several pages.
+    jinan, _ = await _all_pages(
+        ind.ListApplications,
+        pb.ListApplicationsRequest(cycle_id="t-pages", city_code="370100"),
+        "applications",
+        "application_id",
+        size=100,
+    )
+    assert jinan == ids[1::2]
+
+
+async def test_a_page_token_is_for_its_caller_and_its_filter_only(world):
+    ind, fin = world["industry"], world["finance"]
+    await _seed_directly(world, "t-tokens", 5)
+    first = await ind.ListApplications(pb.ListApplicationsRequest(cycle_id="t-tokens", page_size=2))
+    token = first.next_page_token
+    refused = [
+        # another caller with the same filter
+        fin.ListApplications(pb.ListApplicationsRequest(cycle_id="t-tokens", page_size=2, page_token=token)),
+        # the same caller with another filter
+        ind.ListApplications(
+            pb.ListApplicationsRequest(
+                cycle_id="t-tokens", status=pb.APPLICATION_STATUS_SUBMITTED, page_size=2, page_token=token
+            )
+        ),
+        # an altered token
+        ind.ListApplications(
+            pb.ListApplicationsRequest(cycle_id="t-tokens", page_size=2, page_token=token[:-2] + "AA")
+        ),
+        # a token of another list
+        ind.ListCycles(pb.ListCyclesRequest(page_size=2, page_token=token)),
+    ]
+    for call in refused:
+        err = await _error(call)
+        assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == [
+            "page_token"
+        ]
+    err = await _error(ind.ListApplications(pb.ListApplicationsRequest(cycle_id="t-tokens", page_size=-1)))
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["page_size"]
+    # The token still serves its own caller and filter.
+    second = await ind.ListApplications(
+        pb.ListApplicationsRequest(cycle_id="t-tokens", page_size=2, page_token=token)
+    )
+    assert len(second.applications) == 2
+
+
+async def test_cycles_are_listed_in_creation_order_a_page_at_a_time(world):
+    ind = world["industry"]
+    for i in range(50):
+        await _seed_directly(world, f"t-cyc-{i:02d}", 0)
+    everything = await ind.ListCycles(pb.ListCyclesRequest(page_size=500))
+    assert not everything.next_page_token
+    ids = [c.cycle_id for c in everything.cycles]
+    assert {f"t-cyc-{i:02d}" for i in range(50)} | {"t-2026-a", "t-pages"} <= set(ids) and len(ids) > 50
+    default = await ind.ListCycles(pb.ListCyclesRequest())
+    assert [c.cycle_id for c in default.cycles] == ids[:50] and default.next_page_token
+    order = [(c.created_at.ToDatetime(), c.cycle_id) for c in everything.cycles]
+    assert order == sorted(order)  # by creation, then id
+    seen, pages = await _all_pages(ind.ListCycles, pb.ListCyclesRequest(), "cycles", "cycle_id", size=2)
+    assert seen == ids and pages == (len(ids) + 1) // 2
+    # Every reader lists cycles; the applicant's token is its own.
+    app_page = await world["applicant"].ListCycles(pb.ListCyclesRequest(page_size=1))
+    assert [c.cycle_id for c in app_page.cycles] == ids[:1]
+    err = await _error(ind.ListCycles(pb.ListCyclesRequest(page_size=1, page_token=app_page.next_page_token)))
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
