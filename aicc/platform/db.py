@@ -174,16 +174,19 @@ async def keyset_page(
     *,
     after: Sequence[object] | None,
     size: int,
+    descending: bool = False,
 ) -> tuple[list[Any], list[object] | None]:
-    """One page of ``query`` in the order of ``order_by`` (ascending; the last column unique), the
-    rows strictly after the cursor ``after``; returns the rows and the cursor of the next page
-    (None on the last page). Cursor values are JSON-safe (times as ``{"t": iso}``)."""
-    q = query.order_by(*order_by).limit(size + 1)
+    """One page of ``query`` in the order of ``order_by`` (ascending, or all columns descending —
+    newest first; the last column unique), the rows strictly after the cursor ``after``; returns the
+    rows and the cursor of the next page (None on the last page). Cursor values are JSON-safe
+    (times as ``{"t": iso}``)."""
+    q = query.order_by(*[c.desc() if descending else c for c in order_by]).limit(size + 1)
     if after:
         if len(after) != len(order_by):
             raise ValueError("cursor does not match the order")
         bound = [literal(_from_cursor_value(v), type_=c.type) for c, v in zip(order_by, after, strict=True)]
-        q = q.where(tuple_(*order_by) > tuple_(*bound))
+        key, at = tuple_(*order_by), tuple_(*bound)
+        q = q.where(key < at if descending else key > at)
     rows = list((await session.execute(q)).scalars())
     if len(rows) <= size:
         return rows, None

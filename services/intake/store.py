@@ -244,6 +244,7 @@ class IntakeStore:
             CYCLE_ORDER,
             after=page.after,
             size=page.size,
+            descending=True,  # the newest call first, as officials expect
         )
         return Page([_cycle(r) for r in rows], cursor)
 

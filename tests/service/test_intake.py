@@ -380,7 +380,7 @@ async def test_a_page_token_is_for_its_caller_and_its_filter_only(world):
     assert len(second.applications) == 2
 
 
-async def test_cycles_are_listed_in_creation_order_a_page_at_a_time(world):
+async def test_cycles_are_listed_newest_first_a_page_at_a_time(world):
     ind = world["industry"]
     for i in range(50):
         await _seed_directly(world, f"t-cyc-{i:02d}", 0)
@@ -391,7 +391,7 @@ async def test_cycles_are_listed_in_creation_order_a_page_at_a_time(world):
     default = await ind.ListCycles(pb.ListCyclesRequest())
     assert [c.cycle_id for c in default.cycles] == ids[:50] and default.next_page_token
     order = [(c.created_at.ToDatetime(), c.cycle_id) for c in everything.cycles]
-    assert order == sorted(order)  # by creation, then id
+    assert order == sorted(order, reverse=True)  # the newest call first (by creation, then id)
     seen, pages = await _all_pages(ind.ListCycles, pb.ListCyclesRequest(), "cycles", "cycle_id", size=2)
     assert seen == ids and pages == (len(ids) + 1) // 2
     # Every reader lists cycles; the applicant's token is its own.
