@@ -190,9 +190,21 @@ async def open_and_draw(
     return worker, await worker.DrawPanels(pb.DrawPanelsRequest(cycle_id=cycle, seed=seed))
 
 
+async def all_assignments(stub, **filters) -> list[pb.Assignment]:
+    """Every assignment the caller may see, page after page."""
+    out: list[pb.Assignment] = []
+    token = ""
+    while True:
+        page = await stub.ListAssignments(pb.ListAssignmentsRequest(page_token=token, **filters))
+        out.extend(page.assignments)
+        token = page.next_page_token
+        if not token:
+            return out
+
+
 async def score_everything(suite, w: World, cycle: str, fractions: dict[str, str]) -> None:
     worker = suite.stub("review", await suite.worker_token())
-    for a in (await worker.ListAssignments(pb.ListAssignmentsRequest(cycle_id=cycle))).assignments:
+    for a in await all_assignments(worker, cycle_id=cycle):
         rv = suite.stub("review", w.tokens[a.expert_user_id])
         if a.status == pb.ASSIGNMENT_STATUS_PENDING_DECLARATION:
             await rv.DeclareConflict(
@@ -758,7 +770,7 @@ async def test_proposal_flags_a_deviant_expert_and_names_the_tie_breaker(suite):
     on_b = [a for a in draw.assignments if a.application_id == "app-b"]
     assert len(on_b) == 7
     deviant = on_b[0].expert_user_id
-    for a in (await worker.ListAssignments(pb.ListAssignmentsRequest(cycle_id=cycle))).assignments:
+    for a in await all_assignments(worker, cycle_id=cycle):
         rv = suite.stub("review", w.tokens[a.expert_user_id])
         await rv.DeclareConflict(pb.DeclareConflictRequest(assignment_id=a.assignment_id, has_conflict=False))
         fraction = {"app-b": "0.90", "app-c": "0.85", "app-d": "0.85"}[a.application_id]
