@@ -1,40 +1,68 @@
-"""ReviewService: proto ⇄ domain only."""
+"""ReviewService: request validation and proto ⇄ domain mapping; the use cases are in
+``services/review/domain``."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+from collections.abc import Callable, Mapping
 from decimal import Decimal
+from typing import Any, Protocol
 
-from aicc.identity.v1 import identity_pb2
+import grpc
+
 from aicc.platform.auth import principal
+from aicc.platform.clock import beijing_date, now_utc
 from aicc.platform.convert import from_ts, ts
 from aicc.platform.crypto import FieldCipher
-from aicc.platform.server import Runtime
+from aicc.platform.pagination import PageRequest, PageTokens, page_size
 from aicc.platform.validation import Check
 from aicc.review.v1 import review_pb2 as pb
 from aicc.review.v1 import review_pb2_grpc
-from services.review.domain import export_files, panels, usecases
-from services.review.store import ReviewStore
+from services.review.domain import (
+    assignments,
+    compliance,
+    export_files,
+    on_site,
+    proposals,
+    publicity,
+    sheets,
+)
+from services.review.domain.model import (
+    AssignmentStatus,
+    AssignmentView,
+    Candidate,
+    ComplianceReview,
+    Exclusion,
+    Material,
+    Objection,
+    ObjectionStatus,
+    OnSiteKind,
+    OnSiteReview,
+    Proposal,
+    ScoreSheet,
+)
+from services.review.domain.ports import ExpertRegistry, ReviewUnitOfWork
+
+Context = grpc.aio.ServicerContext
 
 TIER_TO_PB = {"excellent": pb.TIER_EXCELLENT, "advanced": pb.TIER_ADVANCED, "none": pb.TIER_NONE}
 STATUS_TO_PB = {
-    usecases.PENDING: pb.ASSIGNMENT_STATUS_PENDING_DECLARATION,
-    usecases.ACCEPTED: pb.ASSIGNMENT_STATUS_ACCEPTED,
-    usecases.RECUSED: pb.ASSIGNMENT_STATUS_RECUSED,
-    usecases.SCORED: pb.ASSIGNMENT_STATUS_SCORED,
+    AssignmentStatus.PENDING_DECLARATION: pb.ASSIGNMENT_STATUS_PENDING_DECLARATION,
+    AssignmentStatus.ACCEPTED: pb.ASSIGNMENT_STATUS_ACCEPTED,
+    AssignmentStatus.RECUSED: pb.ASSIGNMENT_STATUS_RECUSED,
+    AssignmentStatus.SCORED: pb.ASSIGNMENT_STATUS_SCORED,
 }
 OBJECTION_TO_PB = {
-    usecases.UNDER_INVESTIGATION: pb.OBJECTION_STATUS_UNDER_INVESTIGATION,
-    usecases.UPHELD: pb.OBJECTION_STATUS_UPHELD,
-    usecases.DISMISSED: pb.OBJECTION_STATUS_DISMISSED,
+    ObjectionStatus.UNDER_INVESTIGATION: pb.OBJECTION_STATUS_UNDER_INVESTIGATION,
+    ObjectionStatus.UPHELD: pb.OBJECTION_STATUS_UPHELD,
+    ObjectionStatus.DISMISSED: pb.OBJECTION_STATUS_DISMISSED,
 }
 ON_SITE_TO_PB = {
-    usecases.DEFENCE: pb.ON_SITE_REVIEW_KIND_DEFENCE,
-    usecases.SITE_VISIT: pb.ON_SITE_REVIEW_KIND_SITE_VISIT,
+    OnSiteKind.DEFENCE: pb.ON_SITE_REVIEW_KIND_DEFENCE,
+    OnSiteKind.SITE_VISIT: pb.ON_SITE_REVIEW_KIND_SITE_VISIT,
 }
 ON_SITE_FROM_PB = {v: k for k, v in ON_SITE_TO_PB.items()}
-EXPORTERS = {
+EXPORTERS: dict[int, tuple[Callable[[export_files.ProposalDoc], bytes], str, str]] = {
     pb.EXPORT_FORMAT_XLSX: (export_files.proposal_xlsx, "xlsx", export_files.XLSX_MEDIA_TYPE),
     pb.EXPORT_FORMAT_PDF: (export_files.proposal_pdf, "pdf", export_files.PDF_MEDIA_TYPE),
 }
@@ -45,10 +73,8 @@ def _two(value: str) -> str:
     return str(Decimal(value).quantize(TWO)) if value not in (None, "") else ""
 
 
-def assignment_pb(v: usecases.AssignmentView | None) -> pb.Assignment | None:
-    if v is None:
-        return None
-    a = v.row
+def assignment_pb(v: AssignmentView) -> pb.Assignment:
+    a = v.assignment
     return pb.Assignment(
         assignment_id=a.assignment_id,
         cycle_id=a.cycle_id,
@@ -59,13 +85,13 @@ def assignment_pb(v: usecases.AssignmentView | None) -> pb.Assignment | None:
     )
 
 
-def exclusion_pb(x) -> pb.ExclusionRecord:
+def exclusion_pb(x: Exclusion) -> pb.ExclusionRecord:
     return pb.ExclusionRecord(
         application_id=x.application_id, expert_user_id=x.expert_user_id, reason=x.reason
     )
 
 
-def review_pb(r) -> pb.ComplianceReview:
+def review_pb(r: ComplianceReview) -> pb.ComplianceReview:
     return pb.ComplianceReview(
         application_id=r.application_id,
         compliant=r.compliant,
@@ -75,7 +101,7 @@ def review_pb(r) -> pb.ComplianceReview:
     )
 
 
-def sheet_pb(s) -> pb.ScoreSheet:
+def sheet_pb(s: ScoreSheet) -> pb.ScoreSheet:
     return pb.ScoreSheet(
         sheet_id=s.sheet_id,
         assignment_id=s.assignment_id,
@@ -94,9 +120,10 @@ def sheet_pb(s) -> pb.ScoreSheet:
     )
 
 
-def line_pb(x: dict) -> pb.ProposalLine:
+def line_pb(x: Mapping[str, Any]) -> pb.ProposalLine:
     return pb.ProposalLine(
         application_id=x["application_id"],
+        organization_id=x.get("organization_id", ""),
         enterprise_name=x.get("enterprise", ""),
         city_code=x.get("city", ""),
         rank=x.get("rank", 0),
@@ -115,27 +142,27 @@ def line_pb(x: dict) -> pb.ProposalLine:
     )
 
 
-def proposal_pb(row) -> pb.Proposal:
+def proposal_pb(p: Proposal) -> pb.Proposal:
     return pb.Proposal(
-        cycle_id=row.cycle_id,
-        version=row.version,
-        lines=[line_pb(x) for x in row.lines],
-        budget_fen=row.budget_fen,
-        allocated_fen=row.allocated_fen,
-        reason=row.reason,
-        created_at=ts(row.created_at),
+        cycle_id=p.cycle_id,
+        version=p.version,
+        lines=[line_pb(x) for x in p.lines],
+        budget_fen=p.budget_fen,
+        allocated_fen=p.allocated_fen,
+        reason=p.reason,
+        created_at=ts(p.created_at),
     )
 
 
-def material_pb(m: usecases.MaterialIn) -> pb.Material:
+def material_pb(m: Material) -> pb.Material:
     return pb.Material(
         material_id=m.material_id, kind=m.kind, filename=m.filename, sha256=m.sha256, size_bytes=m.size_bytes
     )
 
 
-def objection_pb(o, contact: str) -> pb.Objection:
+def objection_pb(o: Objection, contact: str) -> pb.Objection:
     """``contact``: the objector's contact as the caller may see it
-    (:func:`usecases.objector_contact_for`), never the stored ciphertext."""
+    (:func:`publicity.objector_contact_for`), never the stored ciphertext."""
     return pb.Objection(
         objection_id=o.objection_id,
         cycle_id=o.cycle_id,
@@ -149,7 +176,7 @@ def objection_pb(o, contact: str) -> pb.Objection:
     )
 
 
-def on_site_pb(r) -> pb.OnSiteReview:
+def on_site_pb(r: OnSiteReview) -> pb.OnSiteReview:
     return pb.OnSiteReview(
         on_site_review_id=r.on_site_review_id,
         cycle_id=r.cycle_id,
@@ -163,39 +190,39 @@ def on_site_pb(r) -> pb.OnSiteReview:
     )
 
 
-def _iso(value: str) -> date | None:
-    try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
-        return None
+class PagedRequest(Protocol):
+    @property
+    def page_size(self) -> int: ...
 
-
-def expert_profile(e: identity_pb2.Expert) -> panels.ExpertProfile:
-    return panels.ExpertProfile(
-        user_id=e.user_id,
-        employer_organization_id=e.employer_organization_id,
-        employment=tuple(
-            panels.Period(r.organization_id, _iso(r.start_date), _iso(r.end_date)) for r in e.employment
-        ),
-        shareholdings=tuple(s.organization_id for s in e.shareholdings),
-        consulting=tuple(
-            panels.Period(r.organization_id, _iso(r.start_date), _iso(r.end_date)) for r in e.consulting
-        ),
-        active=e.active,
-    )
+    @property
+    def page_token(self) -> str: ...
 
 
 class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
-    def __init__(self, rt: Runtime, cipher: FieldCipher) -> None:
-        self.rt = rt
+    def __init__(
+        self, *, uow: ReviewUnitOfWork, experts: ExpertRegistry, cipher: FieldCipher, tokens: PageTokens
+    ) -> None:
+        self.uow = uow
+        self.experts = experts  # identity's expert pool
         self.cipher = cipher  # SM4-GCM for objectors' contacts at rest
+        self.tokens = tokens
 
-    def _objection_pb(self, o) -> pb.Objection:
-        return objection_pb(o, usecases.objector_contact_for(principal(), o, self.cipher))
+    def _objection_pb(self, o: Objection) -> pb.Objection:
+        return objection_pb(o, publicity.objector_contact_for(principal(), o, self.cipher))
+
+    def _page(self, rpc: str, request: PagedRequest, query: Mapping[str, object]) -> PageRequest:
+        """The page a list request asks for; its token must be this caller's, for this filter."""
+        size = page_size(request.page_size)
+        return self.tokens.read(
+            request.page_token, caller=principal().user_id, rpc=rpc, query=query, size=size
+        )
+
+    def _next(self, rpc: str, cursor: list[object] | None, query: Mapping[str, object]) -> str:
+        return self.tokens.issue(cursor, caller=principal().user_id, rpc=rpc, query=query)
 
     # ------------------------------------------------------------------ workflow (system)
 
-    async def OpenReview(self, request, context):
+    async def OpenReview(self, request: pb.OpenReviewRequest, context: Context) -> pb.OpenReviewResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.required("policy_json", request.policy_json)
@@ -223,33 +250,37 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
                 v.required(f"{g}.filename", m.filename) and v.max_length(f"{g}.filename", m.filename, 255)
                 v.max_length(f"{g}.sha256", m.sha256, 64)
                 v.non_negative(f"{g}.size_bytes", m.size_bytes)
-            candidates.append(
-                usecases.CandidateIn(
-                    c.application_id,
-                    c.organization_id,
-                    c.operator_organization_id,
-                    c.enterprise_name,
-                    c.city_code,
-                    submitted,
-                    title=c.title,
-                    materials=tuple(
-                        usecases.MaterialIn(m.material_id, m.kind, m.filename, m.sha256, m.size_bytes)
-                        for m in c.materials
-                    ),
+            if submitted is not None:
+                candidates.append(
+                    Candidate(
+                        cycle_id=request.cycle_id,
+                        application_id=c.application_id,
+                        organization_id=c.organization_id,
+                        operator_organization_id=c.operator_organization_id or "",
+                        enterprise_name=c.enterprise_name,
+                        city_code=c.city_code,
+                        submitted_at=submitted,
+                        title=c.title or "",
+                        materials=[
+                            Material(m.material_id, m.kind, m.filename, m.sha256, m.size_bytes)
+                            for m in c.materials
+                        ],
+                    )
                 )
-            )
         v.unique("candidates.application_id", [c.application_id for c in request.candidates])
         v.done()
-        async with self.rt.db.transaction() as s:
-            n = await usecases.open_review(
-                ReviewStore(s),
-                cycle_id=request.cycle_id,
-                policy_json=request.policy_json,
-                candidates=candidates,
-            )
+        n = await compliance.open_review(
+            self.uow,
+            cycle_id=request.cycle_id,
+            policy_json=request.policy_json,
+            candidates=candidates,
+            now=now_utc(),
+        )
         return pb.OpenReviewResponse(candidates=n)
 
-    async def RecordComplianceDecisions(self, request, context):
+    async def RecordComplianceDecisions(
+        self, request: pb.RecordComplianceDecisionsRequest, context: Context
+    ) -> pb.RecordComplianceDecisionsResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         decisions = []
@@ -260,7 +291,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
             if not d.compliant and not [r for r in d.reasons if r.strip()]:
                 v.fail(f"{f}.reasons", "a non-compliant decision needs its reasons", "不合规结论须说明理由")
             decisions.append(
-                usecases.DecisionIn(
+                compliance.DecisionIn(
                     d.application_id,
                     d.compliant,
                     list(d.reasons),
@@ -270,65 +301,67 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
             )
         v.unique("decisions.application_id", [d.application_id for d in request.decisions])
         v.done()
-        async with self.rt.db.transaction() as s:
-            decided, remaining = await usecases.record_compliance(
-                ReviewStore(s), cycle_id=request.cycle_id, decisions=decisions
-            )
+        decided, remaining = await compliance.record_compliance(
+            self.uow, cycle_id=request.cycle_id, decisions=decisions, now=now_utc()
+        )
         return pb.RecordComplianceDecisionsResponse(decided=decided, remaining=remaining)
 
-    async def ListComplianceReviews(self, request, context):
+    async def ListComplianceReviews(
+        self, request: pb.ListComplianceReviewsRequest, context: Context
+    ) -> pb.ListComplianceReviewsResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        async with self.rt.db.transaction() as s:
-            rows = await usecases.compliance_reviews(ReviewStore(s), request.cycle_id)
-        return pb.ListComplianceReviewsResponse(reviews=[review_pb(r) for r in rows])
+        rpc, query = "ListComplianceReviews", {"cycle_id": request.cycle_id}
+        found = await compliance.compliance_reviews(
+            self.uow, cycle_id=request.cycle_id, page=self._page(rpc, request, query)
+        )
+        return pb.ListComplianceReviewsResponse(
+            reviews=[review_pb(r) for r in found.items],
+            next_page_token=self._next(rpc, found.next_cursor, query),
+        )
 
-    async def GetPanelDraw(self, request, context):
+    async def GetPanelDraw(
+        self, request: pb.GetPanelDrawRequest, context: Context
+    ) -> pb.GetPanelDrawResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        async with self.rt.db.transaction() as s:
-            view = await usecases.get_draw(ReviewStore(s), request.cycle_id)
+        view = await assignments.get_draw(self.uow, cycle_id=request.cycle_id)
         return pb.GetPanelDrawResponse(
             seed=view.seed,
             assignments=[assignment_pb(a) for a in view.assignments],
             exclusions=[exclusion_pb(x) for x in view.exclusions],
         )
 
-    async def DrawPanels(self, request, context):
+    async def DrawPanels(self, request: pb.DrawPanelsRequest, context: Context) -> pb.DrawPanelsResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        async with self.rt.db.transaction() as s:
-            view = await usecases.existing_draw(ReviewStore(s), request.cycle_id)
-        if view is None:
-            # The pool is fetched outside the transaction (no lock held across a remote call);
-            # identity being unreachable answers UNAVAILABLE (aicc.platform.errors.from_downstream).
-            resp = await self.rt.clients.identity.ListExperts(identity_pb2.ListExpertsRequest(), timeout=10)
-            pool = [expert_profile(e) for e in resp.experts]
-            async with self.rt.db.transaction() as s:
-                view = await usecases.draw_panels(
-                    ReviewStore(s), cycle_id=request.cycle_id, seed=request.seed, pool=pool
-                )
+        view = await assignments.draw_panels(
+            self.uow, self.experts, cycle_id=request.cycle_id, seed=request.seed, now=now_utc()
+        )
         return pb.DrawPanelsResponse(
             assignments=[assignment_pb(a) for a in view.assignments],
             exclusions=[exclusion_pb(x) for x in view.exclusions],
             seed=view.seed,
         )
 
-    async def ComputeProposal(self, request, context):
+    async def ComputeProposal(
+        self, request: pb.ComputeProposalRequest, context: Context
+    ) -> pb.ComputeProposalResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.non_negative("budget_fen", request.budget_fen)
         v.done()
-        async with self.rt.db.transaction() as s:
-            row = await usecases.compute_proposal(
-                ReviewStore(s), cycle_id=request.cycle_id, budget_fen=request.budget_fen
-            )
-        return pb.ComputeProposalResponse(proposal=proposal_pb(row))
+        proposal = await proposals.compute_proposal(
+            self.uow, cycle_id=request.cycle_id, budget_fen=request.budget_fen, now=now_utc()
+        )
+        return pb.ComputeProposalResponse(proposal=proposal_pb(proposal))
 
-    async def OpenPublicity(self, request, context):
+    async def OpenPublicity(
+        self, request: pb.OpenPublicityRequest, context: Context
+    ) -> pb.OpenPublicityResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.non_negative("proposal_version", request.proposal_version)
@@ -336,56 +369,68 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         if ends_at is None:
             v.fail("ends_at", "is required", "必填")
         v.done()
-        async with self.rt.db.transaction() as s:
-            await usecases.open_publicity(
-                ReviewStore(s),
-                cycle_id=request.cycle_id,
-                proposal_version=request.proposal_version,
-                ends_at=ends_at,
-            )
+        assert ends_at is not None
+        await publicity.open_publicity(
+            self.uow, cycle_id=request.cycle_id, proposal_version=request.proposal_version, ends_at=ends_at
+        )
         return pb.OpenPublicityResponse()
 
-    async def ClosePublicity(self, request, context):
+    async def ClosePublicity(
+        self, request: pb.ClosePublicityRequest, context: Context
+    ) -> pb.ClosePublicityResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        async with self.rt.db.transaction() as s:
-            row = await usecases.close_publicity(ReviewStore(s), cycle_id=request.cycle_id)
-        return pb.ClosePublicityResponse(proposal=proposal_pb(row))
+        proposal = await publicity.close_publicity(self.uow, cycle_id=request.cycle_id, now=now_utc())
+        return pb.ClosePublicityResponse(proposal=proposal_pb(proposal))
 
     # ------------------------------------------------------------------ experts
 
-    async def ListAssignments(self, request, context):
-        p = principal()
-        async with self.rt.db.transaction() as s:
-            rows = await usecases.list_assignments(
-                ReviewStore(s), p, cycle_id=request.cycle_id, expert_user_id=request.expert_user_id
-            )
-        return pb.ListAssignmentsResponse(assignments=[assignment_pb(a) for a in rows])
+    async def ListAssignments(
+        self, request: pb.ListAssignmentsRequest, context: Context
+    ) -> pb.ListAssignmentsResponse:
+        rpc = "ListAssignments"
+        query = {"cycle_id": request.cycle_id, "expert_user_id": request.expert_user_id}
+        found = await assignments.list_assignments(
+            self.uow,
+            principal(),
+            cycle_id=request.cycle_id,
+            expert_user_id=request.expert_user_id,
+            page=self._page(rpc, request, query),
+        )
+        return pb.ListAssignmentsResponse(
+            assignments=[assignment_pb(a) for a in found.items],
+            next_page_token=self._next(rpc, found.next_cursor, query),
+        )
 
-    async def DeclareConflict(self, request, context):
+    async def DeclareConflict(
+        self, request: pb.DeclareConflictRequest, context: Context
+    ) -> pb.DeclareConflictResponse:
         v = Check()
         v.identifier("assignment_id", request.assignment_id)
         v.max_length("statement", request.statement, 2000)
         v.done()
-        p = principal()
-        async with self.rt.db.transaction() as s:
-            a, replacement = await usecases.declare_conflict(
-                ReviewStore(s),
-                p,
-                assignment_id=request.assignment_id,
-                has_conflict=request.has_conflict,
-                statement=request.statement,
-            )
-        return pb.DeclareConflictResponse(assignment=assignment_pb(a), replacement=assignment_pb(replacement))
+        a, replacement = await assignments.declare_conflict(
+            self.uow,
+            principal(),
+            assignment_id=request.assignment_id,
+            has_conflict=request.has_conflict,
+            statement=request.statement,
+            now=now_utc(),
+        )
+        return pb.DeclareConflictResponse(
+            assignment=assignment_pb(a), replacement=assignment_pb(replacement) if replacement else None
+        )
 
-    async def GetAssignmentMaterials(self, request, context):
+    async def GetAssignmentMaterials(
+        self, request: pb.GetAssignmentMaterialsRequest, context: Context
+    ) -> pb.GetAssignmentMaterialsResponse:
         v = Check()
         v.identifier("assignment_id", request.assignment_id)
         v.done()
-        p = principal()
-        async with self.rt.db.transaction() as s:
-            view = await usecases.assignment_materials(ReviewStore(s), p, assignment_id=request.assignment_id)
+        view = await assignments.assignment_materials(
+            self.uow, principal(), assignment_id=request.assignment_id
+        )
         return pb.GetAssignmentMaterialsResponse(
             application_id=view.application_id,
             enterprise_name=view.enterprise_name,
@@ -393,7 +438,9 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
             materials=[material_pb(m) for m in view.materials],
         )
 
-    async def SubmitScoreSheet(self, request, context):
+    async def SubmitScoreSheet(
+        self, request: pb.SubmitScoreSheetRequest, context: Context
+    ) -> pb.SubmitScoreSheetResponse:
         v = Check()
         v.identifier("assignment_id", request.assignment_id)
         scores = []
@@ -405,45 +452,42 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
                 if v.required(f"scores[{i}].points", sc.points):
                     points = v.decimal(f"scores[{i}].points", sc.points.strip(), places=2)
                 if points is not None:
-                    scores.append(usecases.ScoreIn(sc.indicator_id, points, sc.justification.strip()))
+                    scores.append(sheets.ScoreIn(sc.indicator_id, points, sc.justification.strip()))
             v.unique("scores.indicator_id", [sc.indicator_id for sc in request.scores])
         v.max_length("correction_reason", request.correction_reason, 2000)
         v.done()
-        p = principal()
-        async with self.rt.db.transaction() as s:
-            sheet = await usecases.submit_score_sheet(
-                ReviewStore(s),
-                p,
-                assignment_id=request.assignment_id,
-                scores=scores,
-                correction_reason=request.correction_reason,
-            )
+        sheet = await sheets.submit_score_sheet(
+            self.uow,
+            principal(),
+            assignment_id=request.assignment_id,
+            scores=scores,
+            correction_reason=request.correction_reason,
+            now=now_utc(),
+        )
         return pb.SubmitScoreSheetResponse(sheet=sheet_pb(sheet))
 
     # ------------------------------------------------------------------ province
 
-    async def GetProposal(self, request, context):
+    async def GetProposal(self, request: pb.GetProposalRequest, context: Context) -> pb.GetProposalResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.non_negative("version", request.version)
         v.done()
-        async with self.rt.db.transaction() as s:
-            row = await usecases.get_proposal(
-                ReviewStore(s), cycle_id=request.cycle_id, version=request.version
-            )
-        return pb.GetProposalResponse(proposal=proposal_pb(row))
+        proposal = await proposals.get_proposal(self.uow, cycle_id=request.cycle_id, version=request.version)
+        return pb.GetProposalResponse(proposal=proposal_pb(proposal))
 
-    async def ExportProposal(self, request, context):
+    async def ExportProposal(
+        self, request: pb.ExportProposalRequest, context: Context
+    ) -> pb.ExportProposalResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.non_negative("version", request.version)
         if request.format not in EXPORTERS:
             v.fail("format", "must be EXPORT_FORMAT_XLSX or EXPORT_FORMAT_PDF", "须为 XLSX 或 PDF")
         v.done()
-        async with self.rt.db.transaction() as s:
-            doc = await usecases.proposal_document(
-                ReviewStore(s), cycle_id=request.cycle_id, version=request.version
-            )
+        doc = await proposals.proposal_document(
+            self.uow, cycle_id=request.cycle_id, version=request.version, generated_at=now_utc()
+        )
         render, ext, media_type = EXPORTERS[request.format]
         content = await asyncio.to_thread(render, doc)  # PDF layout is CPU work: off the event loop
         return pb.ExportProposalResponse(
@@ -454,7 +498,9 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
 
     # ------------------------------------------------------------------ publicity
 
-    async def FileObjection(self, request, context):
+    async def FileObjection(
+        self, request: pb.FileObjectionRequest, context: Context
+    ) -> pb.FileObjectionResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.identifier("application_id", request.application_id)
@@ -467,56 +513,65 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         )
         v.required("content", request.content) and v.max_length("content", request.content, 10000)
         v.done()
-        p = principal()
-        async with self.rt.db.transaction() as s:
-            row = await usecases.file_objection(
-                ReviewStore(s),
-                p,
-                self.cipher,
-                cycle_id=request.cycle_id,
-                application_id=request.application_id,
-                objector_name=request.objector_name,
-                objector_contact=request.objector_contact,
-                content=request.content,
-            )
-        return pb.FileObjectionResponse(objection=self._objection_pb(row))
+        objection = await publicity.file_objection(
+            self.uow,
+            principal(),
+            self.cipher,
+            cycle_id=request.cycle_id,
+            application_id=request.application_id,
+            objector_name=request.objector_name,
+            objector_contact=request.objector_contact,
+            content=request.content,
+            now=now_utc(),
+        )
+        return pb.FileObjectionResponse(objection=self._objection_pb(objection))
 
-    async def RecordInvestigation(self, request, context):
+    async def RecordInvestigation(
+        self, request: pb.RecordInvestigationRequest, context: Context
+    ) -> pb.RecordInvestigationResponse:
         v = Check()
         v.identifier("objection_id", request.objection_id)
         v.required("findings", request.findings) and v.max_length("findings", request.findings, 10000)
         v.done()
-        p = principal()
-        async with self.rt.db.transaction() as s:
-            obj, proposal = await usecases.record_investigation(
-                ReviewStore(s),
-                p,
-                objection_id=request.objection_id,
-                upheld=request.upheld,
-                findings=request.findings,
-            )
+        objection, proposal = await publicity.record_investigation(
+            self.uow,
+            principal(),
+            objection_id=request.objection_id,
+            upheld=request.upheld,
+            findings=request.findings,
+            now=now_utc(),
+        )
         return pb.RecordInvestigationResponse(
-            objection=self._objection_pb(obj), proposal=proposal_pb(proposal) if proposal else None
+            objection=self._objection_pb(objection), proposal=proposal_pb(proposal) if proposal else None
         )
 
-    async def ListObjections(self, request, context):
+    async def ListObjections(
+        self, request: pb.ListObjectionsRequest, context: Context
+    ) -> pb.ListObjectionsResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        async with self.rt.db.transaction() as s:
-            rows = await usecases.objections(ReviewStore(s), request.cycle_id)
-        return pb.ListObjectionsResponse(objections=[self._objection_pb(o) for o in rows])
+        rpc, query = "ListObjections", {"cycle_id": request.cycle_id}
+        found = await publicity.objections(
+            self.uow, cycle_id=request.cycle_id, page=self._page(rpc, request, query)
+        )
+        return pb.ListObjectionsResponse(
+            objections=[self._objection_pb(o) for o in found.items],
+            next_page_token=self._next(rpc, found.next_cursor, query),
+        )
 
     # ------------------------------------------------------------------ on-site reviews (Art. 9)
 
-    async def RecordOnSiteReview(self, request, context):
+    async def RecordOnSiteReview(
+        self, request: pb.RecordOnSiteReviewRequest, context: Context
+    ) -> pb.RecordOnSiteReviewResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.identifier("application_id", request.application_id)
         if request.kind not in ON_SITE_FROM_PB:
             v.fail("kind", "must be DEFENCE or SITE_VISIT", "须为现场答辩或现场核查")
         held_on = v.iso_date("held_on", request.held_on)
-        if held_on is not None and held_on > datetime.now(usecases.SHANGHAI).date():
+        if held_on is not None and held_on > beijing_date(now_utc()):
             v.fail("held_on", "must not be in the future", "不得晚于今天")
         participants = [x.strip() for x in request.participants]
         if v.required("participants", participants):
@@ -526,28 +581,37 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
                 v.fail("participants", "must list at most 100 people", "不得超过100人")
         v.required("findings", request.findings) and v.max_length("findings", request.findings, 20000)
         v.done()
-        p = principal()
-        async with self.rt.db.transaction() as s:
-            row = await usecases.record_on_site_review(
-                ReviewStore(s),
-                p,
-                cycle_id=request.cycle_id,
-                application_id=request.application_id,
-                kind=ON_SITE_FROM_PB[request.kind],
-                held_on=held_on,
-                participants=participants,
-                findings=request.findings,
-            )
-        return pb.RecordOnSiteReviewResponse(on_site_review=on_site_pb(row))
+        assert held_on is not None
+        review = await on_site.record_on_site_review(
+            self.uow,
+            principal(),
+            cycle_id=request.cycle_id,
+            application_id=request.application_id,
+            kind=ON_SITE_FROM_PB[request.kind],
+            held_on=held_on,
+            participants=participants,
+            findings=request.findings,
+            now=now_utc(),
+        )
+        return pb.RecordOnSiteReviewResponse(on_site_review=on_site_pb(review))
 
-    async def ListOnSiteReviews(self, request, context):
+    async def ListOnSiteReviews(
+        self, request: pb.ListOnSiteReviewsRequest, context: Context
+    ) -> pb.ListOnSiteReviewsResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         if request.application_id:
             v.identifier("application_id", request.application_id)
         v.done()
-        async with self.rt.db.transaction() as s:
-            rows = await usecases.on_site_reviews(
-                ReviewStore(s), cycle_id=request.cycle_id, application_id=request.application_id
-            )
-        return pb.ListOnSiteReviewsResponse(on_site_reviews=[on_site_pb(r) for r in rows])
+        rpc = "ListOnSiteReviews"
+        query = {"cycle_id": request.cycle_id, "application_id": request.application_id}
+        found = await on_site.on_site_reviews(
+            self.uow,
+            cycle_id=request.cycle_id,
+            application_id=request.application_id,
+            page=self._page(rpc, request, query),
+        )
+        return pb.ListOnSiteReviewsResponse(
+            on_site_reviews=[on_site_pb(r) for r in found.items],
+            next_page_token=self._next(rpc, found.next_cursor, query),
+        )

@@ -1,5 +1,6 @@
-"""How review is served: its servicer (with the SM4-GCM cipher for objectors' contacts at rest);
-tokens are verified with identity's published keys."""
+"""How review is served: the App builds its dependencies (the unit of work on its own database, the
+SM4-GCM cipher for objectors' contacts at rest, identity's expert pool over gRPC, the page tokens)
+and hands them to the servicer; tokens are verified with identity's published keys."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import logging
 import grpc
 
 from aicc.platform.crypto import FieldCipher, cipher_from_settings
+from aicc.platform.db import unit_of_work
+from aicc.platform.pagination import PageTokens
 from aicc.platform.server import BaseApp, Runtime, ServiceSpec
 from aicc.review.v1 import review_pb2, review_pb2_grpc
+from services.review.adapters import IdentityExpertRegistry
 from services.review.api import ReviewServicer
-from services.review.domain import usecases
+from services.review.domain import publicity
+from services.review.domain.ports import ExpertRegistry, ReviewUnitOfWork
 from services.review.store import ReviewStore
 
 
@@ -19,14 +24,17 @@ class ReviewApp(BaseApp):
     def __init__(self, rt: Runtime) -> None:
         super().__init__(rt)
         self.cipher: FieldCipher = cipher_from_settings(rt.settings)
+        self.uow: ReviewUnitOfWork = unit_of_work(rt.db, ReviewStore)
+        self.experts: ExpertRegistry = IdentityExpertRegistry(rt.clients)
+        self.tokens = PageTokens(rt.audit_key)
 
     def register(self, server: grpc.aio.Server) -> None:
-        review_pb2_grpc.add_ReviewServiceServicer_to_server(ReviewServicer(self.rt, self.cipher), server)
+        servicer = ReviewServicer(uow=self.uow, experts=self.experts, cipher=self.cipher, tokens=self.tokens)
+        review_pb2_grpc.add_ReviewServiceServicer_to_server(servicer, server)
 
     async def start(self) -> None:
         """Objections filed before contacts were encrypted at rest are encrypted now (idempotent)."""
-        async with self.rt.db.transaction() as s:
-            n = await usecases.encrypt_clear_contacts(ReviewStore(s), self.cipher)
+        n = await publicity.encrypt_clear_contacts(self.uow, self.cipher)
         if n:
             logging.getLogger(__name__).info("encrypted %d objector contact(s) stored in clear", n)
 

@@ -190,9 +190,21 @@ async def open_and_draw(
     return worker, await worker.DrawPanels(pb.DrawPanelsRequest(cycle_id=cycle, seed=seed))
 
 
+async def all_assignments(stub, **filters) -> list[pb.Assignment]:
+    """Every assignment the caller may see, page after page."""
+    out: list[pb.Assignment] = []
+    token = ""
+    while True:
+        page = await stub.ListAssignments(pb.ListAssignmentsRequest(page_token=token, **filters))
+        out.extend(page.assignments)
+        token = page.next_page_token
+        if not token:
+            return out
+
+
 async def score_everything(suite, w: World, cycle: str, fractions: dict[str, str]) -> None:
     worker = suite.stub("review", await suite.worker_token())
-    for a in (await worker.ListAssignments(pb.ListAssignmentsRequest(cycle_id=cycle))).assignments:
+    for a in await all_assignments(worker, cycle_id=cycle):
         rv = suite.stub("review", w.tokens[a.expert_user_id])
         if a.status == pb.ASSIGNMENT_STATUS_PENDING_DECLARATION:
             await rv.DeclareConflict(
@@ -375,6 +387,11 @@ async def test_full_review_from_compliance_to_announcement(suite):
     )
     assert proposal.allocated_fen == 3_000_000 * 100
     assert {d.dimension for d in lines["app-a"].dimension_scores} == {"1", "2", "3", "4", "5"}
+    # Each line names the applicant organisation the candidate was opened with.
+    org_of = {f"app-{k.lower()}": w.orgs[k] for k in "ABCDE"}
+    assert {x.application_id: x.organization_id for x in proposal.lines} == {
+        a: org_of[a] for a in ("app-a", "app-b", "app-c", "app-d")
+    }
     # Retried by the workflow: the same proposal, unchanged.
     again_p = (await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id=cycle))).proposal
     assert again_p.version == 1 and again_p.lines == proposal.lines
@@ -482,6 +499,7 @@ async def test_full_review_from_compliance_to_announcement(suite):
     lines2 = {x.application_id: x for x in v2.lines}
     assert "app-a" not in lines2
     assert lines2["app-b"].rank == 1 and lines2["app-b"].amount_fen == 1_000_000 * 100
+    assert all(x.organization_id == org_of[x.application_id] for x in v2.lines)
     # The reserve moved up into the freed budget.
     assert not lines2["app-c"].reserve and lines2["app-c"].amount_fen == 1_000_000 * 100
     # A decided objection cannot be decided again.
@@ -501,9 +519,26 @@ async def test_full_review_from_compliance_to_announcement(suite):
     )
     objections = (await province.ListObjections(pb.ListObjectionsRequest(cycle_id=cycle))).objections
     assert {o.status for o in objections} == {pb.OBJECTION_STATUS_UPHELD, pb.OBJECTION_STATUS_DISMISSED}
+    # One objection a page, in the order they were filed; the token is the caller's own.
+    first_page = await province.ListObjections(pb.ListObjectionsRequest(cycle_id=cycle, page_size=1))
+    assert [o.objection_id for o in first_page.objections] == [objection.objection_id]
+    assert first_page.next_page_token
+    second_page = await province.ListObjections(
+        pb.ListObjectionsRequest(cycle_id=cycle, page_size=1, page_token=first_page.next_page_token)
+    )
+    assert [o.objection_id for o in second_page.objections] == [dismissed_one.objection_id]
+    assert not second_page.next_page_token
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        worker.ListObjections(
+            pb.ListObjectionsRequest(cycle_id=cycle, page_size=1, page_token=first_page.next_page_token)
+        ),
+    )
+    assert [v.field for v in err.violations] == ["page_token"]
 
     final = (await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id=cycle))).proposal
     assert final.version == 2
+    assert final.lines and all(x.organization_id == org_of[x.application_id] for x in final.lines)
     assert (await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id=cycle))).proposal.version == 2
     err = await expect(grpc.StatusCode.FAILED_PRECONDITION, appl.FileObjection(obj_req))
     assert err.metadata["phase"] == "ANNOUNCED"
@@ -758,7 +793,7 @@ async def test_proposal_flags_a_deviant_expert_and_names_the_tie_breaker(suite):
     on_b = [a for a in draw.assignments if a.application_id == "app-b"]
     assert len(on_b) == 7
     deviant = on_b[0].expert_user_id
-    for a in (await worker.ListAssignments(pb.ListAssignmentsRequest(cycle_id=cycle))).assignments:
+    for a in await all_assignments(worker, cycle_id=cycle):
         rv = suite.stub("review", w.tokens[a.expert_user_id])
         await rv.DeclareConflict(pb.DeclareConflictRequest(assignment_id=a.assignment_id, has_conflict=False))
         fraction = {"app-b": "0.90", "app-c": "0.85", "app-d": "0.85"}[a.application_id]
@@ -1070,3 +1105,147 @@ async def test_objector_contact_is_encrypted_at_rest_clear_for_province_industry
     # Never logged.
     for secret in (phone, email, "13900001111"):
         assert secret not in caplog.text
+
+
+# ---------------------------------------------------------------------------------- pages
+
+
+async def _pages(call, request, field: str) -> list[list]:
+    """Every page of a list RPC from ``request`` on: the items of each page."""
+    pages, token = [], ""
+    while True:
+        request.page_token = token
+        resp = await call(request)
+        pages.append(list(getattr(resp, field)))
+        token = resp.next_page_token
+        if not token:
+            return pages
+
+
+async def test_lists_come_in_pages_bound_to_their_caller_and_filter(suite):
+    w = await make_world(suite, n_clean=4)
+    ident = suite.stub("identity", await suite.operator_token())
+    await ident.CreateUser(
+        ipb.CreateUserRequest(username="audit-p", display_name="审计", password=PASSWORD, roles=["auditor"])
+    )
+    auditor = suite.stub("review", await suite.login("audit-p", PASSWORD))
+    province = suite.stub("review", w.province)
+    worker = suite.stub("review", await suite.worker_token())
+
+    # 60 candidates (more than the default page), each with a compliance decision.
+    cycle = "cycle-pages"
+    base = datetime(2026, 5, 1, tzinfo=UTC)
+    many = [
+        pb.Candidate(
+            application_id=f"app-{i:03d}",
+            organization_id=f"org-{i:03d}",
+            enterprise_name=f"企业{i}",
+            city_code="370200",
+            submitted_at=stamp(base + timedelta(minutes=i)),
+        )
+        for i in range(60)
+    ]
+    await worker.OpenReview(pb.OpenReviewRequest(cycle_id=cycle, policy_json=policy_json(), candidates=many))
+    await worker.RecordComplianceDecisions(
+        pb.RecordComplianceDecisionsRequest(
+            cycle_id=cycle, decisions=[decision(c.application_id, i % 7 != 0) for i, c in enumerate(many)]
+        )
+    )
+    everyone = [c.application_id for c in many]
+
+    # Default page 50, then the rest; a page larger than the maximum is capped at 500 (all here).
+    default = await _pages(
+        province.ListComplianceReviews, pb.ListComplianceReviewsRequest(cycle_id=cycle), "reviews"
+    )
+    assert [len(p) for p in default] == [50, 10]
+    assert [r.application_id for p in default for r in p] == everyone
+    big = await province.ListComplianceReviews(
+        pb.ListComplianceReviewsRequest(cycle_id=cycle, page_size=100000)
+    )
+    assert [r.application_id for r in big.reviews] == everyone and not big.next_page_token
+    sevens = await _pages(
+        auditor.ListComplianceReviews, pb.ListComplianceReviewsRequest(cycle_id=cycle, page_size=7), "reviews"
+    )
+    assert [len(p) for p in sevens] == [7] * 8 + [4]
+    assert [r.application_id for p in sevens for r in p] == everyone
+    assert [r.compliant for p in sevens for r in p] == [i % 7 != 0 for i in range(60)]
+
+    # A token is refused to another caller, with another filter, or altered; a negative size too.
+    first = await province.ListComplianceReviews(pb.ListComplianceReviewsRequest(cycle_id=cycle, page_size=7))
+    token = first.next_page_token
+    refusals = [
+        auditor.ListComplianceReviews(pb.ListComplianceReviewsRequest(cycle_id=cycle, page_token=token)),
+        province.ListComplianceReviews(
+            pb.ListComplianceReviewsRequest(cycle_id="cycle-other", page_token=token)
+        ),
+        province.ListComplianceReviews(
+            pb.ListComplianceReviewsRequest(cycle_id=cycle, page_token=token[:-2] + "xy")
+        ),
+        province.ListComplianceReviews(pb.ListComplianceReviewsRequest(cycle_id=cycle, page_token="garbage")),
+    ]
+    for call in refusals:
+        err = await expect(grpc.StatusCode.INVALID_ARGUMENT, call)
+        assert [v.field for v in err.violations] == ["page_token"]
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        province.ListComplianceReviews(pb.ListComplianceReviewsRequest(cycle_id=cycle, page_size=-1)),
+    )
+    assert [v.field for v in err.violations] == ["page_size"]
+    # The same caller continues with the same filter (and may change the page size).
+    rest = await province.ListComplianceReviews(
+        pb.ListComplianceReviewsRequest(cycle_id=cycle, page_size=500, page_token=token)
+    )
+    assert [r.application_id for r in rest.reviews] == everyone[7:] and not rest.next_page_token
+
+    # Assignments: every page of the worker's listing is the whole draw in draw order; an expert's
+    # pages hold only their own, and their token is theirs.
+    drawn = "cycle-pages-draw"
+    _, draw = await open_and_draw(suite, w, drawn, keys="BCD", non_compliant="")
+    pages = await _pages(
+        worker.ListAssignments, pb.ListAssignmentsRequest(cycle_id=drawn, page_size=4), "assignments"
+    )
+    assert [len(p) for p in pages] == [4, 4, 1]
+    assert [a.assignment_id for p in pages for a in p] == [a.assignment_id for a in draw.assignments]
+    expert_id = draw.assignments[0].expert_user_id
+    expert = suite.stub("review", w.tokens[expert_id])
+    own = await _pages(expert.ListAssignments, pb.ListAssignmentsRequest(page_size=1), "assignments")
+    assert [a.assignment_id for p in own for a in p] == [
+        a.assignment_id for a in draw.assignments if a.expert_user_id == expert_id
+    ]
+    assert len(own) > 1 and all(len(p) == 1 for p in own)
+    mine = await expert.ListAssignments(pb.ListAssignmentsRequest(page_size=1))
+    other = next(a.expert_user_id for a in draw.assignments if a.expert_user_id != expert_id)
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        suite.stub("review", w.tokens[other]).ListAssignments(
+            pb.ListAssignmentsRequest(page_size=1, page_token=mine.next_page_token)
+        ),
+    )
+    assert [v.field for v in err.violations] == ["page_token"]
+
+    # On-site reviews: pages within the application filter; the token is bound to that filter.
+    for _ in range(3):
+        await province.RecordOnSiteReview(_onsite(drawn, app="app-b"))
+    await province.RecordOnSiteReview(_onsite(drawn, app="app-c"))
+    on_b = await _pages(
+        auditor.ListOnSiteReviews,
+        pb.ListOnSiteReviewsRequest(cycle_id=drawn, application_id="app-b", page_size=2),
+        "on_site_reviews",
+    )
+    assert [len(p) for p in on_b] == [2, 1] and {x.application_id for p in on_b for x in p} == {"app-b"}
+    every = await _pages(
+        auditor.ListOnSiteReviews, pb.ListOnSiteReviewsRequest(cycle_id=drawn, page_size=3), "on_site_reviews"
+    )
+    assert [len(p) for p in every] == [3, 1]
+    first_b = await auditor.ListOnSiteReviews(
+        pb.ListOnSiteReviewsRequest(cycle_id=drawn, application_id="app-b", page_size=2)
+    )
+    err = await expect(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        auditor.ListOnSiteReviews(
+            pb.ListOnSiteReviewsRequest(
+                cycle_id=drawn, application_id="app-c", page_size=2, page_token=first_b.next_page_token
+            )
+        ),
+    )
+    assert [v.field for v in err.violations] == ["page_token"]

@@ -14,10 +14,10 @@ import pytest
 
 from aicc.cli import rank
 from aicc.review.v1 import review_pb2 as pb
-from services.review.domain import usecases
+from services.review.domain import proposals
 from services.review.domain.export import export_csv, policy_file_text
-from services.review.store import ReviewStore
-from tests.service.test_review import decision, make_world, policy_json, sheet, stamp
+from services.review.service import ReviewApp
+from tests.service.test_review import all_assignments, decision, make_world, policy_json, sheet, stamp
 from tests.support.suite import InProcessSuite, suite_settings
 
 TIER = {pb.TIER_EXCELLENT: "excellent", pb.TIER_ADVANCED: "advanced", pb.TIER_NONE: "none"}
@@ -94,7 +94,7 @@ async def test_service_proposal_equals_aicc_rank_on_the_exported_csv(suite, tmp_
     # Scores: a level per application (several equal: ties), each expert near it, now and then far.
     rnd = random.Random(4)
     level = {c.application_id: rnd.choice([0.95, 0.9, 0.86, 0.82, 0.82, 0.7]) for c in cands}
-    for a in (await worker.ListAssignments(pb.ListAssignmentsRequest(cycle_id=cycle))).assignments:
+    for a in await all_assignments(worker, cycle_id=cycle):
         rv = suite.stub("review", w.tokens[a.expert_user_id])
         await rv.DeclareConflict(pb.DeclareConflictRequest(assignment_id=a.assignment_id, has_conflict=False))
         f = level[a.application_id] + rnd.choice([0, 0, 0, 0.01, -0.01, 0.03, -0.2])
@@ -111,14 +111,16 @@ async def test_service_proposal_equals_aicc_rank_on_the_exported_csv(suite, tmp_
     assert any(x.tie_break for x in proposal.lines)
 
     # Export exactly what was ranked, as officials and auditors would.
-    async with suite.hosts["review"].runtime.db.transaction() as s:
-        inputs = await usecases.ranking_inputs(ReviewStore(s), cycle_id=cycle)
+    app = suite.hosts["review"].app
+    assert isinstance(app, ReviewApp)
+    inputs = await proposals.ranking_inputs(app.uow, cycle_id=cycle)
     assert inputs.budget_fen == budget_fen
     assert {c.application_id for c in inputs.candidates} == {f"app-{i:02d}" for i in range(13)}
     apps_csv, scores_csv = export_csv(inputs.candidates, inputs.sheets)
     rows = _rank_cli(tmp_path, policy_file_text(inputs.policy_json), apps_csv, scores_csv, inputs.budget_fen)
 
     cli = {r["application_id"]: r for r in rows}
+    org_of = {c.application_id: c.organization_id for c in cands}
     assert set(cli) == {x.application_id for x in proposal.lines}
     for x in proposal.lines:
         r = cli[x.application_id]
@@ -136,3 +138,4 @@ async def test_service_proposal_equals_aicc_rank_on_the_exported_csv(suite, tmp_
             list(x.flagged_experts),
         )
         assert r["reason"] == x.reason and r["enterprise"] == x.enterprise_name
+        assert x.organization_id == org_of[x.application_id]

@@ -123,12 +123,13 @@ def compute_proposal(
             how = f"mean of {agg.sheet_count} sheet(s), untrimmed"
         parts.append(f"score 得分 {agg.final_score} ({how}; dimensions {breakdown})")
         tie_break = None
-        if above[idx]:
-            tie_break = above[idx][0]
-            parts.append(f"tie with rank {rank - 1} broken by {above[idx][1]}")
-        if below[idx]:
-            tie_break = tie_break or below[idx][0]
-            parts.append(f"tie with rank {rank + 1} broken by {below[idx][1]}")
+        tie_above, tie_below = above[idx], below[idx]
+        if tie_above:
+            tie_break = tie_above[0]
+            parts.append(f"tie with rank {rank - 1} broken by {tie_above[1]}")
+        if tie_below:
+            tie_break = tie_break or tie_below[0]
+            parts.append(f"tie with rank {rank + 1} broken by {tie_below[1]}")
         if agg.flagged_experts:
             parts.append(f"outlier experts flagged 离群专家: {', '.join(agg.flagged_experts)}")
 

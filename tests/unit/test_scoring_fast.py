@@ -3,10 +3,12 @@ all-Decimal engine (kept verbatim in ``_scoring_reference``), on generated data 
 ties, trimmed and untrimmed panels, outliers, scores written with 0-2 decimals, a binding budget;
 and reports exactly the same problems for bad input."""
 
+import ast
 import datetime as dt
 import json
 import random
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
@@ -148,3 +150,46 @@ def test_decimal_subclass_points_are_accepted_as_before():
     fast = scoring.compute_proposal(POLICY, cands, sheets)
     ref = reference.compute_proposal(POLICY, cands, sheets)
     assert _json(scoring, fast) == _json(reference, ref)
+
+
+def test_compute_proposal_is_rank_then_allocate():
+    """The two steps compose to the whole engine, and the ranking alone already fixes the order,
+    scores, ties and outlier flags that the reference gives (money aside)."""
+    cands, sheets = generate(12, 300)
+    ranking = scoring.rank(POLICY, cands, sheets)
+    for budget in (None, 0, 7_000_000_00):
+        assert _json(scoring, scoring.allocate(POLICY, ranking, budget_fen=budget)) == _json(
+            scoring, scoring.compute_proposal(POLICY, cands, sheets, budget_fen=budget)
+        )
+    ref = reference.compute_proposal(POLICY, cands, sheets)
+    assert [(r.candidate.application_id, r.rank, r.final_score, r.dimension_scores) for r in ranking] == [
+        (ln.application_id, ln.rank, ln.final_score, ln.dimension_scores) for ln in ref
+    ]
+    assert [(r.tie_break, r.flagged_experts) for r in ranking] == [
+        (ln.tie_break, ln.flagged_experts) for ln in ref
+    ]
+    assert all(ln.reason.startswith("; ".join(r.explanation)) for r, ln in zip(ranking, ref, strict=True))
+
+
+def test_allocate_refuses_a_bad_budget_and_compute_proposal_checks_it_before_ranking():
+    cands, sheets = generate(13, 5)
+    ranking = scoring.rank(POLICY, cands, sheets)
+    with pytest.raises(ValueError, match="budget_fen"):
+        scoring.allocate(POLICY, ranking, budget_fen=-1)
+    sheets["stray"] = {}  # a ScoringError, were the sheets looked at first
+    with pytest.raises(ValueError, match="budget_fen"):
+        scoring.compute_proposal(POLICY, cands, sheets, budget_fen=-1)
+
+
+def test_the_reference_imports_no_ranking_or_allocation_code_of_production():
+    """The oracle shares the types, the sheet checks and the per-application aggregation with
+    production, never its ranking or allocation: otherwise it would agree with any bug there."""
+    tree = ast.parse((Path(__file__).parent / "_scoring_reference.py").read_text(encoding="utf-8"))
+    shared = {"NONE_TIER", "Aggregate", "Candidate", "ProposalLine", "ScoringError", "_sheet_problems"}
+    shared |= {"aggregate", "format_yuan", "proposal_to_json_rows"}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("services."):
+            assert node.module == "services.review.domain.scoring", node.module
+            assert {a.name for a in node.names} <= shared, {a.name for a in node.names} - shared
+        elif isinstance(node, ast.Import):
+            assert not any(a.name.startswith("services") for a in node.names)

@@ -330,15 +330,25 @@ class ListComplianceReviewsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
+    page_size: _builtins.int
+    """At most this many items (0: 50; more than 500: 500)."""
+    page_token: _builtins.str
+    """From the previous answer's next_page_token; empty for the first page. Bound to the caller and
+    to this request's filter.
+    """
     def __init__(
         self,
         *,
         cycle_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -349,16 +359,20 @@ class ListComplianceReviewsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     REVIEWS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
     @_builtins.property
     def reviews(self) -> _containers.RepeatedCompositeFieldContainer[Global___ComplianceReview]: ...
     def __init__(
         self,
         *,
         reviews: _abc.Iterable[Global___ComplianceReview] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["reviews", b"reviews"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "reviews", b"reviews"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -526,18 +540,28 @@ class ListAssignmentsRequest(_message.Message):
 
     CYCLE_ID_FIELD_NUMBER: _builtins.int
     EXPERT_USER_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     expert_user_id: _builtins.str
     """Province roles may list any expert's; an expert sees only their own."""
+    page_size: _builtins.int
+    """At most this many items (0: 50; more than 500: 500)."""
+    page_token: _builtins.str
+    """From the previous answer's next_page_token; empty for the first page. Bound to the caller and
+    to this request's filter.
+    """
     def __init__(
         self,
         *,
         cycle_id: _builtins.str = ...,
         expert_user_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "expert_user_id", b"expert_user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "expert_user_id", b"expert_user_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -548,16 +572,20 @@ class ListAssignmentsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ASSIGNMENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
     @_builtins.property
     def assignments(self) -> _containers.RepeatedCompositeFieldContainer[Global___Assignment]: ...
     def __init__(
         self,
         *,
         assignments: _abc.Iterable[Global___Assignment] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignments", b"assignments"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["assignments", b"assignments", "next_page_token", b"next_page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -820,6 +848,7 @@ class ProposalLine(_message.Message):
     BUDGET_LEFT_FEN_FIELD_NUMBER: _builtins.int
     FLAGGED_EXPERTS_FIELD_NUMBER: _builtins.int
     TIE_BREAK_FIELD_NUMBER: _builtins.int
+    ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     enterprise_name: _builtins.str
     city_code: _builtins.str
@@ -835,6 +864,8 @@ class ProposalLine(_message.Message):
     """The tie-breaker that separated this line from an equal-score neighbour ("dimension:N",
     "submitted_at", "application_id"); empty when its score is not tied.
     """
+    organization_id: _builtins.str
+    """The applicant organisation (identity's organization_id), as the candidate was opened with."""
     @_builtins.property
     def dimension_scores(self) -> _containers.RepeatedCompositeFieldContainer[Global___DimensionScore]: ...
     @_builtins.property
@@ -859,10 +890,11 @@ class ProposalLine(_message.Message):
         budget_left_fen: _builtins.int = ...,
         flagged_experts: _abc.Iterable[_builtins.str] | None = ...,
         tie_break: _builtins.str = ...,
+        organization_id: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "application_id", b"application_id", "budget_left_fen", b"budget_left_fen", "city_code", b"city_code", "dimension_scores", b"dimension_scores", "enterprise_name", b"enterprise_name", "final_score", b"final_score", "flagged_experts", b"flagged_experts", "rank", b"rank", "reason", b"reason", "reserve", b"reserve", "tie_break", b"tie_break", "tier", b"tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "application_id", b"application_id", "budget_left_fen", b"budget_left_fen", "city_code", b"city_code", "dimension_scores", b"dimension_scores", "enterprise_name", b"enterprise_name", "final_score", b"final_score", "flagged_experts", b"flagged_experts", "organization_id", b"organization_id", "rank", b"rank", "reason", b"reason", "reserve", b"reserve", "tie_break", b"tie_break", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1283,15 +1315,25 @@ class ListObjectionsRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
+    page_size: _builtins.int
+    """At most this many items (0: 50; more than 500: 500)."""
+    page_token: _builtins.str
+    """From the previous answer's next_page_token; empty for the first page. Bound to the caller and
+    to this request's filter.
+    """
     def __init__(
         self,
         *,
         cycle_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1302,16 +1344,20 @@ class ListObjectionsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     OBJECTIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
     @_builtins.property
     def objections(self) -> _containers.RepeatedCompositeFieldContainer[Global___Objection]: ...
     def __init__(
         self,
         *,
         objections: _abc.Iterable[Global___Objection] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["objections", b"objections"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "objections", b"objections"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1427,18 +1473,28 @@ class ListOnSiteReviewsRequest(_message.Message):
 
     CYCLE_ID_FIELD_NUMBER: _builtins.int
     APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     application_id: _builtins.str
     """Empty = every application of the cycle."""
+    page_size: _builtins.int
+    """At most this many items (0: 50; more than 500: 500)."""
+    page_token: _builtins.str
+    """From the previous answer's next_page_token; empty for the first page. Bound to the caller and
+    to this request's filter.
+    """
     def __init__(
         self,
         *,
         cycle_id: _builtins.str = ...,
         application_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "cycle_id", b"cycle_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "cycle_id", b"cycle_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1449,16 +1505,20 @@ class ListOnSiteReviewsResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     ON_SITE_REVIEWS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Empty on the last page."""
     @_builtins.property
     def on_site_reviews(self) -> _containers.RepeatedCompositeFieldContainer[Global___OnSiteReview]: ...
     def __init__(
         self,
         *,
         on_site_reviews: _abc.Iterable[Global___OnSiteReview] | None = ...,
+        next_page_token: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["on_site_reviews", b"on_site_reviews"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "on_site_reviews", b"on_site_reviews"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

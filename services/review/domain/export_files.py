@@ -59,9 +59,11 @@ def table_xlsx(
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.worksheet import Worksheet
 
     wb = Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
     ws.title = sheet_title
     for line in preamble:
         ws.append(list(line))
@@ -90,13 +92,22 @@ def table_xlsx(
 
 
 class ProposalLike(Protocol):
-    """The stored proposal (``store.ProposalRow``): lines are dicts as the scoring writes them."""
+    """A proposal (``model.Proposal``): lines are dicts as the scoring writes them."""
 
-    cycle_id: str
-    version: int
-    lines: list
-    budget_fen: int
-    allocated_fen: int
+    @property
+    def cycle_id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def lines(self) -> list[dict[str, Any]]: ...
+
+    @property
+    def budget_fen(self) -> int: ...
+
+    @property
+    def allocated_fen(self) -> int: ...
 
 
 @dataclass(frozen=True)

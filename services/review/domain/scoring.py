@@ -24,6 +24,9 @@ Rules (all parameters come from the :class:`~aicc.platform.policy.Policy`):
   above ``award_cap``. The FIRST award that would exceed the remaining budget stops allocation:
   no later (even cheaper) award is funded. Qualifying applications left unfunded are reserve
   (候补), in rank order, amount 0.
+
+:func:`compute_proposal` is the two steps in turn: :func:`rank` (sheets checked, aggregated, ordered,
+ties explained) then :func:`allocate` (tiers, quota, cap, budget), each usable on its own.
 """
 
 from __future__ import annotations
@@ -43,11 +46,14 @@ __all__ = [
     "Aggregate",
     "Candidate",
     "ProposalLine",
+    "RankedApplication",
     "ScoringError",
     "aggregate",
+    "allocate",
     "compute_proposal",
     "format_yuan",
     "proposal_to_json_rows",
+    "rank",
     "validate_sheet",
 ]
 
@@ -265,7 +271,7 @@ def aggregate(policy: Policy, sheets_for_app: Mapping[str, Mapping[str, Decimal]
 
 # ------------------------------------------------------------------------- integer fast path
 #
-# compute_proposal works in integer units of the policy's last decimal place (hundredths for
+# The ranking step (:func:`rank`) works in integer units of the policy's last decimal place (hundredths for
 # ``decimals: 2``): every valid point is an exact integer there, so sums, trimmed means,
 # ROUND_HALF_UP and the outlier test are exact integer arithmetic, and Decimals are made only for
 # the results. It gives exactly what :func:`aggregate` (the plain Decimal statement of the rules)
@@ -275,7 +281,7 @@ def aggregate(policy: Policy, sheets_for_app: Mapping[str, Mapping[str, Decimal]
 
 
 class _Engine:
-    """What compute_proposal needs from the policy, precomputed once per call.
+    """What the ranking step needs from the policy, precomputed once per call.
 
     A valid point is remembered, per indicator, by its exact text (``Decimal.__str__``, which
     also refuses anything that is not a Decimal: equal text means equal value AND exponent, and
@@ -332,7 +338,7 @@ class _Engine:
             if len(sheet) != self.n_ind:
                 return None
             vals = self.getter(sheet)
-            hs = list(map(dict.get, self.memos, map(_DEC_STR, vals)))
+            hs: list[Any] = list(map(dict.get, self.memos, map(_DEC_STR, vals)))
         except Exception:  # noqa: BLE001 - a missing indicator, not a Decimal...
             return None
         if None in hs:
@@ -421,19 +427,34 @@ def _decider(eng: _Engine, a: _Scored, b: _Scored) -> tuple[str, str]:
     return "application_id", f"application id {ca.application_id} vs {cb.application_id} / 按申报编号"
 
 
-def compute_proposal(
-    policy: Policy,
-    candidates: Sequence[Candidate],
-    sheets: Mapping[str, Mapping[str, Mapping[str, Decimal]]],
-    *,
-    budget_fen: int | None = None,
-) -> list[ProposalLine]:
-    """Rank ``candidates`` by their aggregated expert scores and allocate awards (Art. 10-11)."""
+@dataclass(frozen=True, slots=True)
+class RankedApplication:
+    """One application in rank order: what the ranking step decides, before tiers and money."""
+
+    candidate: Candidate
+    rank: int
+    final_score: Decimal
+    dimension_scores: dict[str, Decimal]
+    # The tie-breaker that separated it from an equal-score neighbour, None when not tied.
+    tie_break: str | None
+    flagged_experts: tuple[str, ...]
+    # The ranking part of the line's reason: rank, score and how it was aggregated, ties, outliers.
+    explanation: tuple[str, ...]
+
+
+def _budget(policy: Policy, budget_fen: int | None) -> int:
     budget = policy.budget_fen if budget_fen is None else budget_fen
     if isinstance(budget, bool) or not isinstance(budget, int) or budget < 0:
         raise ValueError("budget_fen must be a non-negative integer")
+    return budget
 
-    eng = _Engine(policy)
+
+def _scored(
+    eng: _Engine,
+    candidates: Sequence[Candidate],
+    sheets: Mapping[str, Mapping[str, Mapping[str, Decimal]]],
+) -> list[_Scored]:
+    """Every candidate's aggregate; raises :class:`ScoringError` listing every problem found."""
     problems: list[tuple[str, str]] = []
     seen: set[str] = set()
     for c in candidates:
@@ -454,7 +475,7 @@ def compute_proposal(
         for expert, sheet in app_sheets.items():
             p = eng.packed(sheet)
             if p is None:
-                found = _sheet_problems(policy, expert, sheet)
+                found = _sheet_problems(eng.policy, expert, sheet)
                 if found:
                     problems += [(c.application_id, x) for x in found]
                     continue
@@ -465,8 +486,19 @@ def compute_proposal(
             scored.append(_aggregate_units(eng, c, experts, packed))
     if problems:
         raise ScoringError(problems)
+    return scored
 
-    # final score descending, then the tie-breakers, then application id: a total order
+
+def rank(
+    policy: Policy,
+    candidates: Sequence[Candidate],
+    sheets: Mapping[str, Mapping[str, Mapping[str, Decimal]]],
+) -> list[RankedApplication]:
+    """The ranking step: checks every sheet, aggregates each application's sheets and orders the
+    applications by final score, then the tie-breakers, then application id (a total order)."""
+    eng = _Engine(policy)
+    scored = _scored(eng, candidates, sheets)
+
     tie_keys: list[int | None] = [
         None if tb == "submitted_at" else eng.dims.index(tb.split(":", 1)[1])
         for tb in policy.scoring.tie_breakers
@@ -490,6 +522,51 @@ def compute_proposal(
             above[i] = decided
             below[i - 1] = decided
 
+    ranking: list[RankedApplication] = []
+    dims = eng.dims
+    dec = eng.dec
+    for idx, s in enumerate(scored):
+        final_score = dec(s.final)
+        dimension_scores = {d: dec(v) for d, v in zip(dims, s.dims, strict=True)}
+        place = idx + 1
+        parts = [f"第{place}名 rank {place}"]
+        breakdown = " ".join(f"{d}:{v}" for d, v in dimension_scores.items())
+        if s.trimmed:
+            how = f"mean of {s.sheet_count - 2} of {s.sheet_count} sheets, dropped low {s.trimmed[0]} / high {s.trimmed[1]}"
+        else:
+            how = f"mean of {s.sheet_count} sheet(s), untrimmed"
+        parts.append(f"score 得分 {final_score} ({how}; dimensions {breakdown})")
+        tie_break = None
+        tie_above, tie_below = above[idx], below[idx]
+        if tie_above:
+            tie_break = tie_above[0]
+            parts.append(f"tie with rank {place - 1} broken by {tie_above[1]}")
+        if tie_below:
+            tie_break = tie_break or tie_below[0]
+            parts.append(f"tie with rank {place + 1} broken by {tie_below[1]}")
+        if s.flagged:
+            parts.append(f"outlier experts flagged 离群专家: {', '.join(s.flagged)}")
+        ranking.append(
+            RankedApplication(
+                candidate=s.cand,
+                rank=place,
+                final_score=final_score,
+                dimension_scores=dimension_scores,
+                tie_break=tie_break,
+                flagged_experts=s.flagged,
+                explanation=tuple(parts),
+            )
+        )
+    return ranking
+
+
+def allocate(
+    policy: Policy, ranking: Sequence[RankedApplication], *, budget_fen: int | None = None
+) -> list[ProposalLine]:
+    """The allocation step, strictly in rank order: each application's tier, then its award under
+    the quota, the award cap and the budget (the first award that does not fit stops allocation;
+    qualifying applications left unfunded are reserve)."""
+    budget = _budget(policy, budget_fen)
     tiers = policy.tiers
     tier_used = {t.key: 0 for t in tiers}
     q = policy.scoring.quantum
@@ -500,29 +577,10 @@ def compute_proposal(
     awards = 0
     stopped_by: str | None = None  # set once allocation stops
     lines: list[ProposalLine] = []
-    dims = eng.dims
-    dec = eng.dec
-    for idx, s in enumerate(scored):
-        cand = s.cand
-        final_score = dec(s.final)
-        dimension_scores = {d: dec(v) for d, v in zip(dims, s.dims, strict=True)}
-        rank = idx + 1
-        parts = [f"第{rank}名 rank {rank}"]
-        breakdown = " ".join(f"{d}:{v}" for d, v in dimension_scores.items())
-        if s.trimmed:
-            how = f"mean of {s.sheet_count - 2} of {s.sheet_count} sheets, dropped low {s.trimmed[0]} / high {s.trimmed[1]}"
-        else:
-            how = f"mean of {s.sheet_count} sheet(s), untrimmed"
-        parts.append(f"score 得分 {final_score} ({how}; dimensions {breakdown})")
-        tie_break = None
-        if above[idx]:
-            tie_break = above[idx][0]
-            parts.append(f"tie with rank {rank - 1} broken by {above[idx][1]}")
-        if below[idx]:
-            tie_break = tie_break or below[idx][0]
-            parts.append(f"tie with rank {rank + 1} broken by {below[idx][1]}")
-        if s.flagged:
-            parts.append(f"outlier experts flagged 离群专家: {', '.join(s.flagged)}")
+    for r in ranking:
+        cand = r.candidate
+        final_score = r.final_score
+        parts = list(r.explanation)
 
         tier_key = NONE_TIER
         tier = None
@@ -549,7 +607,7 @@ def compute_proposal(
             if stopped_by is None and wanted > remaining:
                 stopped_by = (
                     f"{format_yuan(wanted)} yuan would exceed the remaining budget "
-                    f"{format_yuan(remaining)} yuan at rank {rank}: allocation stopped 预算不足，停止分配"
+                    f"{format_yuan(remaining)} yuan at rank {r.rank}: allocation stopped 预算不足，停止分配"
                 )
             if stopped_by is None:
                 amount = wanted
@@ -568,19 +626,32 @@ def compute_proposal(
                 application_id=cand.application_id,
                 enterprise=cand.enterprise,
                 city=cand.city,
-                rank=rank,
+                rank=r.rank,
                 final_score=final_score,
-                dimension_scores=dimension_scores,
+                dimension_scores=r.dimension_scores,
                 tier=tier_key,
                 amount_fen=amount,
                 reserve=reserve,
                 reason="; ".join(parts),
                 budget_left_fen=remaining,
-                tie_break=tie_break,
-                flagged_experts=s.flagged,
+                tie_break=r.tie_break,
+                flagged_experts=r.flagged_experts,
             )
         )
     return lines
+
+
+def compute_proposal(
+    policy: Policy,
+    candidates: Sequence[Candidate],
+    sheets: Mapping[str, Mapping[str, Mapping[str, Decimal]]],
+    *,
+    budget_fen: int | None = None,
+) -> list[ProposalLine]:
+    """Rank ``candidates`` by their aggregated expert scores and allocate awards (Art. 10-11):
+    :func:`rank`, then :func:`allocate`. The budget is checked before anything is ranked."""
+    budget = _budget(policy, budget_fen)
+    return allocate(policy, rank(policy, candidates, sheets), budget_fen=budget)
 
 
 def proposal_to_json_rows(lines: Sequence[ProposalLine]) -> list[dict[str, Any]]:
