@@ -108,7 +108,7 @@ def summary_of(p: rpb.Proposal) -> ProposalSummary:
     lines = [
         AwardLine(
             application_id=line.application_id,
-            organization_id="",
+            organization_id=line.organization_id,
             city_code=line.city_code,
             enterprise_name=line.enterprise_name,
             tier=TIER_NAMES.get(line.tier, "none"),
