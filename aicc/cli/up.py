@@ -57,7 +57,7 @@ class Suite:
 
     def start(self, name: str, argv: list[str]) -> None:
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
-        self.procs[name] = subprocess.Popen(
+        self.procs[name] = subprocess.Popen(  # noqa: S603 - our own binaries and interpreter, no shell
             argv,
             env=self.env,
             stdout=log,

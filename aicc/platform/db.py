@@ -11,6 +11,7 @@ registry=registry())``), so five services' tables never meet in one metadata.
 from __future__ import annotations
 
 import contextlib
+import logging
 import dataclasses
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
@@ -94,7 +95,7 @@ class Database:
 
             SQLAlchemyInstrumentor().instrument(engine=self.engine.sync_engine)
         except Exception:  # pragma: no cover - instrumentation is optional at runtime
-            pass
+            logging.getLogger("aicc.db").debug("SQLAlchemy instrumentation not available", exc_info=True)
 
     def _sqlite_pragmas(self) -> None:
         sync_engine = self.engine.sync_engine

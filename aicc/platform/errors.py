@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import TypeVar
 
 
 class Code(StrEnum):
@@ -191,3 +192,19 @@ def invalid(
         reason="INVALID_ARGUMENT",
         violations=violations,
     )
+
+
+T = TypeVar("T")
+
+
+def present(value: T | None, what: str) -> T:
+    """``value``, known by the code's own logic not to be None (checked above, or loaded just
+    before): an Internal error, never a silent None, if that logic is ever broken. Unlike ``assert``
+    it is not stripped by ``python -O``."""
+    if value is None:
+        raise Internal(
+            f"internal invariant broken: {what} is missing",
+            f"系统内部校验失败：缺少{what}",
+            reason="INVARIANT",
+        )
+    return value

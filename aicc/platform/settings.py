@@ -74,7 +74,7 @@ class Settings(BaseSettings):
     # file signs, all verify). Dev mode generates one under data_dir when empty.
     token_signing_keys_dir: Path | None = None
     token_ttl_seconds: int = 900
-    token_issuer: str = "aicc-identity"
+    token_issuer: str = "aicc-identity"  # noqa: S105 - the JWT "iss" claim, not a secret
 
     # mTLS between services and the worker (PEM files; a Kubernetes Secret / cert-manager volume).
     # Without them only dev mode may talk plaintext; any other process refuses to start.

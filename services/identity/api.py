@@ -15,6 +15,7 @@ from aicc.identity.v1 import identity_pb2_grpc
 from aicc.platform import authz
 from aicc.platform.auth import principal
 from aicc.platform.convert import ts
+from aicc.platform.errors import present
 from aicc.platform.pagination import PageRequest, PageTokens, page_size
 from aicc.platform.ports import Clock, UnitOfWork
 from aicc.platform.validation import Check
@@ -367,12 +368,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         if start and end and end < start:
             v.fail("end_date", "must not be before start_date", "不得早于开始日期")
         v.done()
-        assert start is not None  # required above
         await registry.record_credit(
             self.d.uow,
             uscc_code=request.uscc,
             severity=request.severity,
-            start=start,
+            start=present(start, "start_date"),
             end=end,
             source=request.source,
             reference=request.reference,
@@ -387,9 +387,12 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         as_of = v.iso_date("as_of_date", request.as_of_date)
         v.required("source", request.source)
         v.done()
-        assert as_of is not None  # required above
         await registry.record_green(
-            self.d.uow, uscc_code=request.uscc, meets=request.meets, as_of=as_of, source=request.source
+            self.d.uow,
+            uscc_code=request.uscc,
+            meets=request.meets,
+            as_of=present(as_of, "as_of_date"),
+            source=request.source,
         )
         return pb.RecordGreenThresholdResponse()
 
@@ -414,9 +417,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         v.identifier("organization_id", request.organization_id)
         as_of = v.iso_date("as_of_date", request.as_of_date)
         v.done()
-        assert as_of is not None  # required above
         failures = await registry.check_eligibility(
-            self.d.uow, actor=principal(), organization_id=request.organization_id, as_of=as_of
+            self.d.uow,
+            actor=principal(),
+            organization_id=request.organization_id,
+            as_of=present(as_of, "as_of_date"),
         )
         return pb.CheckEligibilityResponse(
             eligible=not failures,

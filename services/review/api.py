@@ -14,6 +14,7 @@ from aicc.platform.auth import principal
 from aicc.platform.clock import beijing_date, now_utc
 from aicc.platform.convert import from_ts, ts
 from aicc.platform.crypto import FieldCipher
+from aicc.platform.errors import present
 from aicc.platform.pagination import PageRequest, PageTokens, page_size
 from aicc.platform.validation import Check
 from aicc.review.v1 import review_pb2 as pb
@@ -369,9 +370,11 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         if ends_at is None:
             v.fail("ends_at", "is required", "必填")
         v.done()
-        assert ends_at is not None
         await publicity.open_publicity(
-            self.uow, cycle_id=request.cycle_id, proposal_version=request.proposal_version, ends_at=ends_at
+            self.uow,
+            cycle_id=request.cycle_id,
+            proposal_version=request.proposal_version,
+            ends_at=present(ends_at, "ends_at"),
         )
         return pb.OpenPublicityResponse()
 
@@ -581,14 +584,13 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
                 v.fail("participants", "must list at most 100 people", "不得超过100人")
         v.required("findings", request.findings) and v.max_length("findings", request.findings, 20000)
         v.done()
-        assert held_on is not None
         review = await on_site.record_on_site_review(
             self.uow,
             principal(),
             cycle_id=request.cycle_id,
             application_id=request.application_id,
             kind=ON_SITE_FROM_PB[request.kind],
-            held_on=held_on,
+            held_on=present(held_on, "held_on"),
             participants=participants,
             findings=request.findings,
             now=now_utc(),

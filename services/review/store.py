@@ -187,7 +187,8 @@ class OnSiteReviewRow(Base, table=True):
 
 def _c(row: type[Base], name: str) -> ColumnElement[Any]:
     mapper = sa_inspect(row)
-    assert mapper is not None
+    if mapper is None:
+        raise TypeError(f"{row.__name__} is not a mapped table")
     column: ColumnElement[Any] = mapper.c[name]
     return column
 

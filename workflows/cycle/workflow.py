@@ -24,7 +24,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from aicc.platform.errors import FieldViolation, error_for, wrong_phase
+    from aicc.platform.errors import FieldViolation, error_for, present, wrong_phase
     from workflows.cycle.activities import CycleActivities
     from workflows.cycle.models import (
         CITY_ROLES,
@@ -259,8 +259,7 @@ class CycleWorkflow:
 
     async def _decision(self) -> ProposalDecision:
         await self._wait(lambda: self.decision is not None)
-        assert self.decision is not None
-        return self.decision
+        return present(self.decision, "decision")
 
     async def _publicity(self) -> None:
         self.publicity_ends_at = await self._deadline(self.inp.publicity)
@@ -270,8 +269,9 @@ class CycleWorkflow:
         await self._act(CycleActivities.open_publicity, opening)
         await self._enter(Phase.PUBLICITY)
         await self._wait(lambda: self.outcome is not None)
-        assert self.outcome is not None
-        await self._enter(Phase.ANNOUNCED, self.outcome.announcement_document_no)
+        await self._enter(
+            Phase.ANNOUNCED, present(self.outcome, "publicity outcome").announcement_document_no
+        )
 
     async def _disburse(self) -> None:
         awards = self._awards()

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from aicc.platform.auth import Principal
 from aicc.platform.clock import SHANGHAI
-from aicc.platform.errors import DomainError, Unauthenticated
+from aicc.platform.errors import DomainError, Unauthenticated, present
 from aicc.platform.ports import UnitOfWork
 from services.identity.domain import second_factor
 from services.identity.domain.model import LoginThrottle, User, UserProfile
@@ -146,7 +146,7 @@ async def _attempt(
         return await fail(
             Unauthenticated("wrong username or password", "用户名或密码错误", reason="BAD_CREDENTIALS")
         )
-    assert user is not None
+    user = present(user, "user")
     if needs_second_factor(user.roles):
         secret = clear_totp_secret(user, cipher)
         if secret is None:

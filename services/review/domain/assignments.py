@@ -17,7 +17,7 @@ from datetime import date, datetime
 from aicc.platform import authz
 from aicc.platform.auth import Principal
 from aicc.platform.clock import beijing_date
-from aicc.platform.errors import FailedPrecondition, not_found, wrong_phase
+from aicc.platform.errors import FailedPrecondition, not_found, present, wrong_phase
 from aicc.platform.ids import new_id
 from aicc.platform.pagination import Page, PageRequest
 from services.review.domain import panels
@@ -254,7 +254,7 @@ async def _replace(
     all_rows = await repo.assignments(cycle.cycle_id)
     load = Counter(r.expert_user_id for r in all_rows if r.status != RECUSED)
     candidate = await repo.candidate(cycle.cycle_id, a.application_id)
-    assert candidate is not None
+    candidate = present(candidate, "candidate")
     replacement_id = panels.draw_replacement(
         [panels.ExpertProfile.from_jsonable(e) for e in cycle.pool_json or []],
         party(candidate),

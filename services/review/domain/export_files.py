@@ -63,7 +63,8 @@ def table_xlsx(
 
     wb = Workbook()
     ws = wb.active
-    assert isinstance(ws, Worksheet)  # a new workbook's one sheet
+    if not isinstance(ws, Worksheet):  # a new workbook has one sheet
+        raise TypeError("a new workbook has no worksheet")
     ws.title = sheet_title
     for line in preamble:
         ws.append(list(line))

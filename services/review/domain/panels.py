@@ -171,7 +171,7 @@ def draw_panels(
     """Draw a panel of ``size`` for each party. Raises :class:`NotEnoughExperts` naming the first
     application for which no expert at all is eligible."""
     experts = _sorted_pool(pool)
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a reproducible draw from the recorded seed (GetPanelDraw)
     load: Counter[str] = Counter()
     assignments: list[tuple[str, str]] = []
     exclusions: list[Exclusion] = []
@@ -225,5 +225,5 @@ def draw_replacement(
     ]
     if not eligible:
         return None
-    order = random.Random(seed + recusal_number).sample(eligible, len(eligible))
+    order = random.Random(seed + recusal_number).sample(eligible, len(eligible))  # noqa: S311 - reproducible
     return min(order, key=lambda uid: load.get(uid, 0))

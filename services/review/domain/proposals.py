@@ -10,7 +10,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from aicc.platform.errors import FailedPrecondition, not_found, wrong_phase
+from aicc.platform.errors import FailedPrecondition, not_found, present, wrong_phase
 from services.review.domain import export_files, scoring
 from services.review.domain.compliance import compliant_candidates, review_cycle
 from services.review.domain.model import AssignmentStatus, Phase, Proposal, ReviewCycle, ScoreSheet, few
@@ -144,8 +144,7 @@ async def compute_proposal(
         cycle = await review_cycle(repo, cycle_id, lock=True)
         if cycle.phase in (Phase.PROPOSAL, Phase.PUBLICITY, Phase.ANNOUNCED):
             latest = await repo.latest_proposal(cycle_id)
-            assert latest is not None
-            return await _with_organizations(repo, latest)
+            return await _with_organizations(repo, present(latest, "proposal"))
         if cycle.phase != Phase.EXPERT_REVIEW:
             raise wrong_phase("ComputeProposal", cycle.phase, Phase.EXPERT_REVIEW, "计算拟支持名单")
         await _check_expert_review_complete(repo, cycle_id)

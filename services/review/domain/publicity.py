@@ -15,7 +15,7 @@ from aicc.platform.auth import Principal
 from aicc.platform.clock import SHANGHAI
 from aicc.platform.crypto import PREFIX as ENCRYPTED_PREFIX
 from aicc.platform.crypto import DecryptionError, FieldCipher, mask_contact
-from aicc.platform.errors import FailedPrecondition, not_found, wrong_phase
+from aicc.platform.errors import FailedPrecondition, not_found, present, wrong_phase
 from aicc.platform.ids import new_id
 from aicc.platform.pagination import Page, PageRequest
 from services.review.domain.compliance import review_cycle
@@ -140,7 +140,7 @@ async def record_investigation(
             return obj, None
         obj.status = ObjectionStatus.UPHELD
         latest = await repo.latest_proposal(obj.cycle_id)
-        assert latest is not None
+        latest = present(latest, "proposal")
         removed = sorted(set(latest.removed_application_ids) | {obj.application_id})
         lines, allocated = await compute_lines(repo, cycle, removed=removed, budget_fen=latest.budget_fen)
         name = next(

@@ -297,7 +297,8 @@ class _Engine:
         refs = policy.indicator_refs()
         self.policy = policy
         self.decimals = policy.scoring.decimals
-        assert 10 ** (2 + self.decimals) < 2**self.FIELD_BITS
+        if 10 ** (2 + self.decimals) >= 2**self.FIELD_BITS:
+            raise ValueError(f"{self.decimals} decimals do not fit the packed score fields")
         self.dims = policy.dimensions()
         dim_index = {d: i for i, d in enumerate(self.dims)}
         self.ids = [r.id for r in refs]
