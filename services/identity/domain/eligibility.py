@@ -95,27 +95,9 @@ def _fmt_period(r: CreditRecord) -> tuple[str, str]:
     return f"{r.start_date.isoformat()} to {end_en}", f"{r.start_date.isoformat()} 至 {end_zh}"
 
 
-def evaluate_eligibility(
-    org: OrgFacts,
-    *,
-    as_of: date,
-    credit_records: Sequence[CreditRecord],
-    green: GreenThresholdStatus | None,
-    lookback_years: int = 3,
-    division_prefix: str = "37",
-    require_green: bool = True,
-) -> list[Failure]:
-    """Every failed Art. 5 hard rule for ``org`` at reference date ``as_of`` (empty list = eligible).
-
-    ``credit_records`` may contain other organisations' records; only ``org.organization_id``'s count.
-    Raises ValueError for inconsistent input (a record ending before it starts, a green status of
-    another organisation, a negative look-back).
-    """
-    if lookback_years < 0:
-        raise ValueError("lookback_years must be >= 0")
+def _legal_form(org: OrgFacts) -> list[Failure]:
+    """Art. 5(1): an enterprise able to bear civil liability independently."""
     failures: list[Failure] = []
-
-    # Art. 5(1): an enterprise …
     if org.kind != "enterprise":
         failures.append(
             Failure(
@@ -135,8 +117,12 @@ def evaluate_eligibility(
                 "申报主体须为能够独立承担民事责任的法人（第五条第一项）",
             )
         )
+    return failures
 
-    # Scope: registered in the programme's region according to the USCC division code.
+
+def _registered_in_region(org: OrgFacts, division_prefix: str) -> list[Failure]:
+    """Registered in the programme's region according to the USCC division code (Art. 18)."""
+    failures: list[Failure] = []
     region_en, region_zh = _region_name(division_prefix)
     problems = check_uscc(org.uscc) if isinstance(org.uscc, str) else None
     if problems is None or problems:
@@ -164,8 +150,14 @@ def evaluate_eligibility(
                     f"不以 {division_prefix} 开头（第十八条）",
                 )
             )
+    return failures
 
-    # Art. 5(1): no serious dishonesty record in the last `lookback_years` years.
+
+def _credit(
+    org: OrgFacts, as_of: date, credit_records: Sequence[CreditRecord], lookback_years: int
+) -> list[Failure]:
+    """Art. 5(1): no serious dishonesty record in the last ``lookback_years`` years."""
+    failures: list[Failure] = []
     window_start = lookback_start(as_of, lookback_years)
     for r in credit_records:
         if r.end_date is not None and r.end_date < r.start_date:
@@ -188,42 +180,70 @@ def evaluate_eligibility(
                     f"（{window_start.isoformat()} 至 {as_of.isoformat()}）（第五条第一项）",
                 )
             )
-
-    # Art. 5(1): green threshold for enterprise-related fiscal funds.
-    if require_green:
-        if green is not None and green.organization_id != org.organization_id:
-            raise ValueError(
-                f"green-threshold status is for {green.organization_id!r}, not {org.organization_id!r}"
-            )
-        if green is None:
-            failures.append(
-                Failure(
-                    "green_threshold",
-                    ART_5_1,
-                    f"no green-threshold status on record as of {as_of.isoformat()} ({ART_5_1})",
-                    f"截至 {as_of.isoformat()} 无绿色门槛认定记录（第五条第一项）",
-                )
-            )
-        elif green.as_of > as_of:
-            failures.append(
-                Failure(
-                    "green_threshold",
-                    ART_5_1,
-                    f"green-threshold status from {green.source} is dated {green.as_of.isoformat()}, after "
-                    f"the reference date {as_of.isoformat()}; no status as of the reference date ({ART_5_1})",
-                    f"{green.source} 绿色门槛认定日期 {green.as_of.isoformat()} 晚于基准日 {as_of.isoformat()}，"
-                    f"基准日无有效认定（第五条第一项）",
-                )
-            )
-        elif not green.meets:
-            failures.append(
-                Failure(
-                    "green_threshold",
-                    ART_5_1,
-                    f"green threshold not met according to {green.source} as of {green.as_of.isoformat()} "
-                    f"({ART_5_1})",
-                    f"据 {green.source}，截至 {green.as_of.isoformat()} 未达到绿色门槛（第五条第一项）",
-                )
-            )
-
     return failures
+
+
+def _green_threshold(org: OrgFacts, as_of: date, green: GreenThresholdStatus | None) -> list[Failure]:
+    """Art. 5(1): the green threshold for enterprise-related fiscal funds."""
+    failures: list[Failure] = []
+    if green is not None and green.organization_id != org.organization_id:
+        raise ValueError(
+            f"green-threshold status is for {green.organization_id!r}, not {org.organization_id!r}"
+        )
+    if green is None:
+        failures.append(
+            Failure(
+                "green_threshold",
+                ART_5_1,
+                f"no green-threshold status on record as of {as_of.isoformat()} ({ART_5_1})",
+                f"截至 {as_of.isoformat()} 无绿色门槛认定记录（第五条第一项）",
+            )
+        )
+    elif green.as_of > as_of:
+        failures.append(
+            Failure(
+                "green_threshold",
+                ART_5_1,
+                f"green-threshold status from {green.source} is dated {green.as_of.isoformat()}, after "
+                f"the reference date {as_of.isoformat()}; no status as of the reference date ({ART_5_1})",
+                f"{green.source} 绿色门槛认定日期 {green.as_of.isoformat()} 晚于基准日 {as_of.isoformat()}，"
+                f"基准日无有效认定（第五条第一项）",
+            )
+        )
+    elif not green.meets:
+        failures.append(
+            Failure(
+                "green_threshold",
+                ART_5_1,
+                f"green threshold not met according to {green.source} as of {green.as_of.isoformat()} "
+                f"({ART_5_1})",
+                f"据 {green.source}，截至 {green.as_of.isoformat()} 未达到绿色门槛（第五条第一项）",
+            )
+        )
+    return failures
+
+
+def evaluate_eligibility(
+    org: OrgFacts,
+    *,
+    as_of: date,
+    credit_records: Sequence[CreditRecord],
+    green: GreenThresholdStatus | None,
+    lookback_years: int = 3,
+    division_prefix: str = "37",
+    require_green: bool = True,
+) -> list[Failure]:
+    """Every failed Art. 5 hard rule for ``org`` at reference date ``as_of`` (empty list = eligible).
+
+    ``credit_records`` may contain other organisations' records; only ``org.organization_id``'s count.
+    Raises ValueError for inconsistent input (a record ending before it starts, a green status of
+    another organisation, a negative look-back).
+    """
+    if lookback_years < 0:
+        raise ValueError("lookback_years must be >= 0")
+    return [
+        *_legal_form(org),
+        *_registered_in_region(org, division_prefix),
+        *_credit(org, as_of, credit_records, lookback_years),
+        *(_green_threshold(org, as_of, green) if require_green else []),
+    ]

@@ -108,6 +108,55 @@ async def login(
     return outcome
 
 
+@dataclass(frozen=True)
+class Refusal:
+    error: DomainError
+    counts: bool  # counts as a failed attempt towards the lock
+
+
+def _second_factor(user: User, cipher: Cipher, totp_code: str, now: datetime) -> Refusal | int:
+    """The accepted TOTP time step, or why the second factor is refused."""
+    secret = clear_totp_secret(user, cipher)
+    if secret is None:
+        return Refusal(
+            Unauthenticated(
+                "second factor required but none is enrolled for this account; ask the operator to enrol one",
+                "需要第二重认证，但该账户尚未绑定动态口令，请联系运维人员",
+                reason="SECOND_FACTOR_REQUIRED",
+            ),
+            counts=False,
+        )
+    if not totp_code:
+        return Refusal(
+            Unauthenticated(
+                "second factor required: give the 6-digit code (totp_code) from your authenticator app",
+                "需要第二重认证：请输入动态口令（6位数字）",
+                reason="SECOND_FACTOR_REQUIRED",
+            ),
+            counts=False,
+        )
+    step = second_factor.matching_step(secret, totp_code, now)
+    if step is None:
+        return Refusal(
+            Unauthenticated(
+                "second factor code is wrong or expired",
+                "动态口令错误或已过期",
+                reason="SECOND_FACTOR_INVALID",
+            ),
+            counts=True,
+        )
+    if user.totp_last_step is not None and step <= user.totp_last_step:
+        return Refusal(
+            Unauthenticated(
+                "second factor code was already used; wait for the next code",
+                "该动态口令已使用过，请等待下一个口令",
+                reason="SECOND_FACTOR_INVALID",
+            ),
+            counts=True,
+        )
+    return step
+
+
 async def _attempt(
     repo: IdentityRepository,
     issuer: TokenIssuer,
@@ -148,37 +197,10 @@ async def _attempt(
         )
     user = present(user, "user")
     if needs_second_factor(user.roles):
-        secret = clear_totp_secret(user, cipher)
-        if secret is None:
-            return Unauthenticated(
-                "second factor required but none is enrolled for this account; ask the operator to enrol one",
-                "需要第二重认证，但该账户尚未绑定动态口令，请联系运维人员",
-                reason="SECOND_FACTOR_REQUIRED",
-            )
-        if not totp_code:
-            return Unauthenticated(
-                "second factor required: give the 6-digit code (totp_code) from your authenticator app",
-                "需要第二重认证：请输入动态口令（6位数字）",
-                reason="SECOND_FACTOR_REQUIRED",
-            )
-        step = second_factor.matching_step(secret, totp_code, now)
-        if step is None:
-            return await fail(
-                Unauthenticated(
-                    "second factor code is wrong or expired",
-                    "动态口令错误或已过期",
-                    reason="SECOND_FACTOR_INVALID",
-                )
-            )
-        if user.totp_last_step is not None and step <= user.totp_last_step:
-            return await fail(
-                Unauthenticated(
-                    "second factor code was already used; wait for the next code",
-                    "该动态口令已使用过，请等待下一个口令",
-                    reason="SECOND_FACTOR_INVALID",
-                )
-            )
-        user.totp_last_step = step
+        checked = _second_factor(user, cipher, totp_code, now)
+        if isinstance(checked, Refusal):
+            return await fail(checked.error) if checked.counts else checked.error
+        user.totp_last_step = checked
         await repo.save_user(user)
     if throttle is not None:
         throttle.failures, throttle.last_failure_at, throttle.locked_until = 0, None, None

@@ -160,6 +160,98 @@ def _p(position: int | None, rule: str, en: str, zh: str) -> UsccProblem:
     return UsccProblem(position=position, rule=rule, message=en, message_zh=zh)
 
 
+def _authority_and_category(s: str) -> list[UsccProblem]:
+    """Positions 1 and 2: registration authority and organisation category."""
+    problems: list[UsccProblem] = []
+    auth, cat = s[0], s[1]
+    if auth not in AUTHORITY_CATEGORIES:
+        problems.append(
+            _p(
+                1,
+                "registration_authority",
+                f"character 1 {auth!r}: unknown registration authority code; known codes are "
+                f"{', '.join(AUTHORITY_CATEGORIES)} ({_STD})",
+                f"第1位“{auth}”：未知的登记管理部门代码，应为 {'、'.join(AUTHORITY_CATEGORIES)} 之一（{_STD}）",
+            )
+        )
+    else:
+        auth_name, cats = AUTHORITY_CATEGORIES[auth]
+        if cat not in cats:
+            problems.append(
+                _p(
+                    2,
+                    "organisation_category",
+                    f"character 2 {cat!r}: not an organisation category of registration authority "
+                    f"{auth!r} ({auth_name}); allowed: {', '.join(cats)} ({_STD})",
+                    f"第2位“{cat}”：不是登记管理部门“{auth}”（{auth_name}）的机构类别代码，"
+                    f"应为 {'、'.join(cats)} 之一（{_STD}）",
+                )
+            )
+    return problems
+
+
+def _division(s: str) -> list[UsccProblem]:
+    """Positions 3-8: administrative division code (GB/T 2260)."""
+    problems: list[UsccProblem] = []
+    division = s[2:8]
+    for i, ch in enumerate(division, start=3):
+        if not ch.isdigit():
+            problems.append(
+                _p(
+                    i,
+                    "division",
+                    f"character {i} {ch!r}: administrative division code (positions 3-8) must be digits "
+                    f"(GB/T 2260, {_STD})",
+                    f"第{i}位“{ch}”：登记管理机关行政区划码（第3-8位）必须为数字（GB/T 2260，{_STD}）",
+                )
+            )
+            break
+    else:
+        if division[:2] not in PROVINCE_PREFIXES:
+            problems.append(
+                _p(
+                    3,
+                    "division",
+                    f"character 3 {division[0]!r}: administrative division code {division} does not start "
+                    f"with a province code (GB/T 2260, {_STD})",
+                    f"第3位“{division[0]}”：行政区划码 {division} 的前两位不是省级行政区划代码（GB/T 2260，{_STD}）",
+                )
+            )
+    return problems
+
+
+def _check_characters(s: str) -> list[UsccProblem]:
+    """Position 17 (organisation code check, GB 11714) and 18 (check character over 1-17)."""
+    problems: list[UsccProblem] = []
+    body, org_check = s[8:16], s[16]
+    if all(ch in _VALUE for ch in body):
+        expected = compute_org_code_check(body)
+        if org_check != expected:
+            problems.append(
+                _p(
+                    17,
+                    "org_code_check",
+                    f"character 17 {org_check!r}: organisation code check character should be "
+                    f"{expected!r} ({_STD_ORG})",
+                    f"第17位“{org_check}”：组织机构代码校验码应为“{expected}”（{_STD_ORG}）",
+                )
+            )
+
+    # Position 18: check character over positions 1-17.
+    if all(ch in _VALUE for ch in s[:17]):
+        expected = compute_check_character(s[:17])
+        if s[17] != expected:
+            problems.append(
+                _p(
+                    18,
+                    "check_character",
+                    f"character 18 {s[17]!r}: check character should be {expected!r} ({_STD})",
+                    f"第18位“{s[17]}”：校验码应为“{expected}”（{_STD}）",
+                )
+            )
+    return problems
+
+
 def check_uscc(code: str) -> list[UsccProblem]:
     """All rule violations of ``code`` (empty list = valid), one problem per rule (its first failure).
 
@@ -196,87 +288,7 @@ def check_uscc(code: str) -> list[UsccProblem]:
     if len(s) != 18:
         return problems
 
-    # Position 1 and 2: registration authority and organisation category.
-    auth, cat = s[0], s[1]
-    if auth not in AUTHORITY_CATEGORIES:
-        problems.append(
-            _p(
-                1,
-                "registration_authority",
-                f"character 1 {auth!r}: unknown registration authority code; known codes are "
-                f"{', '.join(AUTHORITY_CATEGORIES)} ({_STD})",
-                f"第1位“{auth}”：未知的登记管理部门代码，应为 {'、'.join(AUTHORITY_CATEGORIES)} 之一（{_STD}）",
-            )
-        )
-    else:
-        auth_name, cats = AUTHORITY_CATEGORIES[auth]
-        if cat not in cats:
-            problems.append(
-                _p(
-                    2,
-                    "organisation_category",
-                    f"character 2 {cat!r}: not an organisation category of registration authority "
-                    f"{auth!r} ({auth_name}); allowed: {', '.join(cats)} ({_STD})",
-                    f"第2位“{cat}”：不是登记管理部门“{auth}”（{auth_name}）的机构类别代码，"
-                    f"应为 {'、'.join(cats)} 之一（{_STD}）",
-                )
-            )
-
-    # Positions 3-8: administrative division code.
-    division = s[2:8]
-    for i, ch in enumerate(division, start=3):
-        if not ch.isdigit():
-            problems.append(
-                _p(
-                    i,
-                    "division",
-                    f"character {i} {ch!r}: administrative division code (positions 3-8) must be digits "
-                    f"(GB/T 2260, {_STD})",
-                    f"第{i}位“{ch}”：登记管理机关行政区划码（第3-8位）必须为数字（GB/T 2260，{_STD}）",
-                )
-            )
-            break
-    else:
-        if division[:2] not in PROVINCE_PREFIXES:
-            problems.append(
-                _p(
-                    3,
-                    "division",
-                    f"character 3 {division[0]!r}: administrative division code {division} does not start "
-                    f"with a province code (GB/T 2260, {_STD})",
-                    f"第3位“{division[0]}”：行政区划码 {division} 的前两位不是省级行政区划代码（GB/T 2260，{_STD}）",
-                )
-            )
-
-    # Positions 9-17: organisation code with its own check character at 17.
-    body, org_check = s[8:16], s[16]
-    if all(ch in _VALUE for ch in body):
-        expected = compute_org_code_check(body)
-        if org_check != expected:
-            problems.append(
-                _p(
-                    17,
-                    "org_code_check",
-                    f"character 17 {org_check!r}: organisation code check character should be "
-                    f"{expected!r} ({_STD_ORG})",
-                    f"第17位“{org_check}”：组织机构代码校验码应为“{expected}”（{_STD_ORG}）",
-                )
-            )
-
-    # Position 18: check character over positions 1-17.
-    if all(ch in _VALUE for ch in s[:17]):
-        expected = compute_check_character(s[:17])
-        if s[17] != expected:
-            problems.append(
-                _p(
-                    18,
-                    "check_character",
-                    f"character 18 {s[17]!r}: check character should be {expected!r} ({_STD})",
-                    f"第18位“{s[17]}”：校验码应为“{expected}”（{_STD}）",
-                )
-            )
-
-    return problems
+    return [*problems, *_authority_and_category(s), *_division(s), *_check_characters(s)]
 
 
 def is_valid_uscc(code: object) -> bool:
