@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -34,6 +33,7 @@ from pydantic import (
 )
 
 from aicc.platform.policy.durations import Duration
+from aicc.platform.policy.errors import PolicyError, collect_errors, join_path, with_line
 
 __all__ = [
     "Dimension",
@@ -53,24 +53,6 @@ __all__ = [
     "load_policy_file",
     "load_policy_text",
 ]
-
-
-# --------------------------------------------------------------------------------------- errors
-
-
-class PolicyError(ValueError):
-    """A policy file is invalid. ``errors`` lists every problem as ``(path, message)``."""
-
-    def __init__(self, errors: Sequence[tuple[str, str]], source: str = "") -> None:
-        self.errors: list[tuple[str, str]] = [(str(p), str(m)) for p, m in errors]
-        self.source = source
-        super().__init__(str(self))
-
-    def __str__(self) -> str:
-        head = f"{self.source}: " if self.source else ""
-        lines = [f"{head}{len(self.errors)} problem(s) in policy / 政策文件有误:"]
-        lines += [f"  {p or '<file>'}: {m}" for p, m in self.errors]
-        return "\n".join(lines)
 
 
 # ------------------------------------------------------------------------------ scalar helpers
@@ -568,62 +550,16 @@ def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bo
 _UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
-def _loc_to_path(loc: Iterable[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif str(part).startswith("["):
-            out += str(part)
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _join(base: str, rel: str) -> str:
-    if not rel:
-        return base
-    if rel.startswith("["):
-        return base + rel
-    return f"{base}.{rel}" if base else rel
-
-
-def _collect(exc: ValidationError) -> list[tuple[str, str]]:
-    errs: list[tuple[str, str]] = []
-    for e in exc.errors(include_url=False):
-        # drop the union/tag segments pydantic inserts into loc (e.g. 'int', 'function-plain[...]')
-        loc = [
-            p
-            for p in e["loc"]
-            if isinstance(p, int) or not re.match(r"^(int|none|function-[a-z]+\[)", str(p))
-        ]
-        base = _loc_to_path(loc)
-        inner = (e.get("ctx") or {}).get("error")
-        if isinstance(inner, PolicyError):
-            errs += [(_join(base, p), m) for p, m in inner.errors]
-            continue
-        msg = e["msg"]
-        if msg.startswith("Value error, "):
-            msg = msg[len("Value error, ") :]
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key (not part of the policy schema) / 未知字段"
-        elif e["type"] == "missing":
-            msg = "required key is missing / 缺少必填字段"
-        errs.append((base, msg))
-    # pydantic reports both alternatives of 'int | None'; keep one message per path
-    return list(dict.fromkeys(errs))
-
-
 def _validate(data: Any, *, source: str, lines: dict[str, int] | None = None) -> Policy:
     if not isinstance(data, dict):
         raise PolicyError([("", "a policy file must be a YAML mapping at the top level")], source=source)
     try:
         return Policy.model_validate(data)
     except ValidationError as exc:
-        errs = _collect(exc)
+        errs = collect_errors(exc)
         errs += [e for e in _raw_cross_checks(data) if e not in errs]
         if lines:
-            errs = [(p, _with_line(p, m, lines)) for p, m in errs]
+            errs = [(p, with_line(p, m, lines)) for p, m in errs]
         raise PolicyError(errs, source=source) from None
 
 
@@ -655,16 +591,6 @@ def _raw_cross_checks(data: dict[str, Any]) -> list[tuple[str, str]]:
     return errs
 
 
-def _with_line(path: str, msg: str, lines: dict[str, int]) -> str:
-    probe = path
-    while probe:
-        if probe in lines:
-            return f"line {lines[probe]}: {msg}"
-        shorter = re.sub(r"(\.[^.\[]*|\[\d+\])$", "", probe)
-        probe = shorter if shorter != probe else ""
-    return msg
-
-
 def _line_index(node: yaml.Node | None, path: str = "", out: dict[str, int] | None = None) -> dict[str, int]:
     """Map every path in the YAML document to its (1-based) line number."""
     out = {} if out is None else out
@@ -672,7 +598,7 @@ def _line_index(node: yaml.Node | None, path: str = "", out: dict[str, int] | No
         return out
     if isinstance(node, yaml.MappingNode):
         for k, v in node.value:
-            p = _join(path, str(k.value))
+            p = join_path(path, str(k.value))
             out[p] = k.start_mark.line + 1
             _line_index(v, p, out)
     elif isinstance(node, yaml.SequenceNode):
