@@ -16,15 +16,12 @@ import datetime as _dt
 import json
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
     Field,
     PrivateAttr,
     ValidationError,
@@ -32,6 +29,17 @@ from pydantic import (
     field_validator,
 )
 
+from aicc.platform.policy.coercions import (
+    Code,
+    Dec,
+    FrozenModel,
+    NonEmpty,
+    NonNegInt,
+    PosInt,
+    StrictBool,
+    StrictInt,
+    Yuan,
+)
 from aicc.platform.policy.durations import Duration
 from aicc.platform.policy.errors import PolicyError, collect_errors, join_path, with_line
 
@@ -55,72 +63,10 @@ __all__ = [
 ]
 
 
-# ------------------------------------------------------------------------------ scalar helpers
-
-
-def _to_decimal(v: Any) -> Any:
-    if isinstance(v, bool):
-        raise ValueError("expected a number, got a boolean")
-    if isinstance(v, Decimal):
-        d = v
-    elif isinstance(v, int):
-        d = Decimal(v)
-    elif isinstance(v, float):
-        d = Decimal(repr(v))  # 0.4 -> Decimal("0.4"), not the binary expansion
-    elif isinstance(v, str):
-        try:
-            d = Decimal(v.strip())
-        except InvalidOperation:
-            raise ValueError(f"{v!r} is not a decimal number / 不是合法的数值") from None
-    else:
-        raise ValueError(f"expected a decimal number, got {type(v).__name__}")
-    if not d.is_finite():
-        raise ValueError(f"{v!r} is not a finite number")
-    return d
-
-
-def _to_yuan(v: Any) -> Any:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"money must be an integer number of yuan, got {v!r} / 金额须为整数元")
-    return v
-
-
-def _strict_int(v: Any) -> Any:
-    if isinstance(v, bool) or not isinstance(v, int):
-        raise ValueError(f"expected an integer, got {v!r}")
-    return v
-
-
-def _strict_bool(v: Any) -> Any:
-    if not isinstance(v, bool):
-        raise ValueError(f"expected true or false, got {v!r}")
-    return v
-
-
-def _code_str(v: Any) -> Any:
-    if isinstance(v, bool):
-        raise ValueError("expected a string")
-    if isinstance(v, int):
-        return str(v)
-    return v
-
-
-Dec = Annotated[Decimal, BeforeValidator(_to_decimal)]
-Yuan = Annotated[int, BeforeValidator(_to_yuan), Field(ge=0)]
-PosInt = Annotated[int, BeforeValidator(_strict_int), Field(gt=0)]
-NonNegInt = Annotated[int, BeforeValidator(_strict_int), Field(ge=0)]
-StrictBool = Annotated[bool, BeforeValidator(_strict_bool)]
-NonEmpty = Annotated[str, Field(min_length=1)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=False)
-
-
 # ------------------------------------------------------------------------------------- sections
 
 
-class Schedule(_Model):
+class Schedule(FrozenModel):
     """Phase lengths of a cycle (Art. 7-10, 14). Each is an ISO-8601 duration or {working_days: N}."""
 
     applications_open_after: Duration
@@ -144,16 +90,16 @@ class Schedule(_Model):
         return [(k, getattr(self, k)) for k in type(self).model_fields]
 
 
-class Eligibility(_Model):
+class Eligibility(FrozenModel):
     """Hard eligibility rules of Art. 5(1)."""
 
     require_legal_person: StrictBool
     require_green_threshold: StrictBool
     serious_dishonesty_lookback_years: NonNegInt
-    division_prefix: Annotated[str, BeforeValidator(_code_str), Field(pattern=r"^\d{2}(\d{2}){0,2}$")]
+    division_prefix: Annotated[Code, Field(pattern=r"^\d{2}(\d{2}){0,2}$")]
 
 
-class Indicator(_Model):
+class Indicator(FrozenModel):
     id: Annotated[str, Field(pattern=r"^\d+\.\d+$")]
     name: NonEmpty
     name_en: NonEmpty
@@ -169,8 +115,8 @@ class Indicator(_Model):
         return v
 
 
-class Dimension(_Model):
-    dimension: Annotated[str, BeforeValidator(_code_str), Field(pattern=r"^\d+$")]
+class Dimension(FrozenModel):
+    dimension: Annotated[Code, Field(pattern=r"^\d+$")]
     name: NonEmpty
     name_en: NonEmpty
     indicators: Annotated[list[Indicator], Field(min_length=1)]
@@ -194,9 +140,9 @@ class Dimension(_Model):
         return v
 
 
-class Scoring(_Model):
-    decimals: Annotated[int, BeforeValidator(_strict_int), Field(ge=0, le=4)]
-    trim_from_sheets: Annotated[int, BeforeValidator(_strict_int), Field(ge=3)]
+class Scoring(FrozenModel):
+    decimals: Annotated[StrictInt, Field(ge=0, le=4)]
+    trim_from_sheets: Annotated[StrictInt, Field(ge=3)]
     justification_below: Dec
     justification_above: Dec
     outlier_sd: Dec
@@ -244,13 +190,13 @@ class Scoring(_Model):
         return Decimal(1).scaleb(-self.decimals)
 
 
-class Panel(_Model):
+class Panel(FrozenModel):
     size: PosInt
     max_load_per_expert: PosInt
     conflict_lookback_years: NonNegInt
 
 
-class Tier(_Model):
+class Tier(FrozenModel):
     key: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     name: NonEmpty
     min_score: Dec
@@ -262,13 +208,13 @@ class Tier(_Model):
         return self.amount_yuan * 100
 
 
-class FundUseCategory(_Model):
+class FundUseCategory(FrozenModel):
     code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     name: NonEmpty
     name_en: NonEmpty
 
 
-class PerformanceTarget(_Model):
+class PerformanceTarget(FrozenModel):
     code: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
     description: NonEmpty
     unit: NonEmpty
@@ -291,14 +237,14 @@ class IndicatorRef:
 _DERIVED_TOP = ("award_cap_fen", "budget_fen")
 
 
-class Policy(_Model):
+class Policy(FrozenModel):
     """A programme policy. Field order matters: cross-field checks look at earlier fields."""
 
     policy_id: Annotated[str, Field(pattern=r"^[a-z0-9-]+$")]
     title: NonEmpty
     title_en: NonEmpty
     scope: Literal["province", "city"]
-    jurisdiction: Annotated[str, BeforeValidator(_code_str), Field(pattern=r"^\d{6}$")]
+    jurisdiction: Annotated[Code, Field(pattern=r"^\d{6}$")]
     legal_basis: Annotated[list[NonEmpty], Field(min_length=1)]
     valid_from: _dt.date
     valid_until: _dt.date
