@@ -170,14 +170,39 @@ def _flag_outliers(totals: Mapping[str, Decimal], k: Decimal) -> tuple[str, ...]
 # --------------------------------------------------------------------------------- public API
 
 
+def _indicator_problems(
+    policy: Policy, iid: str, scores: Mapping[str, Decimal], justifications: Mapping[str, str]
+) -> list[str]:
+    """The problems with one indicator's score on a sheet."""
+    if iid not in scores:
+        return ["score missing / 缺少评分"]
+    pts = scores[iid]
+    if isinstance(pts, bool) or not isinstance(pts, Decimal | int):
+        return [f"points must be a Decimal, got {type(pts).__name__}"]
+    pts = Decimal(pts)
+    if not pts.is_finite():
+        return ["points must be a finite number"]
+    mx = policy.indicator(iid).max_points
+    if pts < 0 or pts > mx:
+        return [f"{pts} is outside 0..{mx} / 超出分值范围"]
+    out = []
+    if _places(pts) > policy.scoring.decimals:
+        out.append(f"{pts} has more than {policy.scoring.decimals} decimal places / 小数位数过多")
+    below, above = policy.scoring.justification_below, policy.scoring.justification_above
+    frac = _CTX.divide(pts, mx)
+    if (frac < below or frac > above) and not (justifications.get(iid) or "").strip():
+        out.append(
+            f"{pts} of {mx} is below {_pct(below)} or above {_pct(above)} of the maximum: "
+            "a justification is required / 分值低于或高于阈值，须填写评分理由"
+        )
+    return out
+
+
 def validate_sheet(
     policy: Policy, scores: Mapping[str, Decimal], justifications: Mapping[str, str]
 ) -> list[tuple[str, str]]:
     """Problems with one expert's sheet as ``(indicator id or field, problem)``; [] if valid."""
     problems: list[tuple[str, str]] = []
-    decimals = policy.scoring.decimals
-    below = policy.scoring.justification_below
-    above = policy.scoring.justification_above
     ids = policy.indicator_ids()
     known = set(ids)
     for key in scores:
@@ -189,32 +214,7 @@ def validate_sheet(
                 (f"justifications.{key}", "justification for an unknown indicator / 未知指标的说明")
             )
     for iid in ids:
-        if iid not in scores:
-            problems.append((iid, "score missing / 缺少评分"))
-            continue
-        pts = scores[iid]
-        if isinstance(pts, bool) or not isinstance(pts, Decimal | int):
-            problems.append((iid, f"points must be a Decimal, got {type(pts).__name__}"))
-            continue
-        pts = Decimal(pts)
-        if not pts.is_finite():
-            problems.append((iid, "points must be a finite number"))
-            continue
-        mx = policy.indicator(iid).max_points
-        if pts < 0 or pts > mx:
-            problems.append((iid, f"{pts} is outside 0..{mx} / 超出分值范围"))
-            continue
-        if _places(pts) > decimals:
-            problems.append((iid, f"{pts} has more than {decimals} decimal places / 小数位数过多"))
-        frac = _CTX.divide(pts, mx)
-        if (frac < below or frac > above) and not (justifications.get(iid) or "").strip():
-            problems.append(
-                (
-                    iid,
-                    f"{pts} of {mx} is below {_pct(below)} or above {_pct(above)} of the maximum: "
-                    "a justification is required / 分值低于或高于阈值，须填写评分理由",
-                )
-            )
+        problems += [(iid, p) for p in _indicator_problems(policy, iid, scores, justifications)]
     return problems
 
 
@@ -450,12 +450,9 @@ def _budget(policy: Policy, budget_fen: int | None) -> int:
     return budget
 
 
-def _scored(
-    eng: _Engine,
-    candidates: Sequence[Candidate],
-    sheets: Mapping[str, Mapping[str, Mapping[str, Decimal]]],
-) -> list[_Scored]:
-    """Every candidate's aggregate; raises :class:`ScoringError` listing every problem found."""
+def _candidate_problems(
+    candidates: Sequence[Candidate], sheets: Mapping[str, Mapping[str, Mapping[str, Decimal]]]
+) -> list[tuple[str, str]]:
     problems: list[tuple[str, str]] = []
     seen: set[str] = set()
     for c in candidates:
@@ -465,24 +462,44 @@ def _scored(
     for app_id in sheets:
         if app_id not in seen:
             problems.append((str(app_id), "score sheets for an application that is not a candidate"))
+    return problems
+
+
+def _packed_sheets(
+    eng: _Engine, app_sheets: Mapping[str, Mapping[str, Decimal]]
+) -> tuple[list[str], list[int], list[str]]:
+    """One application's sheets packed for aggregation: (experts, packed sheets, problems)."""
+    experts: list[str] = []
+    packed: list[int] = []
+    problems: list[str] = []
+    for expert, sheet in app_sheets.items():
+        p = eng.packed(sheet)
+        if p is None:
+            found = _sheet_problems(eng.policy, expert, sheet)
+            if found:
+                problems += found
+                continue
+            p = eng.packed_checked(sheet)
+        experts.append(expert)
+        packed.append(p)
+    return experts, packed, problems
+
+
+def _scored(
+    eng: _Engine,
+    candidates: Sequence[Candidate],
+    sheets: Mapping[str, Mapping[str, Mapping[str, Decimal]]],
+) -> list[_Scored]:
+    """Every candidate's aggregate; raises :class:`ScoringError` listing every problem found."""
+    problems = _candidate_problems(candidates, sheets)
     scored: list[_Scored] = []
     for c in candidates:
         app_sheets = sheets.get(c.application_id)
         if not app_sheets:
             problems.append((c.application_id, "no score sheets / 无专家评分表"))
             continue
-        experts: list[str] = []
-        packed: list[int] = []
-        for expert, sheet in app_sheets.items():
-            p = eng.packed(sheet)
-            if p is None:
-                found = _sheet_problems(eng.policy, expert, sheet)
-                if found:
-                    problems += [(c.application_id, x) for x in found]
-                    continue
-                p = eng.packed_checked(sheet)
-            experts.append(expert)
-            packed.append(p)
+        experts, packed, found = _packed_sheets(eng, app_sheets)
+        problems += [(c.application_id, x) for x in found]
         if not problems:
             scored.append(_aggregate_units(eng, c, experts, packed))
     if problems:
