@@ -11,8 +11,8 @@ registry=registry())``), so five services' tables never meet in one metadata.
 from __future__ import annotations
 
 import contextlib
-import logging
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path

@@ -156,13 +156,16 @@ def test_every_pod_is_restricted(renders, env):
         assert psc["runAsUser"] >= 10000, where
         assert psc["seccompProfile"]["type"] == "RuntimeDefault", where
         assert spec["automountServiceAccountToken"] is False, where
-        assert not spec.get("hostNetwork") and not spec.get("hostPID") and not spec.get("hostIPC"), where
+        assert not spec.get("hostNetwork"), where
+        assert not spec.get("hostPID"), where
+        assert not spec.get("hostIPC"), where
         volumes = {v["name"]: v for v in spec["volumes"]}
         assert "emptyDir" in volumes["tmp"], where
         assert not any("hostPath" in v for v in volumes.values()), where
         for c in spec["containers"] + spec.get("initContainers", []):
             sc = c["securityContext"]
-            assert sc["runAsNonRoot"] is True and sc["runAsUser"] >= 10000, where
+            assert sc["runAsNonRoot"] is True, where
+            assert sc["runAsUser"] >= 10000, where
             assert sc["allowPrivilegeEscalation"] is False, where
             assert sc["readOnlyRootFilesystem"] is True, where
             assert sc["capabilities"] == {"drop": ["ALL"]}, where
@@ -173,7 +176,7 @@ def test_every_pod_is_restricted(renders, env):
             assert c["imagePullPolicy"] == "IfNotPresent", where
             assert not c["image"].endswith(":latest"), where
             mounts = {m["mountPath"] for m in c["volumeMounts"]}
-            assert "/tmp" in mounts, where
+            assert "/tmp" in mounts, where  # noqa: S108 - the pod's own emptyDir, asserted present
             if workload["metadata"]["name"] != f"{RELEASE}-temporal":
                 assert "/var/lib/aicc" in mounts, where
 
@@ -272,7 +275,8 @@ def test_secrets_only_by_reference(renders, env):
                 # database URLs (with passwords) arrive as files, never as environment variables
                 assert not e["name"].endswith("_DATABASE_URL"), e
     # and no value of this kind of thing leaks into any rendered object
-    assert "postgresql" not in r.text and "BEGIN PRIVATE KEY" not in r.text
+    assert "postgresql" not in r.text
+    assert "BEGIN PRIVATE KEY" not in r.text
 
 
 @pytest.mark.parametrize("env", list(ENVS))
@@ -317,7 +321,8 @@ def test_secret_files_are_mounted_where_the_env_points(renders, env):
             assert env_of(c)["AICC_SM4_KEY_FILE"]["value"] == "/etc/aicc/sm4/sm4.key", name
             assert volumes[mounts["/etc/aicc/sm4"]]["secret"]["secretName"] == f"aicc-{prefix}-sm4", name
         else:
-            assert "sm4-key" not in volumes and "AICC_SM4_KEY_FILE" not in env_of(c), name
+            assert "sm4-key" not in volumes, name
+            assert "AICC_SM4_KEY_FILE" not in env_of(c), name
         if name != "identity":
             assert f"AICC_{name.upper()}_DATABASE_URL_FILE" in env_of(spec["containers"][0])
             db = {v["name"]: v for v in spec["volumes"]}["database"]["secret"]
@@ -355,7 +360,8 @@ def test_common_environment(renders, env):
             assert e["AICC_INSTANCE_CITY_CODE"] == values["instance"]["cityCode"]
             assert e["AICC_PROVINCE_INTAKE_ADDRESS"] == values["instance"]["provinceIntakeAddress"]
         else:
-            assert "AICC_INSTANCE_CITY_CODE" not in e and "AICC_PROVINCE_INTAKE_ADDRESS" not in e
+            assert "AICC_INSTANCE_CITY_CODE" not in e
+            assert "AICC_PROVINCE_INTAKE_ADDRESS" not in e
         expected_temporal = values["temporal"]["address"] or f"{RELEASE}-temporal.{ns}.svc:7233"
         assert e["AICC_TEMPORAL_ADDRESS"] == expected_temporal
 
@@ -395,7 +401,8 @@ def test_every_pod_is_covered_by_default_deny_and_an_allow_policy(renders, env):
     policies = r.of_kind("NetworkPolicy")
     deny = r.get("NetworkPolicy", f"{RELEASE}-default-deny")
     assert set(deny["spec"]["policyTypes"]) == {"Ingress", "Egress"}
-    assert "ingress" not in deny["spec"] and "egress" not in deny["spec"]
+    assert "ingress" not in deny["spec"]
+    assert "egress" not in deny["spec"]
     for workload, _spec in r.pod_specs():
         labels = workload["spec"]["template"]["metadata"]["labels"]
         assert _selects(deny, labels), workload["metadata"]["name"]
@@ -437,7 +444,8 @@ def test_network_policies_follow_the_call_graph(renders, env):
             reached |= _peer_components(rule.get("to", [])) - {"temporal"}
         assert reached == {c for c, cs in CALLERS.items() if caller in cs}, caller
         ports = {(p["protocol"], p["port"]) for rule in pol["spec"]["egress"] for p in rule["ports"]}
-        assert ("UDP", 53) in ports and ("TCP", 5432) in ports, caller
+        assert ("UDP", 53) in ports, caller
+        assert ("TCP", 5432) in ports, caller
         temporal = ("TCP", 7233) in ports
         assert temporal == (caller in ("worker", "intake")), caller
     assert r.get("NetworkPolicy", f"{RELEASE}-worker")["spec"]["ingress"] == []
@@ -452,11 +460,12 @@ def test_temporal_dev_server(renders):
     (c,) = sts["spec"]["template"]["spec"]["containers"]
     assert c["command"] == ["temporal"]
     args = c["args"]
-    assert args[:2] == ["server", "start-dev"] and "--headless" in args
-    assert args[args.index("--ip") + 1] == "0.0.0.0"
+    assert args[:2] == ["server", "start-dev"]
+    assert "--headless" in args
+    assert args[args.index("--ip") + 1] == "0.0.0.0"  # noqa: S104 - in its pod, behind a NetworkPolicy
     assert args[args.index("--db-filename") + 1] == "/data/temporal.db"
     assert args[args.index("--namespace") + 1] == "aicc-qingdao"
-    assert {m["mountPath"] for m in c["volumeMounts"]} >= {"/data", "/tmp"}
+    assert {m["mountPath"] for m in c["volumeMounts"]} >= {"/data", "/tmp"}  # noqa: S108 - the path inside the pod
     assert sts["spec"]["volumeClaimTemplates"][0]["spec"]["resources"]["requests"]["storage"] == "5Gi"
     pol = r.get("NetworkPolicy", f"{RELEASE}-temporal")
     assert _peer_components(pol["spec"]["ingress"][0]["from"]) == {"intake", "worker"}
@@ -512,10 +521,8 @@ def test_city_render_differs_from_province_only_in_intended_keys(renders):
     assert not unexpected, "\n".join(unexpected)
     # and the intended keys really differ
     ident = ("Deployment", f"{RELEASE}-identity")
-    assert (
-        prov[ident]["metadata.namespace"] == "aicc-province"
-        and city[ident]["metadata.namespace"] == "aicc-jinan"
-    )
+    assert prov[ident]["metadata.namespace"] == "aicc-province"
+    assert city[ident]["metadata.namespace"] == "aicc-jinan"
     base = "spec.template.spec.containers[identity].env"
     assert city[ident][f"{base}[AICC_INSTANCE_CITY_CODE].value"] == "370100"
     assert prov[ident][f"{base}[AICC_POLICY_NAME].value"] == "shandong-2026"

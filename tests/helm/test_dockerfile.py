@@ -46,7 +46,8 @@ def test_every_base_image_is_pinned_to_an_exact_patch_version():
     froms = [args.split()[0] for op, args in instructions() if op == "FROM"]
     assert len(froms) >= 2, "expected a multi-stage build"
     for image in froms:
-        assert "latest" not in image and "$" not in image, image
+        assert "latest" not in image, image
+        assert "$" not in image, image
         assert re.fullmatch(r"python:3\.11\.\d+-slim-bookworm(@sha256:[0-9a-f]{64})?", image), image
 
 
@@ -55,7 +56,8 @@ def test_final_stage_runs_as_numeric_non_root_user():
     users = [args for op, args in final if op == "USER"]
     assert users, "no USER in the final stage"
     uid = users[-1].split(":")[0]
-    assert uid.isdigit() and int(uid) >= 10000, users[-1]
+    assert uid.isdigit(), users[-1]
+    assert int(uid) >= 10000, users[-1]
 
 
 def test_final_stage_installs_no_compiler_and_copies_the_venv():

@@ -156,7 +156,8 @@ def test_wheel_carries_every_services_migrations(wheel_names):
 def test_wheel_carries_jurisdictions_and_the_shipped_policies(wheel_names):
     assert "aicc/platform/data/jurisdictions.yaml" in wheel_names
     policies = sorted(p.name for p in (ROOT / "policies").glob("*.yaml"))
-    assert "shandong-2026.yaml" in policies and "demo.yaml" in policies
+    assert "shandong-2026.yaml" in policies
+    assert "demo.yaml" in policies
     shipped = sorted(n.removeprefix("aicc/policies/") for n in wheel_names if n.startswith("aicc/policies/"))
     assert shipped == policies
     assert not any(n.startswith("policies/") for n in wheel_names), "policies must not be a top-level package"
@@ -221,7 +222,8 @@ def test_aicc_migrate_creates_every_services_database(venv, workdir, tmp_path):
         with sqlite3.connect(data / f"{service}.db") as db:
             tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
             head = db.execute("SELECT version_num FROM alembic_version").fetchall()
-        assert "alembic_version" in tables and len(tables) > 1, (service, tables)
+        assert "alembic_version" in tables, (service, tables)
+        assert len(tables) > 1, (service, tables)
         assert len(head) == 1, (service, head)
 
 

@@ -78,7 +78,8 @@ async def audited(tmp_path):
 def test_dev_mode_key_is_generated_and_kept(tmp_path):
     s = Settings(dev_mode=True, data_dir=tmp_path)
     k1 = audit.load_key(s)
-    assert len(k1) >= 32 and audit.load_key(s) == k1
+    assert len(k1) >= 32
+    assert audit.load_key(s) == k1
     assert (tmp_path / "secrets" / "audit-key").stat().st_mode & 0o777 == 0o600
 
 
@@ -90,16 +91,22 @@ async def test_every_decision_is_recorded_where_it_was_made(audited):
         by_action.setdefault(r["action"], []).append(r)
 
     failed = [r for r in by_action[ID + "Login"] if r["actor"] == "mallory"]
-    assert len(failed) == 1 and failed[0]["outcome"] == "UNAUTHENTICATED"
+    assert len(failed) == 1
+    assert failed[0]["outcome"] == "UNAUTHENTICATED"
     ok_login = [r for r in by_action[ID + "Login"] if r["actor"] == settings.bootstrap_operator_username]
-    assert ok_login and ok_login[0]["outcome"] == "OK"
+    assert ok_login
+    assert ok_login[0]["outcome"] == "OK"
 
     (create,) = by_action[ID + "CreateOrganization"]
-    assert create["outcome"] == "OK" and create["roles"] == "operator" and create["actor"].startswith("usr_")
+    assert create["outcome"] == "OK"
+    assert create["roles"] == "operator"
+    assert create["actor"].startswith("usr_")
     (get,) = by_action[ID + "GetOrganization"]
-    assert get["object_id"] == ids["org"] and get["actor"] == create["actor"]
+    assert get["object_id"] == ids["org"]
+    assert get["actor"] == create["actor"]
     for r in rows:
-        assert len(r["trace_id"]) == 32 and int(r["trace_id"], 16) != 0  # a span was active
+        assert len(r["trace_id"]) == 32
+        assert int(r["trace_id"], 16) != 0
         assert "password" not in str(r).lower().replace("not-the-password", "")
         assert "not-the-password" not in str(r)
     assert [r["seq"] for r in rows] == list(range(1, len(rows) + 1))
@@ -110,10 +117,12 @@ async def test_every_decision_is_recorded_where_it_was_made(audited):
         (FU + "GetBudget", "PERMISSION_DENIED", "cyc_audit"),
         (FU + "GetBudget", "UNAUTHENTICATED", "cyc_anon"),
     ]
-    assert fu[0]["actor"] == create["actor"] and fu[1]["actor"] == ""
+    assert fu[0]["actor"] == create["actor"]
+    assert fu[1]["actor"] == ""
     assert not any(r["action"].startswith(FU) for r in rows)
 
-    assert audit.verify(rows, key).ok and audit.verify(fu, key).ok
+    assert audit.verify(rows, key).ok
+    assert audit.verify(fu, key).ok
 
 
 def _verify(settings: Settings, *services: str) -> tuple[int, str]:
@@ -161,21 +170,26 @@ async def test_verify_finds_update_delete_and_insert(audited, tmp_path):
     code, out = _verify(settings, "identity", "funding")
     assert code == 0, out
     n = len(_rows(settings, "identity"))
-    assert f"identity: OK {n} records" in out and "funding: OK 2 records" in out
+    assert f"identity: OK {n} records" in out
+    assert "funding: OK 2 records" in out
     code, out = _verify(settings)  # the others have no database in this suite: not "OK"
-    assert code == 1 and "intake: ERROR" in out and f"identity: OK {n} records" in out
+    assert code == 1
+    assert "intake: ERROR" in out
+    assert f"identity: OK {n} records" in out
     assert not _sqlite_path(settings, "intake").exists()  # verifying created nothing
 
     updated = _copy_db(settings, "identity", tmp_path / "updated.db")
     _tamper(tmp_path / "updated.db", "UPDATE audit_log SET outcome = 'OK' WHERE actor = 'mallory'")
     code, out = _verify(updated, "identity", "funding")
     assert code == 1
-    assert "identity: FAILED at record 1: altered" in out and "funding: OK" in out
+    assert "identity: FAILED at record 1: altered" in out
+    assert "funding: OK" in out
 
     deleted = _copy_db(settings, "identity", tmp_path / "deleted.db")
     _tamper(tmp_path / "deleted.db", "DELETE FROM audit_log WHERE seq = 3")
     code, out = _verify(deleted, "identity")
-    assert code == 1 and "identity: FAILED at record 3: removed" in out
+    assert code == 1
+    assert "identity: FAILED at record 3: removed" in out
 
     inserted = _copy_db(settings, "identity", tmp_path / "inserted.db")
     # A forged record spliced in after seq 2 (later records renumbered), MAC made up.
@@ -187,7 +201,8 @@ async def test_verify_finds_update_delete_and_insert(audited, tmp_path):
         "SELECT 3, at, 'usr_forged', 'operator', '', action, '', 'OK', trace_id, mac FROM audit_log WHERE seq = 2",
     )
     code, out = _verify(inserted, "identity")
-    assert code == 1 and "identity: FAILED at record 3: inserted" in out
+    assert code == 1
+    assert "identity: FAILED at record 3: inserted" in out
 
     appended = _copy_db(settings, "identity", tmp_path / "appended.db")
     _tamper(
@@ -196,7 +211,8 @@ async def test_verify_finds_update_delete_and_insert(audited, tmp_path):
         "FROM audit_log WHERE seq = 1",
     )
     code, out = _verify(appended, "identity")
-    assert code == 1 and f"identity: FAILED at record {n + 1}" in out
+    assert code == 1
+    assert f"identity: FAILED at record {n + 1}" in out
 
 
 def test_cli_exit_code(audited, tmp_path):
@@ -209,15 +225,18 @@ def test_cli_exit_code(audited, tmp_path):
     )
     argv = [sys.executable, "-m", "aicc.cli.main", "audit", "verify", "--service", "identity"]
     ok = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
-    assert ok.returncode == 0 and "identity: OK" in ok.stdout, ok.stdout + ok.stderr
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "identity: OK" in ok.stdout, ok.stdout + ok.stderr
     bad = _copy_db(settings, "identity", tmp_path / "bad.db")
     _tamper(tmp_path / "bad.db", "DELETE FROM audit_log WHERE seq = 2")
     env["AICC_IDENTITY_DATABASE_URL"] = bad.database_url("identity")
     res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
-    assert res.returncode == 1 and "record 2: removed" in res.stdout, res.stdout + res.stderr
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "record 2: removed" in res.stdout, res.stdout + res.stderr
     env.pop("AICC_DEV_MODE")
     res = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
-    assert res.returncode == 2 and "AICC_AUDIT_KEY_FILE" in res.stdout
+    assert res.returncode == 2
+    assert "AICC_AUDIT_KEY_FILE" in res.stdout
 
 
 async def test_state_change_fails_when_its_audit_record_cannot_be_written(tmp_path):
@@ -252,7 +271,8 @@ async def test_postgresql_refuses_update_delete_and_truncate(tmp_path):
             await s.operator_token()
             key = s.hosts["identity"].runtime.audit_key
         code, out = _verify(settings, "identity")
-        assert code == 0 and "identity: OK 2 records" in out, out
+        assert code == 0, out
+        assert "identity: OK 2 records" in out, out
         u = make_url(dbs.urls["identity"])
         with psycopg.connect(
             host=u.host,

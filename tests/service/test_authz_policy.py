@@ -133,5 +133,6 @@ def test_roles_of_humans_are_never_system_and_applicants_never_decide():
     ]
     assert len(decisions) == 8
     for m in decisions:
-        assert authz.APPLICANT not in RULES[m].roles and authz.EXPERT not in RULES[m].roles
+        assert authz.APPLICANT not in RULES[m].roles
+        assert authz.EXPERT not in RULES[m].roles
         assert authz.SYSTEM not in RULES[m].roles

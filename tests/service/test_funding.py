@@ -125,7 +125,8 @@ def check_ledger(entries, budget: pb.Budget) -> None:
     for e in entries:
         by_txn[e.transaction_id] = by_txn.get(e.transaction_id, 0) + e.amount_fen
         by_account[e.account] = by_account.get(e.account, 0) + e.amount_fen
-    assert by_txn and all(v == 0 for v in by_txn.values())
+    assert by_txn
+    assert all(v == 0 for v in by_txn.values())
     assert -by_account["appropriation"] == budget.total_fen
     assert by_account["budget:available"] == budget.available_fen
     assert sum(v for a, v in by_account.items() if a.startswith("budget:reserved:")) == budget.reserved_fen
@@ -179,7 +180,8 @@ async def test_open_budget_is_idempotent_and_cannot_change_total(world: World) -
     again = (await w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=w.cycle, total_fen=300 * WAN))).budget
     assert first == again
     err = await error_of(w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=w.cycle, total_fen=301 * WAN)))
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "BUDGET_ALREADY_OPEN"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "BUDGET_ALREADY_OPEN"
     entries = (await w.system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle))).entries
     assert len(entries) == 2  # opened once
 
@@ -193,14 +195,16 @@ async def test_same_idempotency_key_pays_once(world: World) -> None:
     ).entries
     second = (await w.system.DisburseAward(disburse_req(w))).disbursement
     assert second == first
-    assert w.treasury.calls == 1 and len(w.treasury.orders) == 1
+    assert w.treasury.calls == 1
+    assert len(w.treasury.orders) == 1
     entries = (await w.system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=w.cycle))).entries
     assert entries == entries_after_first
     assert sum(1 for e in entries if e.account.startswith("treasury:paid:")) == 1
 
     # A different key for the paid application is refused, without calling the treasury.
     err = await error_of(w.system.DisburseAward(disburse_req(w, key="pay-app-1-again")))
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "ALREADY_DISBURSED"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "ALREADY_DISBURSED"
     assert w.treasury.calls == 1
     # The same key for a different payment is refused too.
     other = pb.DisburseAwardRequest(
@@ -211,7 +215,8 @@ async def test_same_idempotency_key_pays_once(world: World) -> None:
         idempotency_key=f"{w.cycle}:pay-app-1",
     )
     err = await error_of(w.system.DisburseAward(other))
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "IDEMPOTENCY_KEY_REUSED"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "IDEMPOTENCY_KEY_REUSED"
 
 
 async def test_treasury_outage_leaves_requested_and_same_key_resumes(world: World) -> None:
@@ -219,21 +224,26 @@ async def test_treasury_outage_leaves_requested_and_same_key_resumes(world: Worl
     await reserved_world(w)
     w.treasury.unavailable_times = 1
     err = await error_of(w.system.DisburseAward(disburse_req(w)))
-    assert err.code == grpc.StatusCode.UNAVAILABLE and err.reason == "TREASURY_UNAVAILABLE"
+    assert err.code == grpc.StatusCode.UNAVAILABLE
+    assert err.reason == "TREASURY_UNAVAILABLE"
     pending = (await w.system.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle))).disbursements
     assert [x.status for x in pending] == [pb.DISBURSEMENT_STATUS_REQUESTED]
     budget = (await w.system.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle))).budget
-    assert budget.disbursed_fen == 0 and budget.reserved_fen == 300 * WAN
+    assert budget.disbursed_fen == 0
+    assert budget.reserved_fen == 300 * WAN
 
     # Another key while one is in flight is refused: the caller must resume the first.
     err = await error_of(w.system.DisburseAward(disburse_req(w, key="other-key")))
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "DISBURSEMENT_IN_PROGRESS"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "DISBURSEMENT_IN_PROGRESS"
 
     done = (await w.system.DisburseAward(disburse_req(w))).disbursement
-    assert done.status == pb.DISBURSEMENT_STATUS_PAID and done.disbursement_id == pending[0].disbursement_id
+    assert done.status == pb.DISBURSEMENT_STATUS_PAID
+    assert done.disbursement_id == pending[0].disbursement_id
     assert len(w.treasury.orders) == 1
     budget = (await w.system.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle))).budget
-    assert budget.disbursed_fen == 200 * WAN and budget.reserved_fen == 100 * WAN
+    assert budget.disbursed_fen == 200 * WAN
+    assert budget.reserved_fen == 100 * WAN
 
 
 async def test_treasury_refusal_marks_failed_and_a_new_key_may_retry(world: World) -> None:
@@ -243,7 +253,8 @@ async def test_treasury_refusal_marks_failed_and_a_new_key_may_retry(world: Worl
     failed = (await w.system.DisburseAward(disburse_req(w))).disbursement
     assert failed.status == pb.DISBURSEMENT_STATUS_FAILED
     budget = (await w.system.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle))).budget
-    assert budget.disbursed_fen == 0 and budget.reserved_fen == 300 * WAN
+    assert budget.disbursed_fen == 0
+    assert budget.reserved_fen == 300 * WAN
     w.treasury.reject = False
     assert (
         await w.system.DisburseAward(disburse_req(w))
@@ -264,9 +275,11 @@ async def test_over_budget_reservation_refused_and_nothing_changes(world: World)
             )
         )
     )
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "EXCEEDS_BUDGET"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "EXCEEDS_BUDGET"
     assert "exceeds available budget" in err.message
-    assert "4,000,000.01 yuan" in err.message and "4,000,000 yuan" in err.message
+    assert "4,000,000.01 yuan" in err.message
+    assert "4,000,000 yuan" in err.message
     assert "超出可用预算" in err.message_zh
     assert (await w.system.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle))).budget == before
     assert (
@@ -309,7 +322,8 @@ async def test_new_version_replaces_reservation_same_is_noop_older_refused(world
     err = await error_of(
         w.system.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=1, lines=lines(w)))
     )
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "STALE_PROPOSAL_VERSION"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "STALE_PROPOSAL_VERSION"
     # app-2 was released: disbursing it is refused
     err = await error_of(
         w.system.DisburseAward(
@@ -322,7 +336,8 @@ async def test_new_version_replaces_reservation_same_is_noop_older_refused(world
             )
         )
     )
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "NO_RESERVATION"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "NO_RESERVATION"
 
 
 async def test_invalid_arguments_name_each_field(world: World) -> None:
@@ -374,29 +389,34 @@ async def test_unknown_cycle_is_not_found(world: World) -> None:
         w.system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id="nope")),
     ):
         err = await error_of(call)
-        assert err.code == grpc.StatusCode.NOT_FOUND and err.reason == "BUDGET_NOT_FOUND"
+        assert err.code == grpc.StatusCode.NOT_FOUND
+        assert err.reason == "BUDGET_NOT_FOUND"
 
 
 async def test_disbursement_preconditions(world: World) -> None:
     w = world
     await w.system.OpenBudget(pb.OpenBudgetRequest(cycle_id=w.cycle, total_fen=500 * WAN))
     err = await error_of(w.system.DisburseAward(disburse_req(w)))  # nothing reserved yet
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "NO_RESERVATION"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "NO_RESERVATION"
     await w.system.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=1, lines=lines(w)))
     err = await error_of(w.system.DisburseAward(disburse_req(w, amount=150 * WAN)))
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "AMOUNT_MISMATCH"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "AMOUNT_MISMATCH"
     assert "2,000,000 yuan" in err.message
     wrong_payee = disburse_req(w)
     wrong_payee.organization_id = w.org_b
     err = await error_of(w.system.DisburseAward(wrong_payee))
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "PAYEE_MISMATCH"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "PAYEE_MISMATCH"
     assert w.treasury.calls == 0
     await w.system.DisburseAward(disburse_req(w))
     # once paying has begun the reservation is frozen
     err = await error_of(
         w.system.ReserveFunds(pb.ReserveFundsRequest(cycle_id=w.cycle, proposal_version=2, lines=lines(w)))
     )
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "DISBURSEMENT_STARTED"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "DISBURSEMENT_STARTED"
 
 
 async def test_who_sees_which_disbursements(world: World) -> None:
@@ -459,18 +479,22 @@ async def test_ledger_pages_default_maximum_and_all(world: World) -> None:
     req = pb.ListLedgerEntriesRequest(cycle_id=w.cycle)
 
     first = await w.system.ListLedgerEntries(req)
-    assert len(first.entries) == 50 and first.next_page_token  # the default
+    assert len(first.entries) == 50
+    assert first.next_page_token
     biggest = await w.system.ListLedgerEntries(
         pb.ListLedgerEntriesRequest(cycle_id=w.cycle, page_size=10_000)
     )
-    assert len(biggest.entries) == 500 and biggest.next_page_token  # capped at the maximum
+    assert len(biggest.entries) == 500
+    assert biggest.next_page_token
     assert list(biggest.entries[:50]) == list(first.entries)
 
     for size in (500, 173):
         pages = await _pages(w.system.ListLedgerEntries, req, "entries", size)
         entries = [e for page in pages for e in page]
-        assert len(entries) == total and len({e.entry_id for e in entries}) == total
-        assert all(len(page) == size for page in pages[:-1]) and 0 < len(pages[-1]) <= size
+        assert len(entries) == total
+        assert len({e.entry_id for e in entries}) == total
+        assert all(len(page) == size for page in pages[:-1])
+        assert 0 < len(pages[-1]) <= size
         assert entries[:500] == list(biggest.entries)
     budget = (await w.system.GetBudget(pb.GetBudgetRequest(cycle_id=w.cycle))).budget
     check_ledger(entries, budget)
@@ -503,7 +527,8 @@ async def test_disbursement_pages_keep_each_readers_view(world: World) -> None:
     req = pb.ListDisbursementsRequest(cycle_id=w.cycle)
     prov = await w.as_user("prov-finance")
     first = await prov.ListDisbursements(req)
-    assert len(first.disbursements) == 50 and first.next_page_token  # the default
+    assert len(first.disbursements) == 50
+    assert first.next_page_token
     everything = (
         await prov.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle, page_size=10_000))
     ).disbursements
@@ -520,7 +545,8 @@ async def test_disbursement_pages_keep_each_readers_view(world: World) -> None:
         "qd-industry": [d for d in everything if d.city_code == QINGDAO],
         "jn-finance": [d for d in everything if d.city_code == JINAN],
     }
-    assert len(views["app-a"]) == 26 and len(views["jn-finance"]) == 27
+    assert len(views["app-a"]) == 26
+    assert len(views["jn-finance"]) == 27
     for username, expected in views.items():
         stub = await w.as_user(username)
         pages = await _pages(stub.ListDisbursements, req, "disbursements", 5)
@@ -536,12 +562,14 @@ async def test_page_tokens_are_bound_to_caller_list_and_filter(world: World) -> 
     prov = await w.as_user("prov-finance")
     first = await prov.ListDisbursements(pb.ListDisbursementsRequest(cycle_id=w.cycle, page_size=1))
     token = first.next_page_token
-    assert len(first.disbursements) == 1 and token
+    assert len(first.disbursements) == 1
+    assert token
     # the token works for its owner (with another page size too) ...
     rest = await prov.ListDisbursements(
         pb.ListDisbursementsRequest(cycle_id=w.cycle, page_size=7, page_token=token)
     )
-    assert len(rest.disbursements) == 1 and not rest.next_page_token
+    assert len(rest.disbursements) == 1
+    assert not rest.next_page_token
     assert rest.disbursements[0].disbursement_id != first.disbursements[0].disbursement_id
     # ... and for nobody else, no other cycle, no other list, not altered
     jn = await w.as_user("jn-finance")
@@ -601,10 +629,8 @@ async def test_concurrent_requests_on_postgresql_pay_once_and_never_overspend(tm
                     assert r.code() == grpc.StatusCode.FAILED_PRECONDITION  # an older version arriving late
             budget = (await system.GetBudget(pb.GetBudgetRequest(cycle_id=cycle))).budget
             n = budget.reservation_version
-            assert (
-                budget.reserved_fen == (100 + n) * WAN
-                and budget.available_fen == 300 * WAN - budget.reserved_fen
-            )
+            assert budget.reserved_fen == (100 + n) * WAN
+            assert budget.available_fen == 300 * WAN - budget.reserved_fen
 
             req = pb.DisburseAwardRequest(
                 cycle_id=cycle,
@@ -617,12 +643,14 @@ async def test_concurrent_requests_on_postgresql_pay_once_and_never_overspend(tm
                 *(system.DisburseAward(req) for _ in range(6)), return_exceptions=True
             )
             ok = [p.disbursement for p in paid if not isinstance(p, BaseException)]
-            assert len(ok) == 6 and {d.disbursement_id for d in ok} == {ok[0].disbursement_id}
+            assert len(ok) == 6
+            assert {d.disbursement_id for d in ok} == {ok[0].disbursement_id}
             assert len(treasury.orders) == 1
             entries = (await system.ListLedgerEntries(pb.ListLedgerEntriesRequest(cycle_id=cycle))).entries
             assert sum(1 for e in entries if e.account.startswith("treasury:paid:")) == 1
             budget = (await system.GetBudget(pb.GetBudgetRequest(cycle_id=cycle))).budget
-            assert budget.disbursed_fen == (100 + n) * WAN and budget.reserved_fen == 0
+            assert budget.disbursed_fen == (100 + n) * WAN
+            assert budget.reserved_fen == 0
             check_ledger(entries, budget)
 
             # Concurrent first openings of one budget: the losers of the insert answer as repeats.
@@ -662,9 +690,8 @@ async def test_concurrent_requests_on_postgresql_pay_once_and_never_overspend(tm
             )
             assert [len(p) for p in listed] == [3, 3, 1]
             keys = [(d.requested_at.ToDatetime(), d.disbursement_id) for p in listed for d in p]
-            assert keys == sorted(keys) and {d.application_id for p in listed for d in p} == {
-                x.application_id for x in awards
-            }
+            assert keys == sorted(keys)
+            assert {d.application_id for p in listed for d in p} == {x.application_id for x in awards}
             posted = await _pages(
                 system.ListLedgerEntries, pb.ListLedgerEntriesRequest(cycle_id="cyc-pg-2"), "entries", 4
             )
@@ -673,7 +700,8 @@ async def test_concurrent_requests_on_postgresql_pay_once_and_never_overspend(tm
                     pb.ListLedgerEntriesRequest(cycle_id="cyc-pg-2", page_size=500)
                 )
             ).entries
-            assert [e for p in posted for e in p] == list(all_entries) and len(all_entries) == 2 + 8 + 14
+            assert [e for p in posted for e in p] == list(all_entries)
+            assert len(all_entries) == 2 + 8 + 14
             check_ledger(
                 all_entries, (await system.GetBudget(pb.GetBudgetRequest(cycle_id="cyc-pg-2"))).budget
             )

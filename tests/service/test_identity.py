@@ -68,8 +68,10 @@ async def test_invalid_uscc_is_refused_naming_the_field_and_rule(suite):
         )
     err = read_error(e.value)
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT
-    assert err.violations and err.violations[0].field == "uscc"
-    assert "18" in err.violations[0].description and err.message_zh
+    assert err.violations
+    assert err.violations[0].field == "uscc"
+    assert "18" in err.violations[0].description
+    assert err.message_zh
 
 
 async def test_bad_input_lists_every_field(suite):
@@ -108,7 +110,8 @@ async def test_login_issues_token_with_roles_and_city(suite):
     )
 
     claims = jwt.decode(resp.access_token, options={"verify_signature": False})
-    assert claims["roles"] == ["city_industry"] and claims["city"] == "370100"
+    assert claims["roles"] == ["city_industry"]
+    assert claims["city"] == "370100"
     assert jwt.get_unverified_header(resp.access_token)["kid"]
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await suite.stub("identity").Login(
@@ -145,9 +148,9 @@ async def test_probe_port_serves_health_only(tmp_path):
         ch = open_channel(f"127.0.0.1:{port}")
         resp = await health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest())
         assert resp.status == health_pb2.HealthCheckResponse.SERVING
-        with pytest.raises(grpc.aio.AioRpcError) as e:  # business RPCs are not on the probe port
-            from aicc.identity.v1 import identity_pb2_grpc
+        from aicc.identity.v1 import identity_pb2_grpc
 
+        with pytest.raises(grpc.aio.AioRpcError) as e:  # business RPCs are not on the probe port
             await identity_pb2_grpc.IdentityServiceStub(ch).ListJurisdictions(pb.ListJurisdictionsRequest())
         assert e.value.code() == grpc.StatusCode.UNIMPLEMENTED
         await ch.close()
@@ -193,7 +196,8 @@ async def test_reflection_lists_the_service(suite):
     async for resp in stub.ServerReflectionInfo(requests()):
         names = [s.name for s in resp.list_services_response.service]
     await ch.close()
-    assert "aicc.identity.v1.IdentityService" in names and "grpc.health.v1.Health" in names
+    assert "aicc.identity.v1.IdentityService" in names
+    assert "grpc.health.v1.Health" in names
 
 
 # ---------------------------------------------------------------- pages (AIP-158)
@@ -246,25 +250,28 @@ async def test_organizations_are_listed_page_by_page_with_default_and_maximum_si
     ids = await _seed_organizations(suite, 520)
 
     first = await ident.ListOrganizations(pb.ListOrganizationsRequest())
-    assert [o.organization_id for o in first.organizations] == ids[
-        :50
-    ] and first.next_page_token  # default 50
+    assert [o.organization_id for o in first.organizations] == ids[:50]
+    assert first.next_page_token
     biggest = await ident.ListOrganizations(pb.ListOrganizationsRequest(page_size=100_000))
-    assert len(biggest.organizations) == 500 and biggest.next_page_token  # capped at 500
+    assert len(biggest.organizations) == 500
+    assert biggest.next_page_token
     rest = await ident.ListOrganizations(pb.ListOrganizationsRequest(page_token=biggest.next_page_token))
-    assert [o.organization_id for o in rest.organizations] == ids[500:] and not rest.next_page_token
+    assert [o.organization_id for o in rest.organizations] == ids[500:]
+    assert not rest.next_page_token
 
     listed, pages = await _all_pages(
         ident.ListOrganizations, pb.ListOrganizationsRequest(), "organizations", 37
     )
-    assert [o.organization_id for o in listed] == ids and pages == 15  # each once, in name order
+    assert [o.organization_id for o in listed] == ids
+    assert pages == 15
     jinan, _ = await _all_pages(
         ident.ListOrganizations, pb.ListOrganizationsRequest(city_code="370100"), "organizations", 40
     )
     assert [o.organization_id for o in jinan] == [i for i in ids if int(i[-4:]) % 2]  # the filter is kept
 
     err = read_error(await _raises(ident.ListOrganizations(pb.ListOrganizationsRequest(page_size=-1))))
-    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["page_size"]
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in err.violations] == ["page_size"]
 
 
 async def _raises(call) -> grpc.aio.AioRpcError:
@@ -304,17 +311,20 @@ async def test_a_page_token_serves_only_its_caller_its_list_and_its_filter(suite
         assert [v.field for v in err.violations] == ["page_token"]
     # The token still serves its own caller and filter (a smaller page size is fine).
     again = await ident.ListOrganizations(pb.ListOrganizationsRequest(city_code="370100", page_token=token))
-    assert len(again.organizations) == 1 and not again.next_page_token
+    assert len(again.organizations) == 1
+    assert not again.next_page_token
 
 
 async def test_jurisdictions_and_experts_are_paged_too(suite):
     ident = suite.stub("identity", await suite.operator_token())
     everything = await ident.ListJurisdictions(pb.ListJurisdictionsRequest())
-    assert len(everything.jurisdictions) == 17 and not everything.next_page_token
+    assert len(everything.jurisdictions) == 17
+    assert not everything.next_page_token
     paged, pages = await _all_pages(
         ident.ListJurisdictions, pb.ListJurisdictionsRequest(), "jurisdictions", 5
     )
-    assert list(paged) == list(everything.jurisdictions) and pages == 4
+    assert list(paged) == list(everything.jurisdictions)
+    assert pages == 4
 
     org = (
         await ident.CreateOrganization(
@@ -351,9 +361,11 @@ async def test_jurisdictions_and_experts_are_paged_too(suite):
     )
     prov = suite.stub("identity", await suite.login("prov1", PW2))
     whole = (await prov.ListExperts(pb.ListExpertsRequest())).experts
-    assert len(whole) == 5 and [e.user_id for e in whole] == sorted(e.user_id for e in whole)
+    assert len(whole) == 5
+    assert [e.user_id for e in whole] == sorted(e.user_id for e in whole)
     paged_experts, pages = await _all_pages(prov.ListExperts, pb.ListExpertsRequest(), "experts", 2)
-    assert list(paged_experts) == list(whole) and pages == 3  # relations come with each page
+    assert list(paged_experts) == list(whole)
+    assert pages == 3
     assert [len(e.shareholdings) for e in paged_experts] == [
         1 if e.display_name == "专家3" else 0 for e in whole
     ]

@@ -62,14 +62,16 @@ async def test_official_gets_totp_once_and_needs_a_fresh_code(suite):
             username="prov", display_name="省工信厅", password=PW, roles=["province_industry"]
         )
     )
-    assert created.totp_secret and created.totp_provisioning_uri.startswith("otpauth://totp/")
+    assert created.totp_secret
+    assert created.totp_provisioning_uri.startswith("otpauth://totp/")
     assert "secret=" + created.totp_secret in created.totp_provisioning_uri
     totp = pyotp.TOTP(created.totp_secret)
     anon = suite.stub("identity")
 
     err = await _refused(anon.Login(pb.LoginRequest(username="prov", password=PW)))
     assert (err.code, err.reason) == (grpc.StatusCode.UNAUTHENTICATED, "SECOND_FACTOR_REQUIRED")
-    assert "totp_code" in err.message and err.message_zh
+    assert "totp_code" in err.message
+    assert err.message_zh
 
     wrong = f"{(int(totp.now()) + 1) % 1_000_000:06d}"
     err = await _refused(anon.Login(pb.LoginRequest(username="prov", password=PW, totp_code=wrong)))
@@ -110,7 +112,8 @@ async def test_applicant_needs_no_code(suite):
             organization_id=org.organization_id,
         )
     )
-    assert created.totp_secret == "" and created.totp_provisioning_uri == ""
+    assert created.totp_secret == ""
+    assert created.totp_provisioning_uri == ""
     assert (await suite.stub("identity").Login(pb.LoginRequest(username="appl", password=PW))).access_token
 
 
@@ -164,7 +167,9 @@ async def test_five_failures_lock_the_account_until_it_expires(tmp_path):
         assert fifth.reason == "ACCOUNT_LOCKED"
         sixth = await _refused(anon.Login(pb.LoginRequest(username="appl", password=PW)))
         assert (sixth.code, sixth.reason) == (grpc.StatusCode.UNAUTHENTICATED, "ACCOUNT_LOCKED")
-        assert "locked" in sixth.message and "until" in sixth.message and "锁定至" in sixth.message_zh
+        assert "locked" in sixth.message
+        assert "until" in sixth.message
+        assert "锁定至" in sixth.message_zh
         assert sixth.metadata["locked_until"]
         # An unknown username locks the same way: a lockout reveals nothing.
         for _ in range(5):
@@ -243,7 +248,8 @@ async def test_signing_key_rotation_without_restart(tmp_path):
 
         kid = lambda t: jwt.get_unverified_header(t)["kid"]  # noqa: E731
         ta = await token()
-        assert kid(ta) == "2026-01-a" and await accepted_by_supervision(ta)
+        assert kid(ta) == "2026-01-a"
+        assert await accepted_by_supervision(ta)
 
         # Key B appears: published at once, signs only once it is ACTIVATION_DELAY old.
         key_b = _write_key(keys_dir, "2026-02-b")
@@ -303,8 +309,11 @@ async def test_personal_data_is_encrypted_at_rest_and_masked(suite):
             "SELECT phone_enc, id_number_enc, totp_secret_enc FROM users WHERE username = 'appl'"
         ).fetchone()
         dump = "\n".join(conn.iterdump())
-    assert phone_enc.startswith("sm4gcm1:") and id_enc.startswith("sm4gcm1:") and totp_enc is None
-    assert "12345678" not in dump and id_number[6:14] not in dump
+    assert phone_enc.startswith("sm4gcm1:")
+    assert id_enc.startswith("sm4gcm1:")
+    assert totp_enc is None
+    assert "12345678" not in dump
+    assert id_number[6:14] not in dump
     op_totp = (suite.settings.data_dir / "secrets" / "operator-totp").read_text().strip()
     assert op_totp not in dump  # the operator's TOTP secret is encrypted too
 
@@ -328,7 +337,8 @@ async def test_bad_personal_data_is_refused_naming_the_field_without_echoing_it(
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT
     assert {v.field for v in err.violations} == {"id_number", "phone"}
     assert "check digit" in next(v.description for v in err.violations if v.field == "id_number")
-    assert bad not in str(err) and "1381234567" not in str(err)
+    assert bad not in str(err)
+    assert "1381234567" not in str(err)
 
 
 # ---------------------------------------------------------------- city correction
@@ -348,7 +358,8 @@ async def test_province_industry_corrects_an_applicants_city_with_a_reason(suite
     prov = suite.stub("identity", await suite.login("prov", PW, pyotp.TOTP(created.totp_secret).now()))
     req = pb.UpdateOrganizationCityRequest(organization_id=org.organization_id, city_code="370600", reason="")
     err = await _refused(prov.UpdateOrganizationCity(req))
-    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["reason"]
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in err.violations] == ["reason"]
     err = await _refused(
         ident.UpdateOrganizationCity(
             pb.UpdateOrganizationCityRequest(
@@ -396,15 +407,15 @@ async def test_operator_re_enrols_an_officials_second_factor_and_the_old_one_sto
     anon = suite.stub("identity")
 
     err = await _refused(ident.ResetSecondFactor(pb.ResetSecondFactorRequest(user_id=created.user.user_id)))
-    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["reason"]
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in err.violations] == ["reason"]
     reset = await ident.ResetSecondFactor(
         pb.ResetSecondFactorRequest(
             user_id=created.user.user_id, reason="手机遗失，已当面核验身份（工单 2026-118）"
         )
     )
-    assert reset.totp_secret != created.totp_secret and reset.totp_provisioning_uri.startswith(
-        "otpauth://totp/"
-    )
+    assert reset.totp_secret != created.totp_secret
+    assert reset.totp_provisioning_uri.startswith("otpauth://totp/")
     err = await _refused(anon.Login(pb.LoginRequest(username="lost-phone", password=PW, totp_code=old.now())))
     if pyotp.TOTP(reset.totp_secret).now() != old.now():  # (one in a million: both codes agree)
         assert err.reason == "SECOND_FACTOR_INVALID"

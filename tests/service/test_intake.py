@@ -120,9 +120,12 @@ async def test_cycle_is_created_from_a_policy_and_the_business_key_refuses_a_sec
             )
         )
     ).cycle
-    assert c.phase == pb.CYCLE_PHASE_PUBLISHED and c.budget_fen == 2_000_000_000 and list(c.legal_basis)
+    assert c.phase == pb.CYCLE_PHASE_PUBLISHED
+    assert c.budget_fen == 2_000_000_000
+    assert list(c.legal_basis)
     got = (await ind.GetCycle(pb.GetCycleRequest(cycle_id="t-2026-a"))).cycle
-    assert got.workflow_id == "cycle-t-2026-a" and got.history[0].phase == pb.CYCLE_PHASE_PUBLISHED
+    assert got.workflow_id == "cycle-t-2026-a"
+    assert got.history[0].phase == pb.CYCLE_PHASE_PUBLISHED
     err = await _error(
         ind.CreateCycle(pb.CreateCycleRequest(cycle_id="t-2026-a", title="again", policy_name="demo"))
     )
@@ -142,7 +145,8 @@ async def test_bad_input_names_each_field_and_a_bad_policy_lists_every_error(wor
     )
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT
     fields = {v.field for v in err.violations}
-    assert "policy_yaml.quota" in fields and "policy_yaml.budget_yuan" in fields, fields
+    assert "policy_yaml.quota" in fields, fields
+    assert "policy_yaml.budget_yuan" in fields, fields
     assert (
         await _error(ind.GetCycle(pb.GetCycleRequest(cycle_id="t-bad")))
     ).code == grpc.StatusCode.NOT_FOUND
@@ -182,18 +186,17 @@ async def test_actions_outside_their_phase_are_refused_naming_the_phase(world):
             )
         )
     ).application
-    assert draft.status == pb.APPLICATION_STATUS_DRAFT and draft.city_code == "370100"
+    assert draft.status == pb.APPLICATION_STATUS_DRAFT
+    assert draft.city_code == "370100"
     decl = pb.AuthenticityDeclaration(signer_name="张三", accepted=True)
     err = await _error(
         app.SubmitApplication(
             pb.SubmitApplicationRequest(application_id=draft.application_id, declaration=decl)
         )
     )
-    assert (
-        err.code == grpc.StatusCode.FAILED_PRECONDITION
-        and "PUBLISHED" in err.message
-        and err.metadata["phase"] == "PUBLISHED"
-    )
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert "PUBLISHED" in err.message
+    assert err.metadata["phase"] == "PUBLISHED"
     # A decision in the wrong phase is refused by the workflow's validator, and the phase is named.
     err = await _error(
         world["finance"].DecideFinanceConcurrence(
@@ -202,7 +205,9 @@ async def test_actions_outside_their_phase_are_refused_naming_the_phase(world):
             )
         )
     )
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and "PUBLISHED" in err.message and err.message_zh
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert "PUBLISHED" in err.message
+    assert err.message_zh
     assert (
         await ind.GetCycle(pb.GetCycleRequest(cycle_id="t-2026-b"))
     ).cycle.phase == pb.CYCLE_PHASE_PUBLISHED
@@ -247,9 +252,8 @@ async def test_declaration_is_required_and_applicants_apply_for_their_own_organi
             )
         )
     )
-    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and {v.field for v in err.violations} == {
-        "service_lines[0]"
-    }
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert {v.field for v in err.violations} == {"service_lines[0]"}
 
 
 # ---------------------------------------------------------------- pages (AIP-158)
@@ -325,15 +329,19 @@ async def test_applications_are_listed_a_page_at_a_time_default_50_at_most_500(w
     ids = await _seed_directly(world, "t-pages", 520)
     req = lambda: pb.ListApplicationsRequest(cycle_id="t-pages")  # noqa: E731
     first = await ind.ListApplications(req())
-    assert [a.application_id for a in first.applications] == ids[:50] and first.next_page_token
+    assert [a.application_id for a in first.applications] == ids[:50]
+    assert first.next_page_token
     biggest = await ind.ListApplications(pb.ListApplicationsRequest(cycle_id="t-pages", page_size=10_000))
-    assert [a.application_id for a in biggest.applications] == ids[:500] and biggest.next_page_token
+    assert [a.application_id for a in biggest.applications] == ids[:500]
+    assert biggest.next_page_token
     rest = await ind.ListApplications(
         pb.ListApplicationsRequest(cycle_id="t-pages", page_size=500, page_token=biggest.next_page_token)
     )
-    assert [a.application_id for a in rest.applications] == ids[500:] and not rest.next_page_token
+    assert [a.application_id for a in rest.applications] == ids[500:]
+    assert not rest.next_page_token
     seen, pages = await _all_pages(ind.ListApplications, req(), "applications", "application_id", size=7)
-    assert seen == ids and pages == 75
+    assert seen == ids
+    assert pages == 75
     # The filter stays part of the listing: Jinan's only, in order, over several pages.
     jinan, _ = await _all_pages(
         ind.ListApplications,
@@ -368,11 +376,11 @@ async def test_a_page_token_is_for_its_caller_and_its_filter_only(world):
     ]
     for call in refused:
         err = await _error(call)
-        assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == [
-            "page_token"
-        ]
+        assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in err.violations] == ["page_token"]
     err = await _error(ind.ListApplications(pb.ListApplicationsRequest(cycle_id="t-tokens", page_size=-1)))
-    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["page_size"]
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in err.violations] == ["page_size"]
     # The token still serves its own caller and filter.
     second = await ind.ListApplications(
         pb.ListApplicationsRequest(cycle_id="t-tokens", page_size=2, page_token=token)
@@ -387,13 +395,16 @@ async def test_cycles_are_listed_newest_first_a_page_at_a_time(world):
     everything = await ind.ListCycles(pb.ListCyclesRequest(page_size=500))
     assert not everything.next_page_token
     ids = [c.cycle_id for c in everything.cycles]
-    assert {f"t-cyc-{i:02d}" for i in range(50)} | {"t-2026-a", "t-pages"} <= set(ids) and len(ids) > 50
+    assert {f"t-cyc-{i:02d}" for i in range(50)} | {"t-2026-a", "t-pages"} <= set(ids)
+    assert len(ids) > 50
     default = await ind.ListCycles(pb.ListCyclesRequest())
-    assert [c.cycle_id for c in default.cycles] == ids[:50] and default.next_page_token
+    assert [c.cycle_id for c in default.cycles] == ids[:50]
+    assert default.next_page_token
     order = [(c.created_at.ToDatetime(), c.cycle_id) for c in everything.cycles]
     assert order == sorted(order, reverse=True)  # the newest call first (by creation, then id)
     seen, pages = await _all_pages(ind.ListCycles, pb.ListCyclesRequest(), "cycles", "cycle_id", size=2)
-    assert seen == ids and pages == (len(ids) + 1) // 2
+    assert seen == ids
+    assert pages == (len(ids) + 1) // 2
     # Every reader lists cycles; the applicant's token is its own.
     app_page = await world["applicant"].ListCycles(pb.ListCyclesRequest(page_size=1))
     assert [c.cycle_id for c in app_page.cycles] == ids[:1]

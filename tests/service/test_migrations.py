@@ -37,4 +37,5 @@ def test_a_column_without_a_migration_is_reported(tmp_path):
         table.to_metadata(changed)
     changed.tables["applications"].append_column(Column("unmigrated_note", String(20)))
     diffs = drift(migrations_dir("intake"), f"sqlite:///{tmp_path / 'drift.db'}", changed)
-    assert [d[0] for d in diffs] == ["add_column"] and diffs[0][3].name == "unmigrated_note"
+    assert [d[0] for d in diffs] == ["add_column"]
+    assert diffs[0][3].name == "unmigrated_note"

@@ -292,7 +292,8 @@ async def test_full_review_from_compliance_to_announcement(suite):
     assert {a.application_id for a in draw.assignments} == {"app-a", "app-b", "app-c", "app-d"}
     assert all(sum(1 for p in pairs if p[0] == app) == 3 for app in ("app-a", "app-b", "app-c", "app-d"))
     x_emp, x_share = w.experts["x_emp"], w.experts["x_share"]
-    assert (("app-a", x_emp) not in pairs) and (("app-a", x_share) not in pairs)
+    assert ("app-a", x_emp) not in pairs
+    assert ("app-a", x_share) not in pairs
     reasons = {(x.application_id, x.expert_user_id): x.reason for x in draw.exclusions}
     assert reasons[("app-a", x_emp)] == "employed_by_applicant_within_3y"
     assert reasons[("app-a", x_share)] == "shareholder_of_operator"
@@ -309,7 +310,8 @@ async def test_full_review_from_compliance_to_announcement(suite):
     listed = (
         await mine.ListAssignments(pb.ListAssignmentsRequest(cycle_id=cycle, expert_user_id=other_id))
     ).assignments
-    assert listed and all(a.expert_user_id == some.expert_user_id for a in listed)
+    assert listed
+    assert all(a.expert_user_id == some.expert_user_id for a in listed)
     assert listed[0].enterprise_name.startswith("企业")
 
     # A recusal on A: recorded as self_declared, and a replacement is drawn from the clean pool.
@@ -361,7 +363,8 @@ async def test_full_review_from_compliance_to_announcement(suite):
             )
         )
     ).sheet
-    assert corrected.version == 2 and corrected.total == "88.00"
+    assert corrected.version == 2
+    assert corrected.total == "88.00"
     # B is now (88 + 85 + 85) / 3 = 86.00
 
     # Budget for one excellent and one advanced award: 3,000,000 yuan.
@@ -369,7 +372,8 @@ async def test_full_review_from_compliance_to_announcement(suite):
     proposal = (
         await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id=cycle, budget_fen=budget))
     ).proposal
-    assert proposal.version == 1 and proposal.budget_fen == budget
+    assert proposal.version == 1
+    assert proposal.budget_fen == budget
     lines = {x.application_id: x for x in proposal.lines}
     assert [x.application_id for x in sorted(proposal.lines, key=lambda x: x.rank)] == [
         "app-a",
@@ -377,14 +381,17 @@ async def test_full_review_from_compliance_to_announcement(suite):
         "app-c",
         "app-d",
     ]
-    assert lines["app-a"].final_score == "95.00" and lines["app-a"].tier == pb.TIER_EXCELLENT
+    assert lines["app-a"].final_score == "95.00"
+    assert lines["app-a"].tier == pb.TIER_EXCELLENT
     assert lines["app-a"].amount_fen == 2_000_000 * 100
-    assert lines["app-b"].final_score == "86.00" and lines["app-b"].tier == pb.TIER_ADVANCED
+    assert lines["app-b"].final_score == "86.00"
+    assert lines["app-b"].tier == pb.TIER_ADVANCED
     assert lines["app-b"].amount_fen == 1_000_000 * 100
-    assert lines["app-c"].reserve and lines["app-c"].tier == pb.TIER_ADVANCED
-    assert (
-        lines["app-d"].tier == pb.TIER_NONE and lines["app-d"].amount_fen == 0 and not lines["app-d"].reserve
-    )
+    assert lines["app-c"].reserve
+    assert lines["app-c"].tier == pb.TIER_ADVANCED
+    assert lines["app-d"].tier == pb.TIER_NONE
+    assert lines["app-d"].amount_fen == 0
+    assert not lines["app-d"].reserve
     assert proposal.allocated_fen == 3_000_000 * 100
     assert {d.dimension for d in lines["app-a"].dimension_scores} == {"1", "2", "3", "4", "5"}
     # Each line names the applicant organisation the candidate was opened with.
@@ -394,7 +401,8 @@ async def test_full_review_from_compliance_to_announcement(suite):
     }
     # Retried by the workflow: the same proposal, unchanged.
     again_p = (await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id=cycle))).proposal
-    assert again_p.version == 1 and again_p.lines == proposal.lines
+    assert again_p.version == 1
+    assert again_p.lines == proposal.lines
 
     # Scoring is closed once the proposal exists.
     err = await expect(
@@ -405,7 +413,8 @@ async def test_full_review_from_compliance_to_announcement(suite):
             )
         ),
     )
-    assert err.metadata["phase"] == "PROPOSAL" and "PROPOSAL" in err.message
+    assert err.metadata["phase"] == "PROPOSAL"
+    assert "PROPOSAL" in err.message
 
     # Objections only during publicity.
     appl = suite.stub("review", w.applicant)
@@ -486,7 +495,8 @@ async def test_full_review_from_compliance_to_announcement(suite):
             objection_id=dismissed_one.objection_id, upheld=False, findings="经核实无问题"
         )
     )
-    assert dismissed.objection.status == pb.OBJECTION_STATUS_DISMISSED and not dismissed.HasField("proposal")
+    assert dismissed.objection.status == pb.OBJECTION_STATUS_DISMISSED
+    assert not dismissed.HasField("proposal")
 
     upheld = await province.RecordInvestigation(
         pb.RecordInvestigationRequest(
@@ -495,13 +505,17 @@ async def test_full_review_from_compliance_to_announcement(suite):
     )
     assert upheld.objection.status == pb.OBJECTION_STATUS_UPHELD
     v2 = upheld.proposal
-    assert v2.version == 2 and objection.objection_id in v2.reason and "app-a" in v2.reason
+    assert v2.version == 2
+    assert objection.objection_id in v2.reason
+    assert "app-a" in v2.reason
     lines2 = {x.application_id: x for x in v2.lines}
     assert "app-a" not in lines2
-    assert lines2["app-b"].rank == 1 and lines2["app-b"].amount_fen == 1_000_000 * 100
+    assert lines2["app-b"].rank == 1
+    assert lines2["app-b"].amount_fen == 1_000_000 * 100
     assert all(x.organization_id == org_of[x.application_id] for x in v2.lines)
     # The reserve moved up into the freed budget.
-    assert not lines2["app-c"].reserve and lines2["app-c"].amount_fen == 1_000_000 * 100
+    assert not lines2["app-c"].reserve
+    assert lines2["app-c"].amount_fen == 1_000_000 * 100
     # A decided objection cannot be decided again.
     await expect(
         grpc.StatusCode.FAILED_PRECONDITION,
@@ -538,7 +552,8 @@ async def test_full_review_from_compliance_to_announcement(suite):
 
     final = (await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id=cycle))).proposal
     assert final.version == 2
-    assert final.lines and all(x.organization_id == org_of[x.application_id] for x in final.lines)
+    assert final.lines
+    assert all(x.organization_id == org_of[x.application_id] for x in final.lines)
     assert (await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id=cycle))).proposal.version == 2
     err = await expect(grpc.StatusCode.FAILED_PRECONDITION, appl.FileObjection(obj_req))
     assert err.metadata["phase"] == "ANNOUNCED"
@@ -605,7 +620,8 @@ async def test_identity_unreachable_during_the_draw_is_unavailable_not_internal(
     err = await expect(
         grpc.StatusCode.UNAVAILABLE, worker.DrawPanels(pb.DrawPanelsRequest(cycle_id="cycle-u", seed=1))
     )
-    assert err.reason == "DEPENDENCY_UNAVAILABLE" and err.message_zh
+    assert err.reason == "DEPENDENCY_UNAVAILABLE"
+    assert err.message_zh
     del suite.hosts["identity"]  # already stopped
 
 
@@ -621,7 +637,8 @@ async def test_no_eligible_expert_fails_naming_the_application(suite):
     err = await expect(
         grpc.StatusCode.FAILED_PRECONDITION, worker.DrawPanels(pb.DrawPanelsRequest(cycle_id="c1", seed=5))
     )
-    assert "app-a" in err.message and err.reason == "NOT_ENOUGH_EXPERTS"
+    assert "app-a" in err.message
+    assert err.reason == "NOT_ENOUGH_EXPERTS"
 
 
 # ---------------------------------------------------------------------------------- errors
@@ -710,7 +727,8 @@ async def test_score_sheet_errors(suite):
     ok = await rv.SubmitScoreSheet(
         pb.SubmitScoreSheetRequest(assignment_id=a.assignment_id, scores=sheet("0.8"))
     )
-    assert ok.sheet.version == 1 and ok.sheet.total == "80.00"
+    assert ok.sheet.version == 1
+    assert ok.sheet.total == "80.00"
 
 
 async def test_phase_and_publicity_errors(suite):
@@ -749,7 +767,8 @@ async def test_phase_and_publicity_errors(suite):
             )
         ),
     )
-    assert err.reason == "PUBLICITY_ENDED" and "ended" in err.message
+    assert err.reason == "PUBLICITY_ENDED"
+    assert "ended" in err.message
     # Declaring after the proposal: wrong phase.
     a = draw.assignments[0]
     err = await expect(
@@ -771,7 +790,8 @@ async def test_recusal_without_replacement_still_recuses(suite):
     resp = await suite.stub("review", w.tokens[a.expert_user_id]).DeclareConflict(
         pb.DeclareConflictRequest(assignment_id=a.assignment_id, has_conflict=True, statement="亲属任职")
     )
-    assert resp.assignment.status == pb.ASSIGNMENT_STATUS_RECUSED and not resp.HasField("replacement")
+    assert resp.assignment.status == pb.ASSIGNMENT_STATUS_RECUSED
+    assert not resp.HasField("replacement")
     draw_again = await worker.DrawPanels(pb.DrawPanelsRequest(cycle_id="cycle-r"))
     assert ("app-b", a.expert_user_id, "self_declared") in {
         (x.application_id, x.expert_user_id, x.reason) for x in draw_again.exclusions
@@ -779,7 +799,8 @@ async def test_recusal_without_replacement_still_recuses(suite):
     # The remaining expert scores; the recused one is not waited for.
     await score_everything(suite, w, "cycle-r", {"app-b": "0.90"})
     proposal = (await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id="cycle-r"))).proposal
-    assert proposal.lines[0].final_score == "90.00" and proposal.lines[0].tier == pb.TIER_EXCELLENT
+    assert proposal.lines[0].final_score == "90.00"
+    assert proposal.lines[0].tier == pb.TIER_EXCELLENT
 
 
 # ---------------------------------------------------------------------------------- outliers, ties
@@ -810,7 +831,8 @@ async def test_proposal_flags_a_deviant_expert_and_names_the_tie_breaker(suite):
     assert list(lines["app-b"].flagged_experts) == [deviant]
     assert deviant in lines["app-b"].reason
     assert lines["app-b"].final_score == "90.00"  # the deviant sheet was trimmed away
-    assert list(lines["app-c"].flagged_experts) == [] and list(lines["app-d"].flagged_experts) == []
+    assert list(lines["app-c"].flagged_experts) == []
+    assert list(lines["app-d"].flagged_experts) == []
     assert lines["app-b"].tie_break == ""
     assert (lines["app-c"].rank, lines["app-d"].rank) == (2, 3)
     assert lines["app-c"].tie_break == lines["app-d"].tie_break == "submitted_at"
@@ -852,8 +874,10 @@ async def test_on_site_reviews_are_recorded_in_review_phases_and_read_by_provinc
             _onsite(cycle, kind=pb.ON_SITE_REVIEW_KIND_DEFENCE, participants=[" 王五（省工信厅） "])
         )
     ).on_site_review
-    assert defence.on_site_review_id and defence.kind == pb.ON_SITE_REVIEW_KIND_DEFENCE
-    assert list(defence.participants) == ["王五（省工信厅）"] and defence.recorded_by
+    assert defence.on_site_review_id
+    assert defence.kind == pb.ON_SITE_REVIEW_KIND_DEFENCE
+    assert list(defence.participants) == ["王五（省工信厅）"]
+    assert defence.recorded_by
 
     # Bad requests name each field; unknown applications are not found.
     err = await expect(
@@ -901,9 +925,8 @@ async def test_on_site_reviews_are_recorded_in_review_phases_and_read_by_provinc
         await province.ListOnSiteReviews(pb.ListOnSiteReviewsRequest(cycle_id=cycle, application_id="app-c"))
     ).on_site_reviews
     assert [x.on_site_review_id for x in only_c] == [visit.on_site_review_id]
-    assert only_c[0].findings.startswith("生产线") and only_c[0].held_on == str(
-        date.today() - timedelta(days=1)
-    )
+    assert only_c[0].findings.startswith("生产线")
+    assert only_c[0].held_on == str(date.today() - timedelta(days=1))
     await expect(
         grpc.StatusCode.NOT_FOUND,
         province.ListOnSiteReviews(pb.ListOnSiteReviewsRequest(cycle_id=cycle, application_id="app-zz")),
@@ -913,8 +936,10 @@ async def test_on_site_reviews_are_recorded_in_review_phases_and_read_by_provinc
     await score_everything(suite, w, cycle, {"app-b": "0.90", "app-c": "0.85"})
     await worker.ComputeProposal(pb.ComputeProposalRequest(cycle_id=cycle))
     err = await expect(grpc.StatusCode.FAILED_PRECONDITION, province.RecordOnSiteReview(_onsite(cycle)))
-    assert err.metadata["phase"] == "PROPOSAL" and "PROPOSAL" in err.message
-    assert "COMPLIANCE_REVIEW" in err.message and "EXPERT_REVIEW" in err.message
+    assert err.metadata["phase"] == "PROPOSAL"
+    assert "PROPOSAL" in err.message
+    assert "COMPLIANCE_REVIEW" in err.message
+    assert "EXPERT_REVIEW" in err.message
 
 
 # ------------------------------------------------------------- materials after the declaration
@@ -930,7 +955,8 @@ async def test_expert_sees_materials_only_after_declaring_no_conflict(suite):
 
     # Pending declaration: refused, and nothing of the materials in the refusal.
     err = await expect(grpc.StatusCode.FAILED_PRECONDITION, mine.GetAssignmentMaterials(req))
-    assert err.reason == "DECLARATION_REQUIRED" and "declare no conflict first" in err.message
+    assert err.reason == "DECLARATION_REQUIRED"
+    assert "declare no conflict first" in err.message
     assert "A-application_form" not in f"{err.message} {err.message_zh} {err.metadata}"
     # Another expert's assignment (even one on the same application) looks missing; other roles are refused.
     other = suite.stub("review", w.tokens[second.expert_user_id])
@@ -1038,12 +1064,10 @@ async def test_objector_contact_is_encrypted_at_rest_clear_for_province_industry
     assert set(stored) == {filed.objection_id, by_mail.objection_id}
     for value in stored.values():
         assert value.startswith("sm4gcm1:")
-        assert (
-            phone not in value
-            and "12345678" not in value
-            and "zhangsan" not in value
-            and "example" not in value
-        )
+        assert phone not in value
+        assert "12345678" not in value
+        assert "zhangsan" not in value
+        assert "example" not in value
 
     def contacts(resp) -> dict[str, str]:
         return {o.objection_id: o.objector_contact for o in resp.objections}
@@ -1089,16 +1113,15 @@ async def test_objector_contact_is_encrypted_at_rest_clear_for_province_industry
     again = dict(db.execute("SELECT objection_id, objector_contact FROM objections").fetchall())
     db.close()
     assert again[filed.objection_id] == stored[filed.objection_id]  # already encrypted: unchanged
-    assert (
-        again[by_mail.objection_id].startswith("sm4gcm1:")
-        and "13900001111" not in again[by_mail.objection_id]
-    )
+    assert again[by_mail.objection_id].startswith("sm4gcm1:")
+    assert "13900001111" not in again[by_mail.objection_id]
     assert contacts(await province.ListObjections(listing))[by_mail.objection_id] == "13900001111"
     assert contacts(await auditor.ListObjections(listing))[by_mail.objection_id] == "139****1111"
 
     # One SM4 key for the installation: review reuses identity's dev-mode key file.
     key_file = suite.settings.data_dir / "secrets" / "sm4-key"
-    assert key_file.exists() and oct(key_file.stat().st_mode & 0o777) == "0o600"
+    assert key_file.exists()
+    assert oct(key_file.stat().st_mode & 0o777) == "0o600"
     ciphers = [suite.hosts[svc].app.cipher for svc in ("identity", "review")]
     token = ciphers[0].encrypt("x", "probe")
     assert ciphers[1].decrypt(token, "probe") == "x"
@@ -1162,7 +1185,8 @@ async def test_lists_come_in_pages_bound_to_their_caller_and_filter(suite):
     big = await province.ListComplianceReviews(
         pb.ListComplianceReviewsRequest(cycle_id=cycle, page_size=100000)
     )
-    assert [r.application_id for r in big.reviews] == everyone and not big.next_page_token
+    assert [r.application_id for r in big.reviews] == everyone
+    assert not big.next_page_token
     sevens = await _pages(
         auditor.ListComplianceReviews, pb.ListComplianceReviewsRequest(cycle_id=cycle, page_size=7), "reviews"
     )
@@ -1195,7 +1219,8 @@ async def test_lists_come_in_pages_bound_to_their_caller_and_filter(suite):
     rest = await province.ListComplianceReviews(
         pb.ListComplianceReviewsRequest(cycle_id=cycle, page_size=500, page_token=token)
     )
-    assert [r.application_id for r in rest.reviews] == everyone[7:] and not rest.next_page_token
+    assert [r.application_id for r in rest.reviews] == everyone[7:]
+    assert not rest.next_page_token
 
     # Assignments: every page of the worker's listing is the whole draw in draw order; an expert's
     # pages hold only their own, and their token is theirs.
@@ -1212,7 +1237,8 @@ async def test_lists_come_in_pages_bound_to_their_caller_and_filter(suite):
     assert [a.assignment_id for p in own for a in p] == [
         a.assignment_id for a in draw.assignments if a.expert_user_id == expert_id
     ]
-    assert len(own) > 1 and all(len(p) == 1 for p in own)
+    assert len(own) > 1
+    assert all(len(p) == 1 for p in own)
     mine = await expert.ListAssignments(pb.ListAssignmentsRequest(page_size=1))
     other = next(a.expert_user_id for a in draw.assignments if a.expert_user_id != expert_id)
     err = await expect(
@@ -1232,7 +1258,8 @@ async def test_lists_come_in_pages_bound_to_their_caller_and_filter(suite):
         pb.ListOnSiteReviewsRequest(cycle_id=drawn, application_id="app-b", page_size=2),
         "on_site_reviews",
     )
-    assert [len(p) for p in on_b] == [2, 1] and {x.application_id for p in on_b for x in p} == {"app-b"}
+    assert [len(p) for p in on_b] == [2, 1]
+    assert {x.application_id for p in on_b for x in p} == {"app-b"}
     every = await _pages(
         auditor.ListOnSiteReviews, pb.ListOnSiteReviewsRequest(cycle_id=drawn, page_size=3), "on_site_reviews"
     )

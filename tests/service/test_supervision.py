@@ -103,7 +103,8 @@ async def test_happy_path_targets_report_evaluation(world: World) -> None:
 
     applicant = await w.as_user("app-a")
     own = (await applicant.ListPerformanceTargets(pb.ListPerformanceTargetsRequest(cycle_id=w.cycle))).targets
-    assert {t.application_id for t in own} == {"app-1"} and len(own) == 2
+    assert {t.application_id for t in own} == {"app-1"}
+    assert len(own) == 2
     firms = next(t for t in own if t.code == "firms_served")
     report = (
         await applicant.SubmitMonitoringReport(
@@ -115,7 +116,8 @@ async def test_happy_path_targets_report_evaluation(world: World) -> None:
             )
         )
     ).report
-    assert report.report_id and [(v.target_id, v.value) for v in report.values] == [(firms.target_id, "38")]
+    assert report.report_id
+    assert [(v.target_id, v.value) for v in report.values] == [(firms.target_id, "38")]
     own = (
         await applicant.ListPerformanceTargets(
             pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, application_id="app-1")
@@ -134,7 +136,8 @@ async def test_happy_path_targets_report_evaluation(world: World) -> None:
             )
         )
     ).evaluation
-    assert ev.grade == pb.EVALUATION_GRADE_GOOD and ev.evaluated_by
+    assert ev.grade == pb.EVALUATION_GRADE_GOOD
+    assert ev.evaluated_by
     status = await w.system.GetSupervisionStatus(pb.GetSupervisionStatusRequest(cycle_id=w.cycle))
     assert (status.awards, status.reported, status.evaluated) == (2, 1, 1)
 
@@ -145,7 +148,8 @@ async def test_happy_path_targets_report_evaluation(world: World) -> None:
             )
         )
     )
-    assert err.code == grpc.StatusCode.ALREADY_EXISTS and err.message_zh
+    assert err.code == grpc.StatusCode.ALREADY_EXISTS
+    assert err.message_zh
 
 
 async def test_who_sees_which_targets(world: World) -> None:
@@ -232,7 +236,8 @@ async def test_invalid_arguments_name_each_field(world: World) -> None:
     )
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in err.violations] == ["values[1].target_id"]
-    assert "app-1" in err.violations[0].description and err.violations[0].description_zh
+    assert "app-1" in err.violations[0].description
+    assert err.violations[0].description_zh
 
     err = await error_of(
         app_a.SubmitMonitoringReport(
@@ -261,7 +266,8 @@ async def test_invalid_arguments_name_each_field(world: World) -> None:
     err = await error_of(
         prov.RecordEvaluation(pb.RecordEvaluationRequest(cycle_id=w.cycle, application_id="app-1"))
     )
-    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["grade"]
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in err.violations] == ["grade"]
 
     awards = w.awards()
     awards[1].application_id = "app-1"
@@ -337,7 +343,8 @@ async def test_unknown_cycle_or_award_is_not_found(world: World) -> None:
         ),
     ):
         err = await error_of(call)
-        assert err.code == grpc.StatusCode.NOT_FOUND and err.reason == "AWARD_NOT_FOUND"
+        assert err.code == grpc.StatusCode.NOT_FOUND
+        assert err.reason == "AWARD_NOT_FOUND"
 
 
 async def test_evaluation_needs_a_monitoring_report(world: World) -> None:
@@ -351,7 +358,8 @@ async def test_evaluation_needs_a_monitoring_report(world: World) -> None:
             )
         )
     )
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "NO_MONITORING_REPORT"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "NO_MONITORING_REPORT"
     status = await w.system.GetSupervisionStatus(pb.GetSupervisionStatusRequest(cycle_id=w.cycle))
     assert status.evaluated == 0
 
@@ -366,7 +374,8 @@ async def test_targets_conflict_when_an_award_changes(world: World) -> None:
             pb.CreatePerformanceTargetsRequest(cycle_id=w.cycle, awards=awards, templates=TEMPLATES)
         )
     )
-    assert err.code == grpc.StatusCode.FAILED_PRECONDITION and err.reason == "AWARD_CONFLICT"
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "AWARD_CONFLICT"
     # a new template adds a target per award, keeping the old ones
     more = [
         *TEMPLATES,
@@ -427,7 +436,8 @@ async def test_targets_are_listed_in_pages(world: World) -> None:
     # paging keeps who sees what: the applicant its own organisation's awards, the city its own
     own = {t.target_id for t in in_order if t.application_id in ("app-1", "app-3")}
     app_a = await pages("app-a", 100)
-    assert [len(p) for p in app_a] == [100, 100, 100, 40] and {t for p in app_a for t in p} == own
+    assert [len(p) for p in app_a] == [100, 100, 100, 40]
+    assert {t for p in app_a for t in p} == own
     qd = await pages("qd-industry", 60, application_id="app-1")
     assert {t for p in qd for t in p} == {t.target_id for t in in_order if t.application_id == "app-1"}
     err = await error_of(
@@ -465,7 +475,8 @@ async def test_targets_are_listed_in_pages(world: World) -> None:
     for call in refused:
         err = await error_of(call)
         assert err.code == grpc.StatusCode.INVALID_ARGUMENT
-        assert [v.field for v in err.violations] == ["page_token"] and err.violations[0].description_zh
+        assert [v.field for v in err.violations] == ["page_token"]
+        assert err.violations[0].description_zh
     # the same token, same caller and filter: the next page (a page size may change between pages)
     again = await prov_stub.ListPerformanceTargets(
         pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, page_size=5, page_token=token)
@@ -474,4 +485,5 @@ async def test_targets_are_listed_in_pages(world: World) -> None:
     err = await error_of(
         prov_stub.ListPerformanceTargets(pb.ListPerformanceTargetsRequest(cycle_id=w.cycle, page_size=-1))
     )
-    assert err.code == grpc.StatusCode.INVALID_ARGUMENT and [v.field for v in err.violations] == ["page_size"]
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in err.violations] == ["page_size"]

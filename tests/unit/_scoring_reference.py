@@ -62,7 +62,7 @@ def _decider(
     return "application_id", f"application id {ca.application_id} vs {cb.application_id} / 按申报编号"
 
 
-def compute_proposal(
+def compute_proposal(  # noqa: C901 - the oracle stays one straightforward reading of the rules
     policy: Policy,
     candidates: Sequence[Candidate],
     sheets: Mapping[str, Mapping[str, Mapping[str, Decimal]]],

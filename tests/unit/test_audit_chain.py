@@ -41,7 +41,9 @@ def chain(n: int, key: bytes = KEY) -> list[dict]:
 
 def test_intact_chain_verifies():
     res = verify(chain(20), KEY)
-    assert res.ok and res.count == 20 and str(res) == "OK 20 records"
+    assert res.ok
+    assert res.count == 20
+    assert str(res) == "OK 20 records"
     assert verify([], KEY).ok
 
 
@@ -58,7 +60,8 @@ def test_mac_is_hmac_sm3_over_previous_mac_and_canonical_record():
 def test_canonical_encoding_is_stable_sorted_json_with_the_sequence():
     r = record(7, actor="张三")
     b = canonical_bytes(r)
-    assert b.startswith(b'{"action":') and b'"seq":7' in b
+    assert b.startswith(b'{"action":')
+    assert b'"seq":7' in b
     assert "张三".encode() in b  # UTF-8, not \\u escapes
     assert b" " not in b.replace(b"SignCity", b"")  # no whitespace separators
     assert b'"at":"2026-11-27T02:30:07.000007Z"' in b
@@ -67,7 +70,9 @@ def test_canonical_encoding_is_stable_sorted_json_with_the_sequence():
 
 def test_wrong_key_fails_at_the_first_record():
     res = verify(chain(5), b"x" * 32)
-    assert not res.ok and res.seq == 1 and "wrong key" in res.detail
+    assert not res.ok
+    assert res.seq == 1
+    assert "wrong key" in res.detail
 
 
 def test_altered_field_is_named():
@@ -123,7 +128,8 @@ def test_valid_record_replayed_at_the_end_is_found():
     rows = chain(6)
     replay = dict(rows[2], seq=7)
     res = verify([*rows, replay], KEY)
-    assert not res.ok and res.seq == 7
+    assert not res.ok
+    assert res.seq == 7
 
 
 def test_reordered_rows_are_named():
@@ -138,7 +144,8 @@ def test_swapped_sequence_numbers_are_found_at_the_first():
     rows[4]["seq"], rows[5]["seq"] = 6, 5  # contents swapped between positions 5 and 6
     rows.sort(key=lambda r: r["seq"])  # as ORDER BY seq reads them
     res = verify(rows, KEY)
-    assert not res.ok and res.seq == 5
+    assert not res.ok
+    assert res.seq == 5
 
 
 def test_garbage_mac_is_altered_not_a_crash():

@@ -41,31 +41,42 @@ def test_eligible() -> None:
 
 def test_not_an_enterprise() -> None:
     (f,) = evaluate(OrgFacts("org-1", "institution", True, ORG.uscc))
-    assert f.rule == "enterprise" and f.article == "Art. 5(1)"
-    assert "institution" in f.message and "第五条" in f.message_zh
+    assert f.rule == "enterprise"
+    assert f.article == "Art. 5(1)"
+    assert "institution" in f.message
+    assert "第五条" in f.message_zh
 
 
 def test_not_a_legal_person() -> None:
     (f,) = evaluate(OrgFacts("org-1", "enterprise", False, ORG.uscc))
-    assert f.rule == "legal_person" and f.article == "Art. 5(1)" and "法人" in f.message_zh
+    assert f.rule == "legal_person"
+    assert f.article == "Art. 5(1)"
+    assert "法人" in f.message_zh
 
 
 def test_registered_outside_shandong() -> None:
     (f,) = evaluate(OrgFacts("org-1", "enterprise", True, "91110108551385082Q"))
-    assert f.rule == "registered_in_region" and f.article == "Art. 18"
-    assert "110108" in f.message and "Shandong" in f.message and "山东省" in f.message_zh
+    assert f.rule == "registered_in_region"
+    assert f.article == "Art. 18"
+    assert "110108" in f.message
+    assert "Shandong" in f.message
+    assert "山东省" in f.message_zh
 
 
 def test_city_deployment_prefix() -> None:
     assert evaluate(division_prefix="3702") == []
     (f,) = evaluate(OrgFacts("org-1", "enterprise", True, make_uscc("370102", 2)), division_prefix="3702")
-    assert f.rule == "registered_in_region" and "Qingdao" in f.message and "青岛市" in f.message_zh
+    assert f.rule == "registered_in_region"
+    assert "Qingdao" in f.message
+    assert "青岛市" in f.message_zh
 
 
 def test_invalid_uscc_fails_region_rule_with_position() -> None:
     bad = ORG.uscc[:17] + ("0" if ORG.uscc[17] != "0" else "1")
     (f,) = evaluate(OrgFacts("org-1", "enterprise", True, bad))
-    assert f.rule == "registered_in_region" and "character 18" in f.message and "第18位" in f.message_zh
+    assert f.rule == "registered_in_region"
+    assert "character 18" in f.message
+    assert "第18位" in f.message_zh
 
 
 def test_window_start_and_feb_29() -> None:
@@ -83,9 +94,11 @@ def test_record_ending_three_years_and_a_day_before_passes() -> None:
 
 def test_record_ending_on_window_start_fails() -> None:
     (f,) = evaluate(records=[record(date(2020, 1, 1), date(2023, 6, 30))])
-    assert f.rule == "no_serious_dishonesty" and f.article == "Art. 5(1)"
+    assert f.rule == "no_serious_dishonesty"
+    assert f.article == "Art. 5(1)"
     for text in ("XY-2024-001", "信用中国", "2020-01-01", "2023-06-30", "2026-06-30"):
-        assert text in f.message and text in f.message_zh
+        assert text in f.message
+        assert text in f.message_zh
 
 
 def test_record_ending_within_window_fails() -> None:
@@ -94,7 +107,8 @@ def test_record_ending_within_window_fails() -> None:
 
 def test_open_ended_record_fails() -> None:
     (f,) = evaluate(records=[record(date(2010, 1, 1), None)])
-    assert "open-ended" in f.message and "至今" in f.message_zh
+    assert "open-ended" in f.message
+    assert "至今" in f.message_zh
 
 
 def test_record_starting_on_as_of_fails_after_does_not() -> None:
@@ -125,22 +139,25 @@ def test_one_failure_per_record() -> None:
 
 
 def test_inconsistent_record_rejected() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="ends .* before it starts"):
         evaluate(records=[record(date(2025, 1, 2), date(2025, 1, 1))])
 
 
 def test_green_missing_not_met_or_future() -> None:
     (f,) = evaluate(green=None)
-    assert f.rule == "green_threshold" and "no green-threshold status" in f.message
+    assert f.rule == "green_threshold"
+    assert "no green-threshold status" in f.message
     (f,) = evaluate(green=GreenThresholdStatus("org-1", False, date(2026, 1, 1), "省发展改革委"))
-    assert "not met" in f.message and "省发展改革委" in f.message_zh and "2026-01-01" in f.message
+    assert "not met" in f.message
+    assert "省发展改革委" in f.message_zh
+    assert "2026-01-01" in f.message
     (f,) = evaluate(green=GreenThresholdStatus("org-1", True, date(2026, 7, 1), "省发展改革委"))
     assert "after the reference date" in f.message
     assert evaluate(green=None, require_green=False) == []
 
 
 def test_green_of_other_org_is_an_error() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="green-threshold status is for 'org-2'"):
         evaluate(green=GreenThresholdStatus("org-2", True, AS_OF, "x"))
 
 

@@ -39,9 +39,12 @@ def test_xlsx_cells():
     head = next(i for i, r in enumerate(rows) if r[0] == "排名")
     first, second = rows[head + 1], rows[head + 2]
     assert first[:7] == (1, "测试企业1有限公司", "烟台市", 91.5, "卓越级", 123.46, None)
-    assert second[2] == "379999" and second[4] == "—" and second[6] == "是"  # unknown code kept
+    assert second[2] == "379999"
+    assert second[4] == "—"
+    assert second[6] == "是"
     facts = {r[0]: r[1] for r in rows[:head] if r[0]}
-    assert facts["生成时间"].startswith("2026-09-01 09:00:00") and facts["拟分配金额（万元）"] == "123.46"
+    assert facts["生成时间"].startswith("2026-09-01 09:00:00")
+    assert facts["拟分配金额（万元）"] == "123.46"
     assert Decimal(str(first[5])) == Decimal("123.46")
 
 

@@ -143,8 +143,10 @@ async def test_ledger_in_pages_is_the_whole_ledger(uow) -> None:
         after = page.next_cursor
     entries = [e for page in pages for e in page]
     # open (2) + reserve (9 + available) + 9 disbursements (2 each)
-    assert len(entries) == 2 + 10 + 18 and len({e.entry_id for e in entries}) == len(entries)
-    assert [e.kind for e in entries[:2]] == ["open", "open"] and entries[-1].kind == "disburse"
+    assert len(entries) == 2 + 10 + 18
+    assert len({e.entry_id for e in entries}) == len(entries)
+    assert [e.kind for e in entries[:2]] == ["open", "open"]
+    assert entries[-1].kind == "disburse"
     assert all(len(p) == 5 for p in pages[:-1])
     assert sum(e.amount_fen for e in entries) == 0
     budget = await usecases.get_budget(uow=uow, cycle_id="c1")
@@ -200,7 +202,8 @@ async def test_a_duplicate_key_is_aborted_and_a_broken_check_is_not(uow) -> None
     with pytest.raises(Aborted) as e:
         async with uow() as repo:
             await repo.add_budget(dup)
-    assert e.value.reason == "CONCURRENT_WRITE" and e.value.message_zh
+    assert e.value.reason == "CONCURRENT_WRITE"
+    assert e.value.message_zh
     with pytest.raises(IntegrityError):  # a defect, not a race: stays one
         async with uow() as repo:
             await repo.add_budget(Budget("c2", 0, 0, 0, 0, 0, T0, T0))
@@ -208,16 +211,21 @@ async def test_a_duplicate_key_is_aborted_and_a_broken_check_is_not(uow) -> None
 
 async def test_ledger_postings_are_append_only(uow) -> None:
     await usecases.open_budget(uow=uow, cycle_id="c1", total_fen=500, now=T0)
+
+    async def change_a_posting(change: str) -> None:
+        async with uow() as repo:
+            assert isinstance(repo, FundingStore)
+            row = (await repo.s.execute(select(LedgerEntryRow))).scalars().first()
+            assert row is not None
+            if change == "update":
+                row.memo = "rewritten"
+            else:
+                await repo.s.delete(row)
+            await repo.s.flush()
+
     for change in ("update", "delete"):
         with pytest.raises(RuntimeError, match="append-only"):
-            async with uow() as repo:
-                assert isinstance(repo, FundingStore)
-                row = (await repo.s.execute(select(LedgerEntryRow))).scalars().first()
-                assert row is not None
-                if change == "update":
-                    row.memo = "rewritten"
-                else:
-                    await repo.s.delete(row)
-                await repo.s.flush()
+            await change_a_posting(change)
     page = await usecases.list_ledger_entries(uow=uow, cycle_id="c1", page=PageRequest(50))
-    assert len(page.items) == 2 and "rewritten" not in {e.memo for e in page.items}
+    assert len(page.items) == 2
+    assert "rewritten" not in {e.memo for e in page.items}

@@ -155,7 +155,9 @@ async def test_a_user_is_read_by_self_the_operator_their_city_and_the_province_o
         phone="13812345678",
         now=NOW,
     )
-    assert enrolment is None and profile.city_code == JINAN and profile.phone == "138****5678"
+    assert enrolment is None
+    assert profile.city_code == JINAN
+    assert profile.phone == "138****5678"
     self_ = who("applicant", user_id=profile.user_id, organization_id=j1.organization_id, city_code=JINAN)
     for actor in (self_, OPERATOR, who("city_finance", city_code=JINAN), PROVINCE, who("party_group")):
         assert await users.get_user(uow, cipher, actor=actor, user_id=profile.user_id) == profile
@@ -178,7 +180,8 @@ async def test_city_officials_list_their_own_city_whatever_they_ask(uow):
         return [o.city_code for o in page.items]
 
     qd = who("city_industry", city_code=QINGDAO)
-    assert await cities(qd, JINAN) == [QINGDAO] and await cities(qd, "") == [QINGDAO]
+    assert await cities(qd, JINAN) == [QINGDAO]
+    assert await cities(qd, "") == [QINGDAO]
     assert sorted(await cities(PROVINCE, "")) == [JINAN, JINAN, QINGDAO]
     assert await cities(OPERATOR, JINAN) == [JINAN, JINAN]
 
@@ -205,7 +208,8 @@ async def test_organisations_page_in_name_order_with_every_filter_kept(uow):
     one = await organizations.list_organizations(
         uow, actor=PROVINCE, kind=None, city_code="", uscc_code=made[4].uscc, page=PageRequest(size=50)
     )
-    assert one.items == [made[4]] and one.next_cursor is None
+    assert one.items == [made[4]]
+    assert one.next_cursor is None
     bureaus = await organizations.list_organizations(
         uow,
         actor=PROVINCE,
@@ -273,5 +277,7 @@ def test_jurisdictions_page_like_any_list():
             break
         after = page.next_cursor
     codes = [c for p in pages for c in p]
-    assert codes[0] == "370000" and codes == sorted(codes) and len(codes) == len(set(codes)) == 17
+    assert codes[0] == "370000"
+    assert codes == sorted(codes)
+    assert len(codes) == len(set(codes)) == 17
     assert [len(p) for p in pages] == [5, 5, 5, 2]

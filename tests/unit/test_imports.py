@@ -74,7 +74,9 @@ def test_all_bad_rows_listed_nothing_imported() -> None:
         (8, "reference"),
     } == by
     msg = str(err)
-    assert "line 3 [uscc]" in msg and "character 18" in msg and "duplicate of line 2" in msg
+    assert "line 3 [uscc]" in msg
+    assert "character 18" in msg
+    assert "duplicate of line 2" in msg
     assert "nothing imported" in msg
 
 

@@ -129,25 +129,27 @@ async def _submit(uow, identity, org, application_id, at=IN_WINDOW):
 
 async def test_a_cycle_is_recorded_published_and_its_workflow_started_once(uow, workflows):
     c = await _cycle(uow, workflows, applying=False)
-    assert c.phase == Phase.PUBLISHED and c.workflow_id == "cycle-c1" and c.created_by == "u_ind"
+    assert c.phase == Phase.PUBLISHED
+    assert c.workflow_id == "cycle-c1"
+    assert c.created_by == "u_ind"
     inp = workflows.started["c1"]
     assert inp.applications_open_at == (NOW + timedelta(seconds=3)).isoformat()
     assert inp.applications_close_at == (NOW + timedelta(seconds=11)).isoformat()
     view = await cycles.get_cycle(uow=uow, workflows=workflows, cycle_id="c1")
-    assert (
-        view.cycle.phase == Phase.PUBLISHED
-        and view.cycle.legal_basis == c.legal_basis
-        and view.status is None
-    )
+    assert view.cycle.phase == Phase.PUBLISHED
+    assert view.cycle.legal_basis == c.legal_basis
+    assert view.status is None
     with pytest.raises(AlreadyExists) as e:
         await _cycle(uow, workflows, applying=False)
-    assert e.value.reason == "CYCLE_EXISTS" and list(workflows.started) == ["c1"]
+    assert e.value.reason == "CYCLE_EXISTS"
+    assert list(workflows.started) == ["c1"]
 
 
 async def test_a_cycle_outside_the_policy_validity_is_refused_and_nothing_starts(uow, workflows):
     with pytest.raises(FailedPrecondition) as e:
         await _cycle(uow, workflows, "c-early", now=datetime(2025, 12, 30, 8, tzinfo=UTC))
-    assert e.value.reason == "POLICY_NOT_IN_FORCE" and "Art. 19" in e.value.message
+    assert e.value.reason == "POLICY_NOT_IN_FORCE"
+    assert "Art. 19" in e.value.message
     assert workflows.started == {}
     async with uow() as repo:
         assert await repo.cycle("c-early") is None
@@ -156,7 +158,8 @@ async def test_a_cycle_outside_the_policy_validity_is_refused_and_nothing_starts
 async def test_a_cycle_under_a_policy_of_another_scope_is_refused(uow, workflows):
     with pytest.raises(FailedPrecondition) as e:
         await _cycle(uow, workflows, "c-city", instance=Instance("city", QINGDAO))
-    assert e.value.reason == "POLICY_SCOPE_MISMATCH" and "Art. 18" in e.value.message
+    assert e.value.reason == "POLICY_SCOPE_MISMATCH"
+    assert "Art. 18" in e.value.message
     assert workflows.started == {}
 
 
@@ -171,13 +174,13 @@ async def test_a_cycle_whose_workflow_cannot_start_is_not_recorded(uow, workflow
 async def test_an_unknown_policy_name_lists_the_available_ones_and_a_bad_one_every_error():
     with pytest.raises(NotFound) as nf:
         cycles.read_policy(name="no-such-policy", yaml_text=None, policy_dir=None)
-    assert nf.value.reason == "POLICY_NOT_FOUND" and "demo" in nf.value.message
+    assert nf.value.reason == "POLICY_NOT_FOUND"
+    assert "demo" in nf.value.message
     with pytest.raises(InvalidArgument) as bad:
         cycles.read_policy(name=None, yaml_text="quota: -1\n", policy_dir=None)
     assert bad.value.reason == "POLICY_INVALID"
-    assert (
-        all(v.field.startswith("policy_yaml") for v in bad.value.violations) and len(bad.value.violations) > 1
-    )
+    assert all(v.field.startswith("policy_yaml") for v in bad.value.violations)
+    assert len(bad.value.violations) > 1
 
 
 async def test_cycles_are_listed_in_creation_order_a_page_at_a_time(uow, workflows):
@@ -233,14 +236,15 @@ async def test_a_draft_takes_name_and_city_from_the_registry_once_per_cycle(uow,
     await _cycle(uow, workflows)
     mat = MaterialInput("application_form", "form.pdf", "a" * 64, 1024)
     app = await _draft(uow, identity, "org_j1", materials=[mat])
-    assert app.status == ApplicationStatus.DRAFT and app.city_code == JINAN
-    assert app.enterprise_name == "企业 org_j1" and app.operator_organization_id == "org_j1_op"
+    assert app.status == ApplicationStatus.DRAFT
+    assert app.city_code == JINAN
+    assert app.enterprise_name == "企业 org_j1"
+    assert app.operator_organization_id == "org_j1_op"
     got = await applications.get_application(
         uow=uow, principal=applicant("org_j1"), application_id=app.application_id
     )
-    assert got.application == app and [(m.filename, m.size_bytes) for m in got.materials] == [
-        ("form.pdf", 1024)
-    ]
+    assert got.application == app
+    assert [(m.filename, m.size_bytes) for m in got.materials] == [("form.pdf", 1024)]
     with pytest.raises(AlreadyExists) as e:
         await _draft(uow, identity, "org_j1")
     assert e.value.reason == "APPLICATION_EXISTS"
@@ -253,7 +257,8 @@ async def test_a_draft_is_refused_once_the_window_has_closed(uow, identity, work
     )
     with pytest.raises(FailedPrecondition) as e:
         await _draft(uow, identity, "org_j1")
-    assert e.value.reason == "WRONG_PHASE" and e.value.metadata["phase"] == "CITY_REVIEW"
+    assert e.value.reason == "WRONG_PHASE"
+    assert e.value.metadata["phase"] == "CITY_REVIEW"
 
 
 async def test_another_organisations_or_citys_application_is_not_found(uow, identity, workflows):
@@ -271,11 +276,14 @@ async def test_a_submission_outside_the_window_is_refused_without_screening(uow,
     app = await _draft(uow, identity, "org_j1")
     with pytest.raises(FailedPrecondition) as e:
         await _submit(uow, identity, "org_j1", app.application_id, at=NOW + timedelta(seconds=12))
-    assert e.value.reason == "OUTSIDE_WINDOW" and e.value.metadata == {"phase": "APPLYING"}
+    assert e.value.reason == "OUTSIDE_WINDOW"
+    assert e.value.metadata == {"phase": "APPLYING"}
     assert identity.checked == []
     async with uow() as repo:
         stored = await repo.application(app.application_id)
-    assert stored is not None and stored.status == ApplicationStatus.DRAFT and stored.submitted_at is None
+    assert stored is not None
+    assert stored.status == ApplicationStatus.DRAFT
+    assert stored.submitted_at is None
 
 
 async def test_a_submission_needs_the_signed_declaration(uow, identity, workflows):
@@ -326,10 +334,13 @@ async def test_a_submission_is_screened_and_an_ineligible_one_keeps_its_failures
         uow=uow, principal=INDUSTRY, application_id=bad.application_id
     )
     a = stored.application
-    assert a.status == ApplicationStatus.INELIGIBLE and a.eligibility_failures == [failure]
-    assert a.submitted_at == IN_WINDOW and a.declaration == Declaration("张三", "法定代表人", True, IN_WINDOW)
+    assert a.status == ApplicationStatus.INELIGIBLE
+    assert a.eligibility_failures == [failure]
+    assert a.submitted_at == IN_WINDOW
+    assert a.declaration == Declaration("张三", "法定代表人", True, IN_WINDOW)
     ok = await _submit(uow, identity, "org_j2", good.application_id)
-    assert ok.application.status == ApplicationStatus.SUBMITTED and ok.application.eligibility_failures == []
+    assert ok.application.status == ApplicationStatus.SUBMITTED
+    assert ok.application.eligibility_failures == []
     with pytest.raises(FailedPrecondition) as again:
         await _submit(uow, identity, "org_j2", good.application_id)
     assert again.value.reason == "ALREADY_SUBMITTED"
@@ -408,10 +419,12 @@ async def test_a_signoff_reaches_the_workflow_in_the_signers_role(uow, workflows
         document_no="济工信联字〔2026〕1号",
         items=[RecommendationItem("app_x", True, "同意")],
     )
-    assert r.signed_roles == [authz.CITY_INDUSTRY] and not r.complete
+    assert r.signed_roles == [authz.CITY_INDUSTRY]
+    assert not r.complete
     (cycle_id, update, signoff), *_ = workflows.decisions
     assert (cycle_id, update) == ("c1", "sign_city_recommendation")
-    assert signoff.actor.user_id == "u_jn" and signoff.actor.display_name == "济南工信"
+    assert signoff.actor.user_id == "u_jn"
+    assert signoff.actor.display_name == "济南工信"
 
 
 async def test_a_decision_on_an_unknown_cycle_is_not_found_and_never_sent(uow, workflows):
@@ -436,7 +449,8 @@ async def test_a_workflow_refusal_passes_through_as_the_same_domain_error(uow, w
             agree=True,
             opinion="同意",
         )
-    assert e.value is refusal and e.value.metadata["phase"] == "PUBLISHED"
+    assert e.value is refusal
+    assert e.value.metadata["phase"] == "PUBLISHED"
     assert workflows.decisions == []
     view = await decisions.decide_finance_concurrence(
         uow=uow,
@@ -448,7 +462,8 @@ async def test_a_workflow_refusal_passes_through_as_the_same_domain_error(uow, w
         opinion="",
     )
     (_, update, decision), *_ = workflows.decisions
-    assert update == "decide_finance_concurrence" and decision.actor.role == authz.PROVINCE_FINANCE
+    assert update == "decide_finance_concurrence"
+    assert decision.actor.role == authz.PROVINCE_FINANCE
     assert view.cycle.cycle_id == "c1"
 
 
@@ -492,8 +507,11 @@ async def test_a_recommendation_is_recorded_once_and_marks_the_citys_application
     async with uow() as repo:
         rec = await repo.recommendation("c1", JINAN)
         again = await repo.application(j2.application_id)
-    assert rec is not None and rec.items == items and rec.signoffs == signoffs
-    assert again is not None and again.recommendation_opinion == "不足"
+    assert rec is not None
+    assert rec.items == items
+    assert rec.signoffs == signoffs
+    assert again is not None
+    assert again.recommendation_opinion == "不足"
 
 
 # ---------------------------------------------------------------- the Temporal adapter
@@ -552,13 +570,15 @@ async def test_the_workflows_refusal_becomes_the_same_domain_error_in_the_gatewa
         refusal.reason,
     )
     if isinstance(refusal, InvalidArgument):
-        assert isinstance(got, InvalidArgument) and got.violations == refusal.violations
+        assert isinstance(got, InvalidArgument)
+        assert got.violations == refusal.violations
         # (the encoding also carries the first violation's field as metadata)
         assert {k: v for k, v in got.metadata.items() if k != "field"} == refusal.metadata
     else:
         assert got.metadata == refusal.metadata
     # The update is named by reference to the workflow's method.
-    assert client.handle.updates == [CycleWorkflow.decide_compliance] and client.workflow_ids == ["cycle-c1"]
+    assert client.handle.updates == [CycleWorkflow.decide_compliance]
+    assert client.workflow_ids == ["cycle-c1"]
 
 
 async def test_a_decision_for_a_workflow_that_is_not_running_is_a_failed_precondition():

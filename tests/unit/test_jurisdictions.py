@@ -38,7 +38,8 @@ def test_province_and_sixteen_cities() -> None:
 
 def test_load_is_cached_but_returns_fresh_list() -> None:
     a, b = load_jurisdictions(), load_jurisdictions()
-    assert a == b and a is not b
+    assert a == b
+    assert a is not b
     a.clear()
     assert len(load_jurisdictions()) == 17
 
@@ -52,7 +53,7 @@ def test_get() -> None:
 
 
 @pytest.mark.parametrize(
-    "division,city",
+    ("division", "city"),
     [
         ("370102", "370100"),  # 历下区
         ("370100", "370100"),
@@ -67,7 +68,9 @@ def test_get() -> None:
 )
 def test_city_for_division(division: str, city: str) -> None:
     j = city_for_division(division)
-    assert j is not None and j.code == city and j.level == "city"
+    assert j is not None
+    assert j.code == city
+    assert j.level == "city"
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,8 @@ def test_unbalanced_or_degenerate_transactions_refused() -> None:
 def test_reserve_then_replace_posts_only_the_difference() -> None:
     totals = ledger.account_totals(ledger.open_budget(500 * WAN).postings)
     first = ledger.reserve(Balances.from_accounts(totals), {"A": 200 * WAN, "B": 100 * WAN}, "v1")
-    assert first is not None and _balanced(first)
+    assert first is not None
+    assert _balanced(first)
     totals = ledger.apply(totals, first)
     b = Balances.from_accounts(totals)
     assert (b.available_fen, b.reserved_fen) == (200 * WAN, 300 * WAN)
@@ -52,7 +53,8 @@ def test_reserve_then_replace_posts_only_the_difference() -> None:
 
     # v2: A unchanged, B dropped, C added
     second = ledger.reserve(b, {"A": 200 * WAN, "C": 150 * WAN}, "v2")
-    assert second is not None and _balanced(second)
+    assert second is not None
+    assert _balanced(second)
     assert {p.account: p.amount_fen for p in second.postings} == {
         "budget:reserved:B": -100 * WAN,
         "budget:reserved:C": 150 * WAN,
@@ -101,7 +103,8 @@ def test_disburse_moves_the_whole_reservation_to_paid() -> None:
     assert _balanced(txn)
     b = Balances.from_accounts(ledger.apply(totals, txn))
     assert (b.total_fen, b.available_fen, b.reserved_fen, b.disbursed_fen) == (300, 50, 50, 200)
-    assert b.paid_by_application == {"A": 200} and b.reserved_by_application == {"B": 50}
+    assert b.paid_by_application == {"A": 200}
+    assert b.reserved_by_application == {"B": 50}
     # paid once: the reservation is gone, so a second payment is refused
     with pytest.raises(ledger.ReservationMismatch):
         ledger.disburse(b, "A", 200, "pay again")
@@ -152,6 +155,8 @@ def test_no_sequence_of_movements_breaks_the_ledger(total: int, steps: list) -> 
         postings.extend(txn.postings)
         after = ledger.balances(postings)
         assert sum(p.amount_fen for p in postings) == 0
-        assert after.available_fen >= 0 and after.reserved_fen >= 0 and after.disbursed_fen >= 0
+        assert after.available_fen >= 0
+        assert after.reserved_fen >= 0
+        assert after.disbursed_fen >= 0
         assert all(v >= 0 for v in after.reserved_by_application.values())
         assert after.total_fen == total == after.available_fen + after.reserved_fen + after.disbursed_fen

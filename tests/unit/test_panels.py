@@ -98,7 +98,8 @@ def test_panels_have_distinct_experts_and_respect_the_load_cap():
         experts = [e for a, e in d.assignments if a == app]
         assert len(set(experts)) == len(experts)
     load = Counter(e for _, e in d.assignments)
-    assert max(load.values()) <= 2 and sum(load.values()) == 12
+    assert max(load.values()) <= 2
+    assert sum(load.values()) == 12
 
 
 def test_work_is_spread_evenly():

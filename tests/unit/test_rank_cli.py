@@ -54,13 +54,20 @@ def test_json_output(tmp_path, capsys):
     rows = json.loads(capsys.readouterr().out)
     assert [r["application_id"] for r in rows] == ["APP-001", "APP-002", "APP-003"]
     first = rows[0]
-    assert first["rank"] == 1 and first["final_score"] == "95.00" and first["tier"] == "excellent"
-    assert first["amount_fen"] == 200_000_000 and first["reserve"] is False
-    assert first["enterprise"] == "企业1有限公司" and first["city"] == "济南市"
-    assert isinstance(first["reason"], str) and "rank 1" in first["reason"]
+    assert first["rank"] == 1
+    assert first["final_score"] == "95.00"
+    assert first["tier"] == "excellent"
+    assert first["amount_fen"] == 200_000_000
+    assert first["reserve"] is False
+    assert first["enterprise"] == "企业1有限公司"
+    assert first["city"] == "济南市"
+    assert isinstance(first["reason"], str)
+    assert "rank 1" in first["reason"]
     assert set(first["dimension_scores"]) == {"1", "2", "3", "4", "5"}
-    assert rows[1]["tier"] == "advanced" and rows[1]["amount_fen"] == 100_000_000
-    assert rows[2]["tier"] == "none" and rows[2]["amount_fen"] == 0
+    assert rows[1]["tier"] == "advanced"
+    assert rows[1]["amount_fen"] == 100_000_000
+    assert rows[2]["tier"] == "none"
+    assert rows[2]["amount_fen"] == 0
     assert rows[2]["budget_left_fen"] == (20_000_000 - 3_000_000) * 100
 
 
@@ -92,7 +99,9 @@ def test_table_output(tmp_path, capsys):
     assert _run("rank", "--policy", POLICY_FILE, "--applications", str(a), "--scores", str(s)) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0].split() == ["rank", "enterprise", "city", "score", "tier", "amount", "(万元)", "reserve"]
-    assert "200.00" in out[2] and "excellent" in out[2] and "100.00" in out[3]
+    assert "200.00" in out[2]
+    assert "excellent" in out[2]
+    assert "100.00" in out[3]
     assert out[2].index("95.00") == out[3].index("85.00")  # aligned despite wide CJK characters
 
 
@@ -118,9 +127,12 @@ def test_xlsx_output(tmp_path):
     ws = openpyxl.load_workbook(out).active
     rows = list(ws.iter_rows(values_only=True))
     header = rows[0]
-    assert len(rows) == 4 and ws.freeze_panes == "A2" and ws["A1"].font.bold
+    assert len(rows) == 4
+    assert ws.freeze_panes == "A2"
+    assert ws["A1"].font.bold
     col = {h: i for i, h in enumerate(header)}
-    assert rows[1][col["application_id"]] == "APP-001" and rows[1][col["rank"]] == 1
+    assert rows[1][col["application_id"]] == "APP-001"
+    assert rows[1][col["rank"]] == 1
     assert Decimal(str(rows[1][col["amount (万元)"]])) == Decimal(200)
     assert Decimal(str(rows[2][col["amount (万元)"]])) == Decimal(100)
     assert ws.cell(row=2, column=col["amount (万元)"] + 1).number_format == "#,##0.00"
@@ -138,7 +150,7 @@ def test_xlsx_requires_out(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "scores_extra,apps_extra,expect",
+    ("scores_extra", "apps_extra", "expect"),
     [
         ("APP-001,EXP1,9.9,1\n", "", "scores.csv:17: unknown indicator '9.9'"),
         ("APP-001,EXP9,4.1,11\n", "", "scores.csv:17: score 11 for indicator 4.1 is outside 0..10"),
@@ -188,7 +200,8 @@ def test_missing_indicator_line_number(tmp_path, capsys):
     s.write_text("\n".join(lines) + "\n")
     assert _run("rank", "--policy", POLICY_FILE, "--applications", str(a), "--scores", str(s)) == 2
     err = capsys.readouterr().err
-    assert "scores.csv:17: the sheet of expert EXP2 for application APP-001" in err and "2.2" in err
+    assert "scores.csv:17: the sheet of expert EXP2 for application APP-001" in err
+    assert "2.2" in err
 
 
 def test_bad_header_and_bad_policy(tmp_path, capsys):
@@ -206,16 +219,22 @@ def test_policy_check_and_show(tmp_path, capsys):
     bad.write_text("policy_id: BAD\nquota: 0\nfoo: 1\n")
     assert _run("policy", "check", POLICY_FILE, "demo") == 0
     out = capsys.readouterr().out
-    assert f"OK {POLICY_FILE}" in out and "OK demo" in out
+    assert f"OK {POLICY_FILE}" in out
+    assert "OK demo" in out
     assert _run("policy", "check", POLICY_FILE, str(bad)) == 1
     out = capsys.readouterr().out
-    assert "INVALID" in out and "  policy_id:" in out and "  quota:" in out and "  foo:" in out
+    assert "INVALID" in out
+    assert "  policy_id:" in out
+    assert "  quota:" in out
+    assert "  foo:" in out
 
     assert _run("policy", "show", POLICY_FILE, "--format", "json") == 0
     data = json.loads(capsys.readouterr().out)
     flat = {i["id"]: i for i in data["indicator_list"]}
-    assert flat["2.3"]["dimension"] == "2" and flat["2.3"]["max_points"] == 8
-    assert data["budget_fen"] == POLICY.budget_fen and data["tiers"][0]["amount_fen"] == 200_000_000
+    assert flat["2.3"]["dimension"] == "2"
+    assert flat["2.3"]["max_points"] == 8
+    assert data["budget_fen"] == POLICY.budget_fen
+    assert data["tiers"][0]["amount_fen"] == 200_000_000
     assert _run("policy", "show", "demo", "--format", "yaml") == 0
     assert "policy_id: demo" in capsys.readouterr().out
     assert _run("policy", "show", "shandong-2026") == 0

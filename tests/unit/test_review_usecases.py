@@ -97,23 +97,28 @@ async def open_and_decide(uow, *, decide: bool = True) -> None:
 async def test_the_draw_takes_identitys_pool_and_records_it_with_every_exclusion(uow, registry):
     await open_and_decide(uow)
     view = await assignments.draw_panels(uow, registry, cycle_id=CYCLE, seed=7, now=NOW)
-    assert registry.calls == 1 and view.seed == 7
+    assert registry.calls == 1
+    assert view.seed == 7
     assert {a.assignment.application_id for a in view.assignments} == {"app-a", "app-b", "app-c"}
     on_a = {a.assignment.expert_user_id for a in view.assignments if a.assignment.application_id == "app-a"}
-    assert len(on_a) == 2 and not on_a & {"x_emp", "x_share", "x_gone"}
+    assert len(on_a) == 2
+    assert not on_a & {"x_emp", "x_share", "x_gone"}
     reasons = {(x.application_id, x.expert_user_id): x.reason for x in view.exclusions}
     assert reasons[("app-a", "x_emp")] == "employed_by_applicant_within_3y"
     assert reasons[("app-a", "x_share")] == "shareholder_of_operator"
     assert all(a.enterprise_name for a in view.assignments)
     async with uow() as repo:
         cycle = await repo.cycle(CYCLE)
-    assert cycle is not None and cycle.phase == Phase.EXPERT_REVIEW
-    assert cycle.draw_date == "2026-09-01" and cycle.drawn_at == NOW
+    assert cycle is not None
+    assert cycle.phase == Phase.EXPERT_REVIEW
+    assert cycle.draw_date == "2026-09-01"
+    assert cycle.drawn_at == NOW
     assert {e["user_id"] for e in cycle.pool_json or []} == {e.user_id for e in registry.pool}
 
     # Repeated (the workflow retries): the recorded draw, identity not asked again.
     again = await assignments.draw_panels(uow, registry, cycle_id=CYCLE, seed=99, now=NOW)
-    assert registry.calls == 1 and again.seed == 7
+    assert registry.calls == 1
+    assert again.seed == 7
     assert [a.assignment.assignment_id for a in again.assignments] == [
         a.assignment.assignment_id for a in view.assignments
     ]
@@ -128,7 +133,8 @@ async def test_identity_unreachable_draws_nothing_and_a_retry_draws(uow, registr
         await assignments.get_draw(uow, cycle_id=CYCLE)
     assert e.value.reason == "WRONG_PHASE"
     view = await assignments.draw_panels(uow, registry, cycle_id=CYCLE, seed=7, now=NOW)
-    assert registry.calls == 2 and len(view.assignments) == 6
+    assert registry.calls == 2
+    assert len(view.assignments) == 6
 
 
 async def test_identity_is_not_asked_before_the_draw_may_happen(uow, registry):
@@ -137,7 +143,8 @@ async def test_identity_is_not_asked_before_the_draw_may_happen(uow, registry):
     await open_and_decide(uow, decide=False)
     with pytest.raises(FailedPrecondition) as e:
         await assignments.draw_panels(uow, registry, cycle_id=CYCLE, seed=7, now=NOW)
-    assert e.value.reason == "COMPLIANCE_REVIEW_UNFINISHED" and "app-a" in e.value.message
+    assert e.value.reason == "COMPLIANCE_REVIEW_UNFINISHED"
+    assert "app-a" in e.value.message
     assert registry.calls == 0
 
 
@@ -154,9 +161,11 @@ async def test_a_recusal_is_replaced_from_the_recorded_pool_not_from_identity(uo
         statement="曾任顾问",
         now=NOW,
     )
-    assert recused.assignment.status == "RECUSED" and replacement is not None
+    assert recused.assignment.status == "RECUSED"
+    assert replacement is not None
     assert replacement.assignment.replaces_assignment_id == first.assignment_id
-    assert replacement.assignment.expert_user_id.startswith("e") and registry.calls == 1
+    assert replacement.assignment.expert_user_id.startswith("e")
+    assert registry.calls == 1
     draw = await assignments.get_draw(uow, cycle_id=CYCLE)
     assert (first.application_id, first.expert_user_id) in {
         (x.application_id, x.expert_user_id) for x in draw.exclusions if x.reason == "self_declared"

@@ -23,7 +23,8 @@ BIG = 10**15  # budget that never binds
 def test_no_trimming_with_four_sheets():
     agg = aggregate(POLICY, panel(80, 82, 84, 90))
     assert agg.final_score == D("84.00")  # (80+82+84+90)/4
-    assert agg.trimmed == () and agg.sheet_count == 4
+    assert agg.trimmed == ()
+    assert agg.sheet_count == 4
 
 
 def test_trimming_with_five_sheets():
@@ -92,9 +93,12 @@ def test_validate_sheet_problems():
     s["3.3"] = D("1")  # 20% but justified
     probs = dict(validate_sheet(POLICY, s, {"3.3": "no patents filed", "7.7": "x"}))
     assert set(probs) == {"1.2", "9.9", "2.1", "2.2", "2.3", "3.1", "3.2", "justifications.7.7"}
-    assert "missing" in probs["1.2"] and "unknown" in probs["9.9"]
-    assert "0..8" in probs["2.1"] and "decimal" in probs["2.3"]
-    assert "justification" in probs["3.1"] and "justification" in probs["3.2"]
+    assert "missing" in probs["1.2"]
+    assert "unknown" in probs["9.9"]
+    assert "0..8" in probs["2.1"]
+    assert "decimal" in probs["2.3"]
+    assert "justification" in probs["3.1"]
+    assert "justification" in probs["3.2"]
     # exactly at 40% / 95% needs none
     edge = dict(ok, **{"4.1": D("4"), "2.1": D("7.6")})
     assert validate_sheet(POLICY, edge, {}) == []
@@ -133,7 +137,8 @@ def test_tie_break_dimension_3_then_submission_then_id():
     assert lines[0].tie_break == "submitted_at"  # vs A below
     assert lines[2].tie_break == "application_id"  # D vs A above
     assert lines[3].tie_break == "dimension:3"  # B vs D above
-    assert "dimension 3" in lines[3].reason and "submitted" in lines[0].reason
+    assert "dimension 3" in lines[3].reason
+    assert "submitted" in lines[0].reason
 
 
 def test_submission_compared_across_time_zones():
@@ -163,7 +168,8 @@ def test_sixth_excellent_qualifier_becomes_advanced():
     lines = _rank(cands, sheets)
     assert [ln.tier for ln in lines] == ["excellent"] * 5 + ["advanced"] * 2
     assert [ln.amount_fen for ln in lines] == [200_000_000] * 5 + [100_000_000] * 2
-    assert "(5 of 5)" in lines[4].reason and "full" in lines[5].reason
+    assert "(5 of 5)" in lines[4].reason
+    assert "full" in lines[5].reason
 
 
 def test_tiers_by_threshold_and_none():
@@ -182,7 +188,8 @@ def test_sixteenth_qualifier_is_reserve():
     sheets = {c.application_id: panel(D("99") - i) for i, c in enumerate(cands)}  # 99 .. 82
     lines = _rank(cands, sheets)
     funded = [ln for ln in lines if ln.amount_fen > 0]
-    assert len(funded) == 15 and [ln.rank for ln in funded] == list(range(1, 16))
+    assert len(funded) == 15
+    assert [ln.rank for ln in funded] == list(range(1, 16))
     assert [ln.reserve for ln in lines[15:]] == [True, True, True]
     assert all(ln.amount_fen == 0 and "quota" in ln.reason for ln in lines[15:])
     assert lines[15].tier == "advanced"
@@ -196,7 +203,8 @@ def test_budget_stop_does_not_fund_later_cheaper_award():
     assert [ln.amount_fen for ln in lines] == [200_000_000, 200_000_000, 0, 0, 0, 0]
     assert [ln.reserve for ln in lines] == [False, False, True, True, True, False]
     assert [ln.budget_left_fen for ln in lines] == [300_000_000] + [100_000_000] * 5
-    assert "exceed the remaining budget" in lines[2].reason and "1,000,000" in lines[2].reason
+    assert "exceed the remaining budget" in lines[2].reason
+    assert "1,000,000" in lines[2].reason
     assert "reserve" in lines[3].reason
 
 
@@ -223,12 +231,17 @@ def test_reason_states_rank_score_tier_amount_budget():
 
 def test_json_rows():
     rows = proposal_to_json_rows(_rank([cand("A"), cand("B")], {"A": panel("90.5"), "B": panel(70)}))
-    assert rows[0]["application_id"] == "A" and rows[0]["rank"] == 1
-    assert rows[0]["final_score"] == "90.50" and rows[1]["final_score"] == "70.00"
-    assert rows[0]["tier"] == "excellent" and rows[0]["amount_fen"] == 200_000_000
-    assert rows[0]["reserve"] is False and isinstance(rows[0]["reason"], str)
+    assert rows[0]["application_id"] == "A"
+    assert rows[0]["rank"] == 1
+    assert rows[0]["final_score"] == "90.50"
+    assert rows[1]["final_score"] == "70.00"
+    assert rows[0]["tier"] == "excellent"
+    assert rows[0]["amount_fen"] == 200_000_000
+    assert rows[0]["reserve"] is False
+    assert isinstance(rows[0]["reason"], str)
     assert rows[0]["dimension_scores"]["1"] == "15.00"
-    assert rows[0]["enterprise"] == "企业A" and rows[0]["city"] == "济南市"
+    assert rows[0]["enterprise"] == "企业A"
+    assert rows[0]["city"] == "济南市"
     assert isinstance(rows[0]["budget_left_fen"], int)
 
 
@@ -248,5 +261,5 @@ def test_inconsistent_inputs_refused():
         compute_proposal(POLICY, [cand("A")], {"A": {"E1": dict(sheet(80), **{"4.1": D(11)})}})
     with pytest.raises(ValueError, match="timezone"):
         Candidate("A", "a", "c", dt.datetime(2026, 3, 1))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="budget_fen must be a non-negative integer"):
         compute_proposal(POLICY, [cand("A")], {"A": panel(80)}, budget_fen=-1)

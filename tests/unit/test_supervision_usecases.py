@@ -93,7 +93,8 @@ async def test_targets_created_concurrently_are_answered_as_a_repeat(uow) -> Non
     lost = racing(uow, concurrent, {"cycle", "award", "targets_of"})
     answer = await _create(lost)
     assert len(lost.opened) == 2  # the lost unit of work was rolled back and tried again
-    assert [t.target_id for t in answer] == [t.target_id for t in winner] and len(answer) == 4
+    assert [t.target_id for t in answer] == [t.target_id for t in winner]
+    assert len(answer) == 4
     page = await targets.list_targets(
         uow=uow, principal=PROVINCE, cycle_id="c1", application_id="", page=PageRequest(50)
     )
@@ -133,16 +134,20 @@ async def test_an_evaluation_recorded_concurrently_is_already_there(uow) -> None
 
     with pytest.raises(AlreadyExists) as e:
         await evaluate(racing(uow, lambda: evaluate(uow, Grade.GOOD), {"evaluation"}), Grade.FAIL)
-    assert e.value.reason == "EVALUATION_EXISTS" and e.value.message_zh
+    assert e.value.reason == "EVALUATION_EXISTS"
+    assert e.value.message_zh
     async with uow() as repo:
         kept = await repo.evaluation("c1", "app-1")
-    assert kept is not None and kept.grade is Grade.GOOD and kept.evaluated_by == "u-p"
+    assert kept is not None
+    assert kept.grade is Grade.GOOD
+    assert kept.evaluated_by == "u-p"
 
 
 async def test_only_the_recipient_reports_and_each_sees_its_own(uow) -> None:
     await _create(uow)
     report = await _report(uow)
-    assert report.submitted_at == NOW and report.submitted_by == "u-a"
+    assert report.submitted_at == NOW
+    assert report.submitted_by == "u-a"
     with pytest.raises(NotFound) as e:  # another organisation's award looks like a missing one
         await reports.submit_report(
             uow=uow,

@@ -85,7 +85,10 @@ def test_normalisation_strip_upper_fullwidth() -> None:
 
 def test_length() -> None:
     (p,) = check_uscc("91370102")
-    assert p.rule == "length" and p.position is None and "18" in p.message and "8" in p.message_zh
+    assert p.rule == "length"
+    assert p.position is None
+    assert "18" in p.message
+    assert "8" in p.message_zh
     assert rules("")["length"]
 
 
@@ -99,17 +102,19 @@ def test_charset_names_first_bad_position() -> None:
 
 def test_charset_on_wrong_length_code() -> None:
     r = rules("91S")
-    assert set(r) == {"length", "charset"} and r["charset"].position == 3
+    assert set(r) == {"length", "charset"}
+    assert r["charset"].position == 3
 
 
 def test_unknown_registration_authority() -> None:
     code = "B" + VALID[1:]
     p = rules(code)["registration_authority"]
-    assert p.position == 1 and "'B'" in p.message
+    assert p.position == 1
+    assert "'B'" in p.message
 
 
 @pytest.mark.parametrize(
-    "pair,ok",
+    ("pair", "ok"),
     [
         ("11", True),
         ("12", True),
@@ -158,7 +163,8 @@ def test_division_must_be_digits() -> None:
     code = VALID[:5] + "A" + VALID[6:17]
     code += compute_check_character(code)
     p = rules(code)["division"]
-    assert p.position == 6 and p.message.startswith("character 6 'A'")
+    assert p.position == 6
+    assert p.message.startswith("character 6 'A'")
 
 
 def test_division_must_start_with_province() -> None:
@@ -166,7 +172,8 @@ def test_division_must_start_with_province() -> None:
     code += compute_check_character(code)
     r = rules(code)
     assert list(r) == ["division"]
-    assert r["division"].position == 3 and "990000" in r["division"].message
+    assert r["division"].position == 3
+    assert "990000" in r["division"].message
 
 
 def test_org_code_check_failure_position_17() -> None:
@@ -182,7 +189,8 @@ def test_org_code_check_failure_position_17() -> None:
 def test_check_character_failure_message() -> None:
     code = "91110000600037341X"
     (p,) = check_uscc(code)
-    assert p.rule == "check_character" and p.position == 18
+    assert p.rule == "check_character"
+    assert p.position == 18
     assert p.message == "character 18 'X': check character should be 'L' (GB 32100-2015)"
     assert p.message_zh.startswith("第18位“X”：校验码应为“L”")
 
@@ -197,24 +205,24 @@ def test_each_rule_reported_once() -> None:
 
 def test_division_code() -> None:
     assert division_code(" 91370200163562681g ") == "370200"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="must be 18 characters, got 4"):
         division_code("9137")
 
 
 def test_helpers_reject_bad_input() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need exactly 17 characters"):
         compute_check_character("9137")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="'I' is not in the USCC alphabet"):
         compute_check_character("9137010200000001I")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="need exactly 8 characters"):
         compute_org_code_check("1234567")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="division must be 6 digits"):
         make_uscc("37010", 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="does not start with a province code"):
         make_uscc("990000", 1)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="serial must be an int"):
         make_uscc("370100", 10**8)
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown registration authority / category pair"):
         make_uscc("370100", 1, authority="9", category="9")
     assert not is_valid_uscc(None)
 

@@ -44,7 +44,8 @@ def test_one_invalid_exits_1(capsys: pytest.CaptureFixture[str]) -> None:
 def test_multiple_problems_listed(capsys: pytest.CaptureFixture[str]) -> None:
     assert run(["uscc", "check", "B4370200163562681G", "--zh"]) == 1
     out = capsys.readouterr().out
-    assert "第1位“B”" in out and "第18位" in out
+    assert "第1位“B”" in out
+    assert "第18位" in out
 
 
 def test_usage_errors() -> None:

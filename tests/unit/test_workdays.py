@@ -39,8 +39,10 @@ def test_unknown_year_refused_with_bilingual_message():
     with pytest.raises(WorkdayCalendarError) as ei:
         add_working_days(D(unknown, 3, 2), 3)
     msg = str(ei.value)
-    assert str(unknown) in msg and f"{unknown}年" in msg
-    assert isinstance(ei.value, ValueError) and ei.value.year == unknown
+    assert str(unknown) in msg
+    assert f"{unknown}年" in msg
+    assert isinstance(ei.value, ValueError)
+    assert ei.value.year == unknown
     # a span that crosses into the unknown year is refused too
     with pytest.raises(WorkdayCalendarError, match=str(unknown)):
         add_working_days(D(hi, 12, 28), 10)
