@@ -183,7 +183,7 @@ async def test_an_unknown_policy_name_lists_the_available_ones_and_a_bad_one_eve
     assert len(bad.value.violations) > 1
 
 
-async def test_cycles_are_listed_in_creation_order_a_page_at_a_time(uow, workflows):
+async def test_cycles_are_listed_newest_first_a_page_at_a_time(uow, workflows):
     for i in range(5):
         await _cycle(uow, workflows, f"c{i}", applying=False)
     seen, after = [], None
@@ -194,7 +194,7 @@ async def test_cycles_are_listed_in_creation_order_a_page_at_a_time(uow, workflo
         if page.next_cursor is None:
             break
         after = page.next_cursor
-    assert seen == [f"c{i}" for i in range(5)]
+    assert seen == [f"c{i}" for i in reversed(range(5))]
 
 
 # ---------------------------------------------------------------- applications
