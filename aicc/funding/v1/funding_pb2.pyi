@@ -49,12 +49,22 @@ class Budget(_message.Message):
     DISBURSED_FEN_FIELD_NUMBER: _builtins.int
     AVAILABLE_FEN_FIELD_NUMBER: _builtins.int
     RESERVATION_VERSION_FIELD_NUMBER: _builtins.int
+    APPROPRIATION_ID_FIELD_NUMBER: _builtins.int
+    FISCAL_YEAR_FIELD_NUMBER: _builtins.int
+    CLOSED_FIELD_NUMBER: _builtins.int
+    RETURNED_FEN_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     total_fen: _builtins.int
     reserved_fen: _builtins.int
     disbursed_fen: _builtins.int
     available_fen: _builtins.int
     reservation_version: _builtins.int
+    appropriation_id: _builtins.str
+    """The appropriation the envelope was drawn from."""
+    fiscal_year: _builtins.int
+    closed: _builtins.bool
+    returned_fen: _builtins.int
+    """Returned to the appropriation at close."""
     def __init__(
         self,
         *,
@@ -64,10 +74,14 @@ class Budget(_message.Message):
         disbursed_fen: _builtins.int = ...,
         available_fen: _builtins.int = ...,
         reservation_version: _builtins.int = ...,
+        appropriation_id: _builtins.str = ...,
+        fiscal_year: _builtins.int = ...,
+        closed: _builtins.bool = ...,
+        returned_fen: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["available_fen", b"available_fen", "cycle_id", b"cycle_id", "disbursed_fen", b"disbursed_fen", "reservation_version", b"reservation_version", "reserved_fen", b"reserved_fen", "total_fen", b"total_fen"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appropriation_id", b"appropriation_id", "available_fen", b"available_fen", "closed", b"closed", "cycle_id", b"cycle_id", "disbursed_fen", b"disbursed_fen", "fiscal_year", b"fiscal_year", "reservation_version", b"reservation_version", "reserved_fen", b"reserved_fen", "returned_fen", b"returned_fen", "total_fen", b"total_fen"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -79,21 +93,56 @@ class OpenBudgetRequest(_message.Message):
 
     CYCLE_ID_FIELD_NUMBER: _builtins.int
     TOTAL_FEN_FIELD_NUMBER: _builtins.int
+    FISCAL_YEAR_FIELD_NUMBER: _builtins.int
+    CAPS_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     total_fen: _builtins.int
+    fiscal_year: _builtins.int
+    """The fiscal year whose appropriation the envelope is drawn from (the cycle's year); the
+    appropriation must be open, of this instance's scope, with at least total_fen left.
+    """
+    @_builtins.property
+    def caps(self) -> _containers.RepeatedCompositeFieldContainer[Global___TierCap]:
+        """The policy's cap per tier (Art. 11 "at most"): a reservation line never exceeds its tier's cap."""
+
     def __init__(
         self,
         *,
         cycle_id: _builtins.str = ...,
         total_fen: _builtins.int = ...,
+        fiscal_year: _builtins.int = ...,
+        caps: _abc.Iterable[Global___TierCap] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "total_fen", b"total_fen"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["caps", b"caps", "cycle_id", b"cycle_id", "fiscal_year", b"fiscal_year", "total_fen", b"total_fen"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___OpenBudgetRequest: _TypeAlias = OpenBudgetRequest  # noqa: Y015
+
+@_typing.final
+class TierCap(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TIER_FIELD_NUMBER: _builtins.int
+    CAP_FEN_FIELD_NUMBER: _builtins.int
+    tier: _builtins.str
+    """"excellent", "advanced"."""
+    cap_fen: _builtins.int
+    def __init__(
+        self,
+        *,
+        tier: _builtins.str = ...,
+        cap_fen: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cap_fen", b"cap_fen", "tier", b"tier"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TierCap: _TypeAlias = TierCap  # noqa: Y015
 
 @_typing.final
 class OpenBudgetResponse(_message.Message):
@@ -123,10 +172,12 @@ class ReservationLine(_message.Message):
     ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
     AMOUNT_FEN_FIELD_NUMBER: _builtins.int
     CITY_CODE_FIELD_NUMBER: _builtins.int
+    TIER_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     organization_id: _builtins.str
     amount_fen: _builtins.int
     city_code: _builtins.str
+    tier: _builtins.str
     def __init__(
         self,
         *,
@@ -134,10 +185,11 @@ class ReservationLine(_message.Message):
         organization_id: _builtins.str = ...,
         amount_fen: _builtins.int = ...,
         city_code: _builtins.str = ...,
+        tier: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "application_id", b"application_id", "city_code", b"city_code", "organization_id", b"organization_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "application_id", b"application_id", "city_code", b"city_code", "organization_id", b"organization_id", "tier", b"tier"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -204,6 +256,7 @@ class Disbursement(_message.Message):
     IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
     REQUESTED_AT_FIELD_NUMBER: _builtins.int
     CITY_CODE_FIELD_NUMBER: _builtins.int
+    FAILURE_FIELD_NUMBER: _builtins.int
     disbursement_id: _builtins.str
     cycle_id: _builtins.str
     application_id: _builtins.str
@@ -214,6 +267,8 @@ class Disbursement(_message.Message):
     """The treasury's reference for the payment."""
     idempotency_key: _builtins.str
     city_code: _builtins.str
+    failure: _builtins.str
+    """Why the treasury refused it (FAILED)."""
     @_builtins.property
     def requested_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -229,10 +284,11 @@ class Disbursement(_message.Message):
         idempotency_key: _builtins.str = ...,
         requested_at: _timestamp_pb2.Timestamp | None = ...,
         city_code: _builtins.str = ...,
+        failure: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["requested_at", b"requested_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "application_id", b"application_id", "city_code", b"city_code", "cycle_id", b"cycle_id", "disbursement_id", b"disbursement_id", "idempotency_key", b"idempotency_key", "organization_id", b"organization_id", "requested_at", b"requested_at", "status", b"status", "treasury_reference", b"treasury_reference"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "application_id", b"application_id", "city_code", b"city_code", "cycle_id", b"cycle_id", "disbursement_id", b"disbursement_id", "failure", b"failure", "idempotency_key", b"idempotency_key", "organization_id", b"organization_id", "requested_at", b"requested_at", "status", b"status", "treasury_reference", b"treasury_reference"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -474,3 +530,365 @@ class ListLedgerEntriesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListLedgerEntriesResponse: _TypeAlias = ListLedgerEntriesResponse  # noqa: Y015
+
+@_typing.final
+class CloseBudgetRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseBudgetRequest: _TypeAlias = CloseBudgetRequest  # noqa: Y015
+
+@_typing.final
+class CloseBudgetResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    BUDGET_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def budget(self) -> Global___Budget: ...
+    def __init__(
+        self,
+        *,
+        budget: Global___Budget | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["budget", b"budget"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CloseBudgetResponse: _TypeAlias = CloseBudgetResponse  # noqa: Y015
+
+@_typing.final
+class Appropriation(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPROPRIATION_ID_FIELD_NUMBER: _builtins.int
+    FISCAL_YEAR_FIELD_NUMBER: _builtins.int
+    BUDGET_DOCUMENT_NO_FIELD_NUMBER: _builtins.int
+    AMOUNT_FEN_FIELD_NUMBER: _builtins.int
+    DRAWN_FEN_FIELD_NUMBER: _builtins.int
+    AVAILABLE_FEN_FIELD_NUMBER: _builtins.int
+    OPENED_BY_FIELD_NUMBER: _builtins.int
+    OPENED_AT_FIELD_NUMBER: _builtins.int
+    PERFORMANCE_TARGETS_FIELD_NUMBER: _builtins.int
+    appropriation_id: _builtins.str
+    fiscal_year: _builtins.int
+    budget_document_no: _builtins.str
+    """预算指标文号, e.g. "鲁财工指〔2026〕15号"."""
+    amount_fen: _builtins.int
+    drawn_fen: _builtins.int
+    """Drawn by cycles (net of what they returned) and left."""
+    available_fen: _builtins.int
+    opened_by: _builtins.str
+    performance_targets: _builtins.str
+    """Programme-level performance targets approved with the appropriation (Art. 14), free text."""
+    @_builtins.property
+    def opened_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        appropriation_id: _builtins.str = ...,
+        fiscal_year: _builtins.int = ...,
+        budget_document_no: _builtins.str = ...,
+        amount_fen: _builtins.int = ...,
+        drawn_fen: _builtins.int = ...,
+        available_fen: _builtins.int = ...,
+        opened_by: _builtins.str = ...,
+        opened_at: _timestamp_pb2.Timestamp | None = ...,
+        performance_targets: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["opened_at", b"opened_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "appropriation_id", b"appropriation_id", "available_fen", b"available_fen", "budget_document_no", b"budget_document_no", "drawn_fen", b"drawn_fen", "fiscal_year", b"fiscal_year", "opened_at", b"opened_at", "opened_by", b"opened_by", "performance_targets", b"performance_targets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Appropriation: _TypeAlias = Appropriation  # noqa: Y015
+
+@_typing.final
+class OpenAppropriationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FISCAL_YEAR_FIELD_NUMBER: _builtins.int
+    BUDGET_DOCUMENT_NO_FIELD_NUMBER: _builtins.int
+    AMOUNT_FEN_FIELD_NUMBER: _builtins.int
+    PERFORMANCE_TARGETS_FIELD_NUMBER: _builtins.int
+    fiscal_year: _builtins.int
+    budget_document_no: _builtins.str
+    amount_fen: _builtins.int
+    performance_targets: _builtins.str
+    def __init__(
+        self,
+        *,
+        fiscal_year: _builtins.int = ...,
+        budget_document_no: _builtins.str = ...,
+        amount_fen: _builtins.int = ...,
+        performance_targets: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "budget_document_no", b"budget_document_no", "fiscal_year", b"fiscal_year", "performance_targets", b"performance_targets"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenAppropriationRequest: _TypeAlias = OpenAppropriationRequest  # noqa: Y015
+
+@_typing.final
+class OpenAppropriationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPROPRIATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def appropriation(self) -> Global___Appropriation: ...
+    def __init__(
+        self,
+        *,
+        appropriation: Global___Appropriation | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["appropriation", b"appropriation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appropriation", b"appropriation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___OpenAppropriationResponse: _TypeAlias = OpenAppropriationResponse  # noqa: Y015
+
+@_typing.final
+class GetAppropriationRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    FISCAL_YEAR_FIELD_NUMBER: _builtins.int
+    fiscal_year: _builtins.int
+    def __init__(
+        self,
+        *,
+        fiscal_year: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["fiscal_year", b"fiscal_year"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAppropriationRequest: _TypeAlias = GetAppropriationRequest  # noqa: Y015
+
+@_typing.final
+class GetAppropriationResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPROPRIATION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def appropriation(self) -> Global___Appropriation: ...
+    def __init__(
+        self,
+        *,
+        appropriation: Global___Appropriation | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["appropriation", b"appropriation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appropriation", b"appropriation"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAppropriationResponse: _TypeAlias = GetAppropriationResponse  # noqa: Y015
+
+@_typing.final
+class ListAppropriationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAppropriationsRequest: _TypeAlias = ListAppropriationsRequest  # noqa: Y015
+
+@_typing.final
+class ListAppropriationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPROPRIATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def appropriations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Appropriation]: ...
+    def __init__(
+        self,
+        *,
+        appropriations: _abc.Iterable[Global___Appropriation] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appropriations", b"appropriations", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListAppropriationsResponse: _TypeAlias = ListAppropriationsResponse  # noqa: Y015
+
+@_typing.final
+class FinanceConcurrence(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PROPOSAL_VERSION_FIELD_NUMBER: _builtins.int
+    AGREE_FIELD_NUMBER: _builtins.int
+    OPINION_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_NAME_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    proposal_version: _builtins.int
+    agree: _builtins.bool
+    opinion: _builtins.str
+    decided_by: _builtins.str
+    decided_by_name: _builtins.str
+    @_builtins.property
+    def decided_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReservationLine]:
+        """The lines concurred with (the proposal's funded lines of that version)."""
+
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        proposal_version: _builtins.int = ...,
+        agree: _builtins.bool = ...,
+        opinion: _builtins.str = ...,
+        decided_by: _builtins.str = ...,
+        decided_by_name: _builtins.str = ...,
+        decided_at: _timestamp_pb2.Timestamp | None = ...,
+        lines: _abc.Iterable[Global___ReservationLine] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agree", b"agree", "cycle_id", b"cycle_id", "decided_at", b"decided_at", "decided_by", b"decided_by", "decided_by_name", b"decided_by_name", "lines", b"lines", "opinion", b"opinion", "proposal_version", b"proposal_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___FinanceConcurrence: _TypeAlias = FinanceConcurrence  # noqa: Y015
+
+@_typing.final
+class RecordFinanceConcurrenceRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PROPOSAL_VERSION_FIELD_NUMBER: _builtins.int
+    AGREE_FIELD_NUMBER: _builtins.int
+    OPINION_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    proposal_version: _builtins.int
+    agree: _builtins.bool
+    opinion: _builtins.str
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ReservationLine]: ...
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        proposal_version: _builtins.int = ...,
+        agree: _builtins.bool = ...,
+        opinion: _builtins.str = ...,
+        lines: _abc.Iterable[Global___ReservationLine] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["agree", b"agree", "cycle_id", b"cycle_id", "lines", b"lines", "opinion", b"opinion", "proposal_version", b"proposal_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordFinanceConcurrenceRequest: _TypeAlias = RecordFinanceConcurrenceRequest  # noqa: Y015
+
+@_typing.final
+class RecordFinanceConcurrenceResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONCURRENCE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def concurrence(self) -> Global___FinanceConcurrence: ...
+    def __init__(
+        self,
+        *,
+        concurrence: Global___FinanceConcurrence | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["concurrence", b"concurrence"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrence", b"concurrence"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordFinanceConcurrenceResponse: _TypeAlias = RecordFinanceConcurrenceResponse  # noqa: Y015
+
+@_typing.final
+class ListFinanceConcurrencesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFinanceConcurrencesRequest: _TypeAlias = ListFinanceConcurrencesRequest  # noqa: Y015
+
+@_typing.final
+class ListFinanceConcurrencesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONCURRENCES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def concurrences(self) -> _containers.RepeatedCompositeFieldContainer[Global___FinanceConcurrence]: ...
+    def __init__(
+        self,
+        *,
+        concurrences: _abc.Iterable[Global___FinanceConcurrence] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["concurrences", b"concurrences", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListFinanceConcurrencesResponse: _TypeAlias = ListFinanceConcurrencesResponse  # noqa: Y015

@@ -52,6 +52,36 @@ class FundingServiceStub:
                 request_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.DisburseAwardRequest.SerializeToString,
                 response_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.DisburseAwardResponse.FromString,
                 _registered_method=True)
+        self.CloseBudget = channel.unary_unary(
+                '/aicc.funding.v1.FundingService/CloseBudget',
+                request_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.CloseBudgetRequest.SerializeToString,
+                response_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.CloseBudgetResponse.FromString,
+                _registered_method=True)
+        self.OpenAppropriation = channel.unary_unary(
+                '/aicc.funding.v1.FundingService/OpenAppropriation',
+                request_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.OpenAppropriationRequest.SerializeToString,
+                response_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.OpenAppropriationResponse.FromString,
+                _registered_method=True)
+        self.GetAppropriation = channel.unary_unary(
+                '/aicc.funding.v1.FundingService/GetAppropriation',
+                request_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.GetAppropriationRequest.SerializeToString,
+                response_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.GetAppropriationResponse.FromString,
+                _registered_method=True)
+        self.ListAppropriations = channel.unary_unary(
+                '/aicc.funding.v1.FundingService/ListAppropriations',
+                request_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.ListAppropriationsRequest.SerializeToString,
+                response_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.ListAppropriationsResponse.FromString,
+                _registered_method=True)
+        self.RecordFinanceConcurrence = channel.unary_unary(
+                '/aicc.funding.v1.FundingService/RecordFinanceConcurrence',
+                request_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.RecordFinanceConcurrenceRequest.SerializeToString,
+                response_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.RecordFinanceConcurrenceResponse.FromString,
+                _registered_method=True)
+        self.ListFinanceConcurrences = channel.unary_unary(
+                '/aicc.funding.v1.FundingService/ListFinanceConcurrences',
+                request_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.ListFinanceConcurrencesRequest.SerializeToString,
+                response_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.ListFinanceConcurrencesResponse.FromString,
+                _registered_method=True)
         self.GetBudget = channel.unary_unary(
                 '/aicc.funding.v1.FundingService/GetBudget',
                 request_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.GetBudgetRequest.SerializeToString,
@@ -94,6 +124,48 @@ class FundingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CloseBudget(self, request, context):
+        """Returns what a closed cycle did not spend to its appropriation (system, at CLOSED).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def OpenAppropriation(self, request, context):
+        """Province finance opens the programme's annual appropriation (预算指标, Art. 3-4): a cycle draws
+        its envelope from it (OpenBudget) and can never exceed what is left.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAppropriation(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAppropriations(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordFinanceConcurrence(self, request, context):
+        """Province finance's concurrence with (or return of) one proposal version, recorded in funding
+        with the finance official's own token (intake forwards it): ReserveFunds reserves only a
+        version finance concurred with, line by line.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFinanceConcurrences(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetBudget(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
@@ -129,6 +201,36 @@ def add_FundingServiceServicer_to_server(servicer, server):
                     servicer.DisburseAward,
                     request_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.DisburseAwardRequest.FromString,
                     response_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.DisburseAwardResponse.SerializeToString,
+            ),
+            'CloseBudget': grpc.unary_unary_rpc_method_handler(
+                    servicer.CloseBudget,
+                    request_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.CloseBudgetRequest.FromString,
+                    response_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.CloseBudgetResponse.SerializeToString,
+            ),
+            'OpenAppropriation': grpc.unary_unary_rpc_method_handler(
+                    servicer.OpenAppropriation,
+                    request_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.OpenAppropriationRequest.FromString,
+                    response_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.OpenAppropriationResponse.SerializeToString,
+            ),
+            'GetAppropriation': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAppropriation,
+                    request_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.GetAppropriationRequest.FromString,
+                    response_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.GetAppropriationResponse.SerializeToString,
+            ),
+            'ListAppropriations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAppropriations,
+                    request_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.ListAppropriationsRequest.FromString,
+                    response_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.ListAppropriationsResponse.SerializeToString,
+            ),
+            'RecordFinanceConcurrence': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordFinanceConcurrence,
+                    request_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.RecordFinanceConcurrenceRequest.FromString,
+                    response_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.RecordFinanceConcurrenceResponse.SerializeToString,
+            ),
+            'ListFinanceConcurrences': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFinanceConcurrences,
+                    request_deserializer=aicc_dot_funding_dot_v1_dot_funding__pb2.ListFinanceConcurrencesRequest.FromString,
+                    response_serializer=aicc_dot_funding_dot_v1_dot_funding__pb2.ListFinanceConcurrencesResponse.SerializeToString,
             ),
             'GetBudget': grpc.unary_unary_rpc_method_handler(
                     servicer.GetBudget,
@@ -230,6 +332,168 @@ class FundingService:
             '/aicc.funding.v1.FundingService/DisburseAward',
             aicc_dot_funding_dot_v1_dot_funding__pb2.DisburseAwardRequest.SerializeToString,
             aicc_dot_funding_dot_v1_dot_funding__pb2.DisburseAwardResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CloseBudget(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.funding.v1.FundingService/CloseBudget',
+            aicc_dot_funding_dot_v1_dot_funding__pb2.CloseBudgetRequest.SerializeToString,
+            aicc_dot_funding_dot_v1_dot_funding__pb2.CloseBudgetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def OpenAppropriation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.funding.v1.FundingService/OpenAppropriation',
+            aicc_dot_funding_dot_v1_dot_funding__pb2.OpenAppropriationRequest.SerializeToString,
+            aicc_dot_funding_dot_v1_dot_funding__pb2.OpenAppropriationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAppropriation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.funding.v1.FundingService/GetAppropriation',
+            aicc_dot_funding_dot_v1_dot_funding__pb2.GetAppropriationRequest.SerializeToString,
+            aicc_dot_funding_dot_v1_dot_funding__pb2.GetAppropriationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAppropriations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.funding.v1.FundingService/ListAppropriations',
+            aicc_dot_funding_dot_v1_dot_funding__pb2.ListAppropriationsRequest.SerializeToString,
+            aicc_dot_funding_dot_v1_dot_funding__pb2.ListAppropriationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordFinanceConcurrence(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.funding.v1.FundingService/RecordFinanceConcurrence',
+            aicc_dot_funding_dot_v1_dot_funding__pb2.RecordFinanceConcurrenceRequest.SerializeToString,
+            aicc_dot_funding_dot_v1_dot_funding__pb2.RecordFinanceConcurrenceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFinanceConcurrences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.funding.v1.FundingService/ListFinanceConcurrences',
+            aicc_dot_funding_dot_v1_dot_funding__pb2.ListFinanceConcurrencesRequest.SerializeToString,
+            aicc_dot_funding_dot_v1_dot_funding__pb2.ListFinanceConcurrencesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -40,6 +40,20 @@ class FundingServiceStub:
     """Called by the cycle workflow's activities only (role "system")."""
     ReserveFunds: _grpc.UnaryUnaryMultiCallable[_funding_pb2.ReserveFundsRequest, _funding_pb2.ReserveFundsResponse]
     DisburseAward: _grpc.UnaryUnaryMultiCallable[_funding_pb2.DisburseAwardRequest, _funding_pb2.DisburseAwardResponse]
+    CloseBudget: _grpc.UnaryUnaryMultiCallable[_funding_pb2.CloseBudgetRequest, _funding_pb2.CloseBudgetResponse]
+    """Returns what a closed cycle did not spend to its appropriation (system, at CLOSED)."""
+    OpenAppropriation: _grpc.UnaryUnaryMultiCallable[_funding_pb2.OpenAppropriationRequest, _funding_pb2.OpenAppropriationResponse]
+    """Province finance opens the programme's annual appropriation (预算指标, Art. 3-4): a cycle draws
+    its envelope from it (OpenBudget) and can never exceed what is left.
+    """
+    GetAppropriation: _grpc.UnaryUnaryMultiCallable[_funding_pb2.GetAppropriationRequest, _funding_pb2.GetAppropriationResponse]
+    ListAppropriations: _grpc.UnaryUnaryMultiCallable[_funding_pb2.ListAppropriationsRequest, _funding_pb2.ListAppropriationsResponse]
+    RecordFinanceConcurrence: _grpc.UnaryUnaryMultiCallable[_funding_pb2.RecordFinanceConcurrenceRequest, _funding_pb2.RecordFinanceConcurrenceResponse]
+    """Province finance's concurrence with (or return of) one proposal version, recorded in funding
+    with the finance official's own token (intake forwards it): ReserveFunds reserves only a
+    version finance concurred with, line by line.
+    """
+    ListFinanceConcurrences: _grpc.UnaryUnaryMultiCallable[_funding_pb2.ListFinanceConcurrencesRequest, _funding_pb2.ListFinanceConcurrencesResponse]
     GetBudget: _grpc.UnaryUnaryMultiCallable[_funding_pb2.GetBudgetRequest, _funding_pb2.GetBudgetResponse]
     ListDisbursements: _grpc.UnaryUnaryMultiCallable[_funding_pb2.ListDisbursementsRequest, _funding_pb2.ListDisbursementsResponse]
     ListLedgerEntries: _grpc.UnaryUnaryMultiCallable[_funding_pb2.ListLedgerEntriesRequest, _funding_pb2.ListLedgerEntriesResponse]
@@ -56,6 +70,20 @@ class FundingServiceAsyncStub(FundingServiceStub):
     """Called by the cycle workflow's activities only (role "system")."""
     ReserveFunds: _aio.UnaryUnaryMultiCallable[_funding_pb2.ReserveFundsRequest, _funding_pb2.ReserveFundsResponse]  # type: ignore[assignment]
     DisburseAward: _aio.UnaryUnaryMultiCallable[_funding_pb2.DisburseAwardRequest, _funding_pb2.DisburseAwardResponse]  # type: ignore[assignment]
+    CloseBudget: _aio.UnaryUnaryMultiCallable[_funding_pb2.CloseBudgetRequest, _funding_pb2.CloseBudgetResponse]  # type: ignore[assignment]
+    """Returns what a closed cycle did not spend to its appropriation (system, at CLOSED)."""
+    OpenAppropriation: _aio.UnaryUnaryMultiCallable[_funding_pb2.OpenAppropriationRequest, _funding_pb2.OpenAppropriationResponse]  # type: ignore[assignment]
+    """Province finance opens the programme's annual appropriation (预算指标, Art. 3-4): a cycle draws
+    its envelope from it (OpenBudget) and can never exceed what is left.
+    """
+    GetAppropriation: _aio.UnaryUnaryMultiCallable[_funding_pb2.GetAppropriationRequest, _funding_pb2.GetAppropriationResponse]  # type: ignore[assignment]
+    ListAppropriations: _aio.UnaryUnaryMultiCallable[_funding_pb2.ListAppropriationsRequest, _funding_pb2.ListAppropriationsResponse]  # type: ignore[assignment]
+    RecordFinanceConcurrence: _aio.UnaryUnaryMultiCallable[_funding_pb2.RecordFinanceConcurrenceRequest, _funding_pb2.RecordFinanceConcurrenceResponse]  # type: ignore[assignment]
+    """Province finance's concurrence with (or return of) one proposal version, recorded in funding
+    with the finance official's own token (intake forwards it): ReserveFunds reserves only a
+    version finance concurred with, line by line.
+    """
+    ListFinanceConcurrences: _aio.UnaryUnaryMultiCallable[_funding_pb2.ListFinanceConcurrencesRequest, _funding_pb2.ListFinanceConcurrencesResponse]  # type: ignore[assignment]
     GetBudget: _aio.UnaryUnaryMultiCallable[_funding_pb2.GetBudgetRequest, _funding_pb2.GetBudgetResponse]  # type: ignore[assignment]
     ListDisbursements: _aio.UnaryUnaryMultiCallable[_funding_pb2.ListDisbursementsRequest, _funding_pb2.ListDisbursementsResponse]  # type: ignore[assignment]
     ListLedgerEntries: _aio.UnaryUnaryMultiCallable[_funding_pb2.ListLedgerEntriesRequest, _funding_pb2.ListLedgerEntriesResponse]  # type: ignore[assignment]
@@ -87,6 +115,56 @@ class FundingServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _funding_pb2.DisburseAwardRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_funding_pb2.DisburseAwardResponse, _abc.Awaitable[_funding_pb2.DisburseAwardResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def CloseBudget(
+        self,
+        request: _funding_pb2.CloseBudgetRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_funding_pb2.CloseBudgetResponse, _abc.Awaitable[_funding_pb2.CloseBudgetResponse]]:
+        """Returns what a closed cycle did not spend to its appropriation (system, at CLOSED)."""
+
+    @_abc_1.abstractmethod
+    def OpenAppropriation(
+        self,
+        request: _funding_pb2.OpenAppropriationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_funding_pb2.OpenAppropriationResponse, _abc.Awaitable[_funding_pb2.OpenAppropriationResponse]]:
+        """Province finance opens the programme's annual appropriation (预算指标, Art. 3-4): a cycle draws
+        its envelope from it (OpenBudget) and can never exceed what is left.
+        """
+
+    @_abc_1.abstractmethod
+    def GetAppropriation(
+        self,
+        request: _funding_pb2.GetAppropriationRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_funding_pb2.GetAppropriationResponse, _abc.Awaitable[_funding_pb2.GetAppropriationResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def ListAppropriations(
+        self,
+        request: _funding_pb2.ListAppropriationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_funding_pb2.ListAppropriationsResponse, _abc.Awaitable[_funding_pb2.ListAppropriationsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordFinanceConcurrence(
+        self,
+        request: _funding_pb2.RecordFinanceConcurrenceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_funding_pb2.RecordFinanceConcurrenceResponse, _abc.Awaitable[_funding_pb2.RecordFinanceConcurrenceResponse]]:
+        """Province finance's concurrence with (or return of) one proposal version, recorded in funding
+        with the finance official's own token (intake forwards it): ReserveFunds reserves only a
+        version finance concurred with, line by line.
+        """
+
+    @_abc_1.abstractmethod
+    def ListFinanceConcurrences(
+        self,
+        request: _funding_pb2.ListFinanceConcurrencesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_funding_pb2.ListFinanceConcurrencesResponse, _abc.Awaitable[_funding_pb2.ListFinanceConcurrencesResponse]]: ...
 
     @_abc_1.abstractmethod
     def GetBudget(

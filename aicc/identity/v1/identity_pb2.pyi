@@ -933,22 +933,59 @@ class CheckEligibilityRequest(_message.Message):
 
     ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
     AS_OF_DATE_FIELD_NUMBER: _builtins.int
+    RULES_FIELD_NUMBER: _builtins.int
     organization_id: _builtins.str
     as_of_date: _builtins.str
     """YYYY-MM-DD."""
+    @_builtins.property
+    def rules(self) -> Global___EligibilityRules:
+        """The cycle's policy's eligibility section (Art. 5; a city's policy may differ, Art. 18). When
+        absent, the province's defaults apply.
+        """
+
     def __init__(
         self,
         *,
         organization_id: _builtins.str = ...,
         as_of_date: _builtins.str = ...,
+        rules: Global___EligibilityRules | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["rules", b"rules"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "organization_id", b"organization_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["as_of_date", b"as_of_date", "organization_id", b"organization_id", "rules", b"rules"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CheckEligibilityRequest: _TypeAlias = CheckEligibilityRequest  # noqa: Y015
+
+@_typing.final
+class EligibilityRules(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    REQUIRE_LEGAL_PERSON_FIELD_NUMBER: _builtins.int
+    REQUIRE_GREEN_THRESHOLD_FIELD_NUMBER: _builtins.int
+    SERIOUS_DISHONESTY_LOOKBACK_YEARS_FIELD_NUMBER: _builtins.int
+    DIVISION_PREFIX_FIELD_NUMBER: _builtins.int
+    require_legal_person: _builtins.bool
+    require_green_threshold: _builtins.bool
+    serious_dishonesty_lookback_years: _builtins.int
+    division_prefix: _builtins.str
+    """GB/T 2260 prefix the applicant must be registered under, e.g. "37" or "3702"."""
+    def __init__(
+        self,
+        *,
+        require_legal_person: _builtins.bool = ...,
+        require_green_threshold: _builtins.bool = ...,
+        serious_dishonesty_lookback_years: _builtins.int = ...,
+        division_prefix: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["division_prefix", b"division_prefix", "require_green_threshold", b"require_green_threshold", "require_legal_person", b"require_legal_person", "serious_dishonesty_lookback_years", b"serious_dishonesty_lookback_years"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___EligibilityRules: _TypeAlias = EligibilityRules  # noqa: Y015
 
 @_typing.final
 class EligibilityFailure(_message.Message):

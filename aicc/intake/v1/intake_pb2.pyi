@@ -71,6 +71,18 @@ class _ApplicationStatusEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_App
     APPLICATION_STATUS_INELIGIBLE: _ApplicationStatus.ValueType  # 3
     APPLICATION_STATUS_RECOMMENDED: _ApplicationStatus.ValueType  # 4
     APPLICATION_STATUS_NOT_RECOMMENDED: _ApplicationStatus.ValueType  # 5
+    APPLICATION_STATUS_COMPLIANT: _ApplicationStatus.ValueType  # 6
+    APPLICATION_STATUS_NON_COMPLIANT: _ApplicationStatus.ValueType  # 7
+    APPLICATION_STATUS_PROPOSED: _ApplicationStatus.ValueType  # 8
+    """On the proposal with an amount (拟支持)."""
+    APPLICATION_STATUS_RESERVE: _ApplicationStatus.ValueType  # 9
+    """Qualifying but unfunded, in rank order (备选)."""
+    APPLICATION_STATUS_NOT_FUNDED: _ApplicationStatus.ValueType  # 10
+    """Scored, not on the list."""
+    APPLICATION_STATUS_AWARDED: _ApplicationStatus.ValueType  # 11
+    """Announced (发文公布)."""
+    APPLICATION_STATUS_PAID: _ApplicationStatus.ValueType  # 12
+    APPLICATION_STATUS_PAYMENT_REFUSED: _ApplicationStatus.ValueType  # 13
 
 class ApplicationStatus(_ApplicationStatus, metaclass=_ApplicationStatusEnumTypeWrapper): ...
 
@@ -80,7 +92,75 @@ APPLICATION_STATUS_SUBMITTED: ApplicationStatus.ValueType  # 2
 APPLICATION_STATUS_INELIGIBLE: ApplicationStatus.ValueType  # 3
 APPLICATION_STATUS_RECOMMENDED: ApplicationStatus.ValueType  # 4
 APPLICATION_STATUS_NOT_RECOMMENDED: ApplicationStatus.ValueType  # 5
+APPLICATION_STATUS_COMPLIANT: ApplicationStatus.ValueType  # 6
+APPLICATION_STATUS_NON_COMPLIANT: ApplicationStatus.ValueType  # 7
+APPLICATION_STATUS_PROPOSED: ApplicationStatus.ValueType  # 8
+"""On the proposal with an amount (拟支持)."""
+APPLICATION_STATUS_RESERVE: ApplicationStatus.ValueType  # 9
+"""Qualifying but unfunded, in rank order (备选)."""
+APPLICATION_STATUS_NOT_FUNDED: ApplicationStatus.ValueType  # 10
+"""Scored, not on the list."""
+APPLICATION_STATUS_AWARDED: ApplicationStatus.ValueType  # 11
+"""Announced (发文公布)."""
+APPLICATION_STATUS_PAID: ApplicationStatus.ValueType  # 12
+APPLICATION_STATUS_PAYMENT_REFUSED: ApplicationStatus.ValueType  # 13
 Global___ApplicationStatus: _TypeAlias = ApplicationStatus  # noqa: Y015
+
+class _CycleDecisionKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _CycleDecisionKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_CycleDecisionKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    CYCLE_DECISION_KIND_UNSPECIFIED: _CycleDecisionKind.ValueType  # 0
+    CYCLE_DECISION_KIND_COMPLIANCE: _CycleDecisionKind.ValueType  # 1
+    CYCLE_DECISION_KIND_EXPERT_REVIEW_CONCLUDED: _CycleDecisionKind.ValueType  # 2
+    CYCLE_DECISION_KIND_FINANCE_CONCURRENCE: _CycleDecisionKind.ValueType  # 3
+    CYCLE_DECISION_KIND_PROPOSAL_REVISED: _CycleDecisionKind.ValueType  # 4
+    CYCLE_DECISION_KIND_PROPOSAL_RESUBMITTED: _CycleDecisionKind.ValueType  # 5
+    CYCLE_DECISION_KIND_PARTY_GROUP: _CycleDecisionKind.ValueType  # 6
+    CYCLE_DECISION_KIND_PUBLICITY_OUTCOME: _CycleDecisionKind.ValueType  # 7
+    CYCLE_DECISION_KIND_DEADLINE_EXTENDED: _CycleDecisionKind.ValueType  # 8
+    CYCLE_DECISION_KIND_NEEDS_ATTENTION: _CycleDecisionKind.ValueType  # 9
+    CYCLE_DECISION_KIND_RESUMED: _CycleDecisionKind.ValueType  # 10
+    CYCLE_DECISION_KIND_SUPERVISION_CONCLUDED: _CycleDecisionKind.ValueType  # 11
+
+class CycleDecisionKind(_CycleDecisionKind, metaclass=_CycleDecisionKindEnumTypeWrapper): ...
+
+CYCLE_DECISION_KIND_UNSPECIFIED: CycleDecisionKind.ValueType  # 0
+CYCLE_DECISION_KIND_COMPLIANCE: CycleDecisionKind.ValueType  # 1
+CYCLE_DECISION_KIND_EXPERT_REVIEW_CONCLUDED: CycleDecisionKind.ValueType  # 2
+CYCLE_DECISION_KIND_FINANCE_CONCURRENCE: CycleDecisionKind.ValueType  # 3
+CYCLE_DECISION_KIND_PROPOSAL_REVISED: CycleDecisionKind.ValueType  # 4
+CYCLE_DECISION_KIND_PROPOSAL_RESUBMITTED: CycleDecisionKind.ValueType  # 5
+CYCLE_DECISION_KIND_PARTY_GROUP: CycleDecisionKind.ValueType  # 6
+CYCLE_DECISION_KIND_PUBLICITY_OUTCOME: CycleDecisionKind.ValueType  # 7
+CYCLE_DECISION_KIND_DEADLINE_EXTENDED: CycleDecisionKind.ValueType  # 8
+CYCLE_DECISION_KIND_NEEDS_ATTENTION: CycleDecisionKind.ValueType  # 9
+CYCLE_DECISION_KIND_RESUMED: CycleDecisionKind.ValueType  # 10
+CYCLE_DECISION_KIND_SUPERVISION_CONCLUDED: CycleDecisionKind.ValueType  # 11
+Global___CycleDecisionKind: _TypeAlias = CycleDecisionKind  # noqa: Y015
+
+class _OutcomeStage:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _OutcomeStageEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_OutcomeStage.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    OUTCOME_STAGE_UNSPECIFIED: _OutcomeStage.ValueType  # 0
+    OUTCOME_STAGE_COMPLIANCE: _OutcomeStage.ValueType  # 1
+    OUTCOME_STAGE_PROPOSAL: _OutcomeStage.ValueType  # 2
+    OUTCOME_STAGE_ANNOUNCED: _OutcomeStage.ValueType  # 3
+    OUTCOME_STAGE_DISBURSED: _OutcomeStage.ValueType  # 4
+
+class OutcomeStage(_OutcomeStage, metaclass=_OutcomeStageEnumTypeWrapper): ...
+
+OUTCOME_STAGE_UNSPECIFIED: OutcomeStage.ValueType  # 0
+OUTCOME_STAGE_COMPLIANCE: OutcomeStage.ValueType  # 1
+OUTCOME_STAGE_PROPOSAL: OutcomeStage.ValueType  # 2
+OUTCOME_STAGE_ANNOUNCED: OutcomeStage.ValueType  # 3
+OUTCOME_STAGE_DISBURSED: OutcomeStage.ValueType  # 4
+Global___OutcomeStage: _TypeAlias = OutcomeStage  # noqa: Y015
 
 @_typing.final
 class CycleCounts(_message.Message):
@@ -150,6 +230,13 @@ class Cycle(_message.Message):
     NOTE_FIELD_NUMBER: _builtins.int
     HISTORY_FIELD_NUMBER: _builtins.int
     PUBLICITY_ENDS_AT_FIELD_NUMBER: _builtins.int
+    NEEDS_ATTENTION_FIELD_NUMBER: _builtins.int
+    ATTENTION_REASON_FIELD_NUMBER: _builtins.int
+    ATTENTION_REASON_ZH_FIELD_NUMBER: _builtins.int
+    ATTENTION_SINCE_FIELD_NUMBER: _builtins.int
+    POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    POLICY_SHA256_FIELD_NUMBER: _builtins.int
+    CURRENT_DEADLINE_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     """Business key, e.g. "shandong-2026"; the workflow id is "cycle-" + cycle_id."""
     title: _builtins.str
@@ -163,6 +250,15 @@ class Cycle(_message.Message):
     proposal_version: _builtins.int
     note: _builtins.str
     """Reason of the last refusal or return (e.g. finance did not concur), if any."""
+    needs_attention: _builtins.bool
+    """Needs attention: a step was refused or cannot run (e.g. no appropriation, no working-day
+    calendar for a year); the phase is kept until the cause is fixed and ResumeCycle is called.
+    """
+    attention_reason: _builtins.str
+    attention_reason_zh: _builtins.str
+    policy_version: _builtins.str
+    """The policy snapshot: its version (policy_id + file version) and SHA-256 of its canonical JSON."""
+    policy_sha256: _builtins.str
     @_builtins.property
     def legal_basis(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Document numbers of the legal basis (Art. 1)."""
@@ -185,6 +281,12 @@ class Cycle(_message.Message):
     def publicity_ends_at(self) -> _timestamp_pb2.Timestamp:
         """End of the publicity period, once it has started."""
 
+    @_builtins.property
+    def attention_since(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def current_deadline(self) -> _timestamp_pb2.Timestamp:
+        """Deadlines of the current phase as extended (empty when none applies)."""
+
     def __init__(
         self,
         *,
@@ -206,10 +308,17 @@ class Cycle(_message.Message):
         note: _builtins.str = ...,
         history: _abc.Iterable[Global___PhaseRecord] | None = ...,
         publicity_ends_at: _timestamp_pb2.Timestamp | None = ...,
+        needs_attention: _builtins.bool = ...,
+        attention_reason: _builtins.str = ...,
+        attention_reason_zh: _builtins.str = ...,
+        attention_since: _timestamp_pb2.Timestamp | None = ...,
+        policy_version: _builtins.str = ...,
+        policy_sha256: _builtins.str = ...,
+        current_deadline: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["applications_close_at", b"applications_close_at", "applications_open_at", b"applications_open_at", "city_review_due_at", b"city_review_due_at", "counts", b"counts", "created_at", b"created_at", "publicity_ends_at", b"publicity_ends_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["applications_close_at", b"applications_close_at", "applications_open_at", b"applications_open_at", "attention_since", b"attention_since", "city_review_due_at", b"city_review_due_at", "counts", b"counts", "created_at", b"created_at", "current_deadline", b"current_deadline", "publicity_ends_at", b"publicity_ends_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications_close_at", b"applications_close_at", "applications_open_at", b"applications_open_at", "budget_fen", b"budget_fen", "city_code", b"city_code", "city_review_due_at", b"city_review_due_at", "counts", b"counts", "created_at", b"created_at", "cycle_id", b"cycle_id", "history", b"history", "legal_basis", b"legal_basis", "note", b"note", "phase", b"phase", "policy_id", b"policy_id", "proposal_version", b"proposal_version", "publicity_ends_at", b"publicity_ends_at", "scope", b"scope", "title", b"title", "workflow_id", b"workflow_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications_close_at", b"applications_close_at", "applications_open_at", b"applications_open_at", "attention_reason", b"attention_reason", "attention_reason_zh", b"attention_reason_zh", "attention_since", b"attention_since", "budget_fen", b"budget_fen", "city_code", b"city_code", "city_review_due_at", b"city_review_due_at", "counts", b"counts", "created_at", b"created_at", "current_deadline", b"current_deadline", "cycle_id", b"cycle_id", "history", b"history", "legal_basis", b"legal_basis", "needs_attention", b"needs_attention", "note", b"note", "phase", b"phase", "policy_id", b"policy_id", "policy_sha256", b"policy_sha256", "policy_version", b"policy_version", "proposal_version", b"proposal_version", "publicity_ends_at", b"publicity_ends_at", "scope", b"scope", "title", b"title", "workflow_id", b"workflow_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -383,6 +492,33 @@ class ListCyclesResponse(_message.Message):
 Global___ListCyclesResponse: _TypeAlias = ListCyclesResponse  # noqa: Y015
 
 @_typing.final
+class StatusChange(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    STATUS_FIELD_NUMBER: _builtins.int
+    AT_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    status: Global___ApplicationStatus.ValueType
+    note: _builtins.str
+    """Chinese text for the applicant, e.g. the compliance reasons, the amount in 万元."""
+    @_builtins.property
+    def at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        status: Global___ApplicationStatus.ValueType = ...,
+        at: _timestamp_pb2.Timestamp | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["at", b"at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["at", b"at", "note", b"note", "status", b"status"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StatusChange: _TypeAlias = StatusChange  # noqa: Y015
+
+@_typing.final
 class Material(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -492,6 +628,8 @@ class Application(_message.Message):
     RECOMMENDATION_DOCUMENT_NO_FIELD_NUMBER: _builtins.int
     MATERIALS_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    TIMELINE_FIELD_NUMBER: _builtins.int
+    USCC_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     cycle_id: _builtins.str
     organization_id: _builtins.str
@@ -501,6 +639,8 @@ class Application(_message.Message):
     title: _builtins.str
     status: Global___ApplicationStatus.ValueType
     recommendation_document_no: _builtins.str
+    uscc: _builtins.str
+    """The applicant's unified social credit code (for official lists)."""
     @_builtins.property
     def service_lines(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Art. 2 service lines offered: compute, corpus, model_training, agent_deployment, security."""
@@ -515,6 +655,10 @@ class Application(_message.Message):
     def materials(self) -> _containers.RepeatedCompositeFieldContainer[Global___Material]: ...
     @_builtins.property
     def created_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def timeline(self) -> _containers.RepeatedCompositeFieldContainer[Global___StatusChange]:
+        """Every status the application has had, oldest first (the applicant's timeline)."""
+
     def __init__(
         self,
         *,
@@ -533,10 +677,12 @@ class Application(_message.Message):
         recommendation_document_no: _builtins.str = ...,
         materials: _abc.Iterable[Global___Material] | None = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        timeline: _abc.Iterable[Global___StatusChange] | None = ...,
+        uscc: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at", "declaration", b"declaration", "submitted_at", b"submitted_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "city_code", b"city_code", "created_at", b"created_at", "cycle_id", b"cycle_id", "declaration", b"declaration", "eligibility_failures", b"eligibility_failures", "enterprise_name", b"enterprise_name", "materials", b"materials", "operator_organization_id", b"operator_organization_id", "organization_id", b"organization_id", "recommendation_document_no", b"recommendation_document_no", "service_lines", b"service_lines", "status", b"status", "submitted_at", b"submitted_at", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "city_code", b"city_code", "created_at", b"created_at", "cycle_id", b"cycle_id", "declaration", b"declaration", "eligibility_failures", b"eligibility_failures", "enterprise_name", b"enterprise_name", "materials", b"materials", "operator_organization_id", b"operator_organization_id", "organization_id", b"organization_id", "recommendation_document_no", b"recommendation_document_no", "service_lines", b"service_lines", "status", b"status", "submitted_at", b"submitted_at", "timeline", b"timeline", "title", b"title", "uscc", b"uscc"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -748,23 +894,53 @@ class RecommendationItem(_message.Message):
     APPLICATION_ID_FIELD_NUMBER: _builtins.int
     RECOMMENDED_FIELD_NUMBER: _builtins.int
     OPINION_FIELD_NUMBER: _builtins.int
+    OPINIONS_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     recommended: _builtins.bool
     opinion: _builtins.str
+    """The signing bureau's opinion (in a request); in a recorded recommendation, the first bureau's."""
+    @_builtins.property
+    def opinions(self) -> _containers.RepeatedCompositeFieldContainer[Global___BureauOpinion]:
+        """In a recorded recommendation: each bureau's opinion on this application."""
+
     def __init__(
         self,
         *,
         application_id: _builtins.str = ...,
         recommended: _builtins.bool = ...,
         opinion: _builtins.str = ...,
+        opinions: _abc.Iterable[Global___BureauOpinion] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "opinion", b"opinion", "recommended", b"recommended"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "opinion", b"opinion", "opinions", b"opinions", "recommended", b"recommended"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecommendationItem: _TypeAlias = RecommendationItem  # noqa: Y015
+
+@_typing.final
+class BureauOpinion(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLE_FIELD_NUMBER: _builtins.int
+    OPINION_FIELD_NUMBER: _builtins.int
+    role: _builtins.str
+    """"city_industry" or "city_finance"."""
+    opinion: _builtins.str
+    def __init__(
+        self,
+        *,
+        role: _builtins.str = ...,
+        opinion: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["opinion", b"opinion", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___BureauOpinion: _TypeAlias = BureauOpinion  # noqa: Y015
 
 @_typing.final
 class Signoff(_message.Message):
@@ -1288,20 +1464,53 @@ class CloseApplicationWindowResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     SUBMITTED_FIELD_NUMBER: _builtins.int
+    CITIES_FIELD_NUMBER: _builtins.int
+    TOTAL_FIELD_NUMBER: _builtins.int
+    total: _builtins.int
     @_builtins.property
-    def submitted(self) -> _containers.RepeatedCompositeFieldContainer[Global___Application]: ...
+    def submitted(self) -> _containers.RepeatedCompositeFieldContainer[Global___Application]:
+        """Deprecated: left empty (a province-scale list is too large for a workflow payload); the
+        services hold the lists, the workflow the counts below.
+        """
+
+    @_builtins.property
+    def cities(self) -> _containers.RepeatedCompositeFieldContainer[Global___CitySubmissions]: ...
     def __init__(
         self,
         *,
         submitted: _abc.Iterable[Global___Application] | None = ...,
+        cities: _abc.Iterable[Global___CitySubmissions] | None = ...,
+        total: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["submitted", b"submitted"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cities", b"cities", "submitted", b"submitted", "total", b"total"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___CloseApplicationWindowResponse: _TypeAlias = CloseApplicationWindowResponse  # noqa: Y015
+
+@_typing.final
+class CitySubmissions(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CITY_CODE_FIELD_NUMBER: _builtins.int
+    SUBMITTED_FIELD_NUMBER: _builtins.int
+    city_code: _builtins.str
+    submitted: _builtins.int
+    def __init__(
+        self,
+        *,
+        city_code: _builtins.str = ...,
+        submitted: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["city_code", b"city_code", "submitted", b"submitted"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CitySubmissions: _TypeAlias = CitySubmissions  # noqa: Y015
 
 @_typing.final
 class RecordRecommendationRequest(_message.Message):
@@ -1342,3 +1551,504 @@ class RecordRecommendationResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RecordRecommendationResponse: _TypeAlias = RecordRecommendationResponse  # noqa: Y015
+
+@_typing.final
+class CycleDecision(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    @_typing.final
+    class DetailsEntry(_message.Message):
+        DESCRIPTOR: _descriptor.Descriptor
+
+        KEY_FIELD_NUMBER: _builtins.int
+        VALUE_FIELD_NUMBER: _builtins.int
+        key: _builtins.str
+        value: _builtins.str
+        def __init__(
+            self,
+            *,
+            key: _builtins.str = ...,
+            value: _builtins.str = ...,
+        ) -> None: ...
+        _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+        def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+        _ClearFieldArgType: _TypeAlias = _typing.Literal["key", b"key", "value", b"value"]  # noqa: Y015
+        def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+        def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+    DECISION_ID_FIELD_NUMBER: _builtins.int
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    ACTOR_USER_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_NAME_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    PROPOSAL_VERSION_FIELD_NUMBER: _builtins.int
+    APPROVE_FIELD_NUMBER: _builtins.int
+    OPINION_FIELD_NUMBER: _builtins.int
+    REFERENCE_FIELD_NUMBER: _builtins.int
+    DECIDED_AT_FIELD_NUMBER: _builtins.int
+    DETAILS_FIELD_NUMBER: _builtins.int
+    decision_id: _builtins.str
+    cycle_id: _builtins.str
+    kind: Global___CycleDecisionKind.ValueType
+    actor_user_id: _builtins.str
+    """Who decided ("" for the system, e.g. needs attention)."""
+    actor_name: _builtins.str
+    role: _builtins.str
+    proposal_version: _builtins.int
+    approve: _builtins.bool
+    """Agreed / approved (for decisions that can go either way)."""
+    opinion: _builtins.str
+    """The written opinion or reason."""
+    reference: _builtins.str
+    """Meeting reference, document number (文号), the phase of an extended deadline..."""
+    @_builtins.property
+    def decided_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def details(self) -> _containers.ScalarMap[_builtins.str, _builtins.str]:
+        """Kind-specific facts as text (e.g. the new deadline), for the record."""
+
+    def __init__(
+        self,
+        *,
+        decision_id: _builtins.str = ...,
+        cycle_id: _builtins.str = ...,
+        kind: Global___CycleDecisionKind.ValueType = ...,
+        actor_user_id: _builtins.str = ...,
+        actor_name: _builtins.str = ...,
+        role: _builtins.str = ...,
+        proposal_version: _builtins.int = ...,
+        approve: _builtins.bool = ...,
+        opinion: _builtins.str = ...,
+        reference: _builtins.str = ...,
+        decided_at: _timestamp_pb2.Timestamp | None = ...,
+        details: _abc.Mapping[_builtins.str, _builtins.str] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decided_at", b"decided_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_name", b"actor_name", "actor_user_id", b"actor_user_id", "approve", b"approve", "cycle_id", b"cycle_id", "decided_at", b"decided_at", "decision_id", b"decision_id", "details", b"details", "kind", b"kind", "opinion", b"opinion", "proposal_version", b"proposal_version", "reference", b"reference", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CycleDecision: _TypeAlias = CycleDecision  # noqa: Y015
+
+@_typing.final
+class RecordCycleDecisionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISION_FIELD_NUMBER: _builtins.int
+    IDEMPOTENCY_KEY_FIELD_NUMBER: _builtins.int
+    idempotency_key: _builtins.str
+    """Idempotency: the workflow's key for this decision; a repeat records nothing more."""
+    @_builtins.property
+    def decision(self) -> Global___CycleDecision: ...
+    def __init__(
+        self,
+        *,
+        decision: Global___CycleDecision | None = ...,
+        idempotency_key: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision", "idempotency_key", b"idempotency_key"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordCycleDecisionRequest: _TypeAlias = RecordCycleDecisionRequest  # noqa: Y015
+
+@_typing.final
+class RecordCycleDecisionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def decision(self) -> Global___CycleDecision: ...
+    def __init__(
+        self,
+        *,
+        decision: Global___CycleDecision | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decision", b"decision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordCycleDecisionResponse: _TypeAlias = RecordCycleDecisionResponse  # noqa: Y015
+
+@_typing.final
+class RecordApplicationOutcomesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    STAGE_FIELD_NUMBER: _builtins.int
+    PROPOSAL_VERSION_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    stage: Global___OutcomeStage.ValueType
+    proposal_version: _builtins.int
+    """The proposal version the stage refers to (PROPOSAL, ANNOUNCED)."""
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        stage: Global___OutcomeStage.ValueType = ...,
+        proposal_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "proposal_version", b"proposal_version", "stage", b"stage"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordApplicationOutcomesRequest: _TypeAlias = RecordApplicationOutcomesRequest  # noqa: Y015
+
+@_typing.final
+class RecordApplicationOutcomesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UPDATED_FIELD_NUMBER: _builtins.int
+    updated: _builtins.int
+    def __init__(
+        self,
+        *,
+        updated: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["updated", b"updated"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordApplicationOutcomesResponse: _TypeAlias = RecordApplicationOutcomesResponse  # noqa: Y015
+
+@_typing.final
+class ListRecommendationsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    CITY_CODE_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    city_code: _builtins.str
+    """Optional filter; a city official always sees its own city only."""
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        city_code: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["city_code", b"city_code", "cycle_id", b"cycle_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRecommendationsRequest: _TypeAlias = ListRecommendationsRequest  # noqa: Y015
+
+@_typing.final
+class ListRecommendationsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    RECOMMENDATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def recommendations(self) -> _containers.RepeatedCompositeFieldContainer[Global___Recommendation]: ...
+    def __init__(
+        self,
+        *,
+        recommendations: _abc.Iterable[Global___Recommendation] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "recommendations", b"recommendations"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRecommendationsResponse: _TypeAlias = ListRecommendationsResponse  # noqa: Y015
+
+@_typing.final
+class ListCycleDecisionsRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCycleDecisionsRequest: _TypeAlias = ListCycleDecisionsRequest  # noqa: Y015
+
+@_typing.final
+class ListCycleDecisionsResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DECISIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def decisions(self) -> _containers.RepeatedCompositeFieldContainer[Global___CycleDecision]: ...
+    def __init__(
+        self,
+        *,
+        decisions: _abc.Iterable[Global___CycleDecision] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["decisions", b"decisions", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListCycleDecisionsResponse: _TypeAlias = ListCycleDecisionsResponse  # noqa: Y015
+
+@_typing.final
+class GetCyclePolicyRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCyclePolicyRequest: _TypeAlias = GetCyclePolicyRequest  # noqa: Y015
+
+@_typing.final
+class GetCyclePolicyResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    POLICY_ID_FIELD_NUMBER: _builtins.int
+    POLICY_VERSION_FIELD_NUMBER: _builtins.int
+    POLICY_SHA256_FIELD_NUMBER: _builtins.int
+    POLICY_JSON_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    policy_id: _builtins.str
+    policy_version: _builtins.str
+    policy_sha256: _builtins.str
+    policy_json: _builtins.str
+    """The snapshot as JSON (canonical: sorted keys), exactly what the hash covers."""
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        policy_id: _builtins.str = ...,
+        policy_version: _builtins.str = ...,
+        policy_sha256: _builtins.str = ...,
+        policy_json: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "policy_id", b"policy_id", "policy_json", b"policy_json", "policy_sha256", b"policy_sha256", "policy_version", b"policy_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetCyclePolicyResponse: _TypeAlias = GetCyclePolicyResponse  # noqa: Y015
+
+@_typing.final
+class ProposalChange(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FEN_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    PROMOTE_FIELD_NUMBER: _builtins.int
+    application_id: _builtins.str
+    amount_fen: _builtins.int
+    """The new amount: at most the line's tier cap (Art. 11 "at most"); 0 removes the award."""
+    reason: _builtins.str
+    """Required: why (written for the record)."""
+    promote: _builtins.bool
+    """Promote a reserve into the list (soft quota only, or within a hard quota)."""
+    def __init__(
+        self,
+        *,
+        application_id: _builtins.str = ...,
+        amount_fen: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        promote: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "application_id", b"application_id", "promote", b"promote", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProposalChange: _TypeAlias = ProposalChange  # noqa: Y015
+
+@_typing.final
+class ReviseProposalRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PROPOSAL_VERSION_FIELD_NUMBER: _builtins.int
+    CHANGES_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    proposal_version: _builtins.int
+    """The version being revised (the current one); a stale version is refused."""
+    note: _builtins.str
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProposalChange]: ...
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        proposal_version: _builtins.int = ...,
+        changes: _abc.Iterable[Global___ProposalChange] | None = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changes", b"changes", "cycle_id", b"cycle_id", "note", b"note", "proposal_version", b"proposal_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReviseProposalRequest: _TypeAlias = ReviseProposalRequest  # noqa: Y015
+
+@_typing.final
+class ReviseProposalResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_FIELD_NUMBER: _builtins.int
+    PROPOSAL_VERSION_FIELD_NUMBER: _builtins.int
+    proposal_version: _builtins.int
+    """The new proposal version."""
+    @_builtins.property
+    def cycle(self) -> Global___Cycle: ...
+    def __init__(
+        self,
+        *,
+        cycle: Global___Cycle | None = ...,
+        proposal_version: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cycle", b"cycle"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle", b"cycle", "proposal_version", b"proposal_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReviseProposalResponse: _TypeAlias = ReviseProposalResponse  # noqa: Y015
+
+@_typing.final
+class ExtendDeadlineRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PHASE_FIELD_NUMBER: _builtins.int
+    NEW_DEADLINE_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    phase: Global___CyclePhase.ValueType
+    """The phase whose deadline is extended: it must be the current phase (APPLYING, CITY_REVIEW,
+    EXPERT_REVIEW, PUBLICITY, SUPERVISING).
+    """
+    reason: _builtins.str
+    """Required: why (e.g. the suite was down on the last day of the window)."""
+    @_builtins.property
+    def new_deadline(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        phase: Global___CyclePhase.ValueType = ...,
+        new_deadline: _timestamp_pb2.Timestamp | None = ...,
+        reason: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["new_deadline", b"new_deadline"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "new_deadline", b"new_deadline", "phase", b"phase", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExtendDeadlineRequest: _TypeAlias = ExtendDeadlineRequest  # noqa: Y015
+
+@_typing.final
+class ExtendDeadlineResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cycle(self) -> Global___Cycle: ...
+    def __init__(
+        self,
+        *,
+        cycle: Global___Cycle | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cycle", b"cycle"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle", b"cycle"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExtendDeadlineResponse: _TypeAlias = ExtendDeadlineResponse  # noqa: Y015
+
+@_typing.final
+class ResumeCycleRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    note: _builtins.str
+    """What was fixed."""
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        note: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResumeCycleRequest: _TypeAlias = ResumeCycleRequest  # noqa: Y015
+
+@_typing.final
+class ResumeCycleResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def cycle(self) -> Global___Cycle: ...
+    def __init__(
+        self,
+        *,
+        cycle: Global___Cycle | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["cycle", b"cycle"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle", b"cycle"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ResumeCycleResponse: _TypeAlias = ResumeCycleResponse  # noqa: Y015

@@ -127,6 +127,46 @@ class IntakeServiceStub:
                 request_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.RecordRecommendationRequest.SerializeToString,
                 response_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.RecordRecommendationResponse.FromString,
                 _registered_method=True)
+        self.RecordCycleDecision = channel.unary_unary(
+                '/aicc.intake.v1.IntakeService/RecordCycleDecision',
+                request_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.RecordCycleDecisionRequest.SerializeToString,
+                response_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.RecordCycleDecisionResponse.FromString,
+                _registered_method=True)
+        self.RecordApplicationOutcomes = channel.unary_unary(
+                '/aicc.intake.v1.IntakeService/RecordApplicationOutcomes',
+                request_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.RecordApplicationOutcomesRequest.SerializeToString,
+                response_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.RecordApplicationOutcomesResponse.FromString,
+                _registered_method=True)
+        self.ListRecommendations = channel.unary_unary(
+                '/aicc.intake.v1.IntakeService/ListRecommendations',
+                request_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ListRecommendationsRequest.SerializeToString,
+                response_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ListRecommendationsResponse.FromString,
+                _registered_method=True)
+        self.ListCycleDecisions = channel.unary_unary(
+                '/aicc.intake.v1.IntakeService/ListCycleDecisions',
+                request_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ListCycleDecisionsRequest.SerializeToString,
+                response_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ListCycleDecisionsResponse.FromString,
+                _registered_method=True)
+        self.GetCyclePolicy = channel.unary_unary(
+                '/aicc.intake.v1.IntakeService/GetCyclePolicy',
+                request_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.GetCyclePolicyRequest.SerializeToString,
+                response_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.GetCyclePolicyResponse.FromString,
+                _registered_method=True)
+        self.ReviseProposal = channel.unary_unary(
+                '/aicc.intake.v1.IntakeService/ReviseProposal',
+                request_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ReviseProposalRequest.SerializeToString,
+                response_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ReviseProposalResponse.FromString,
+                _registered_method=True)
+        self.ExtendDeadline = channel.unary_unary(
+                '/aicc.intake.v1.IntakeService/ExtendDeadline',
+                request_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ExtendDeadlineRequest.SerializeToString,
+                response_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ExtendDeadlineResponse.FromString,
+                _registered_method=True)
+        self.ResumeCycle = channel.unary_unary(
+                '/aicc.intake.v1.IntakeService/ResumeCycle',
+                request_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ResumeCycleRequest.SerializeToString,
+                response_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ResumeCycleResponse.FromString,
+                _registered_method=True)
 
 
 class IntakeServiceServicer:
@@ -258,6 +298,65 @@ class IntakeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecordCycleDecision(self, request, context):
+        """Records a decision the workflow accepted (finance concurrence, party group, revisions,
+        announcement, deadline extensions, needs attention and resumption...): the official record.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordApplicationOutcomes(self, request, context):
+        """Updates every application of the cycle to the outcome of a stage, reading the outcome from the
+        service that owns it (review's compliance and proposal, funding's disbursements).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRecommendations(self, request, context):
+        """The records of a year, for province readers and auditors (cities: their own city's).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListCycleDecisions(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetCyclePolicy(self, request, context):
+        """The policy snapshot a cycle was created from, with its version and content hash.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReviseProposal(self, request, context):
+        """Province industry revises a returned proposal (amounts below a tier's cap, with reasons; a
+        soft quota may be exceeded with a reason) before resubmitting it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExtendDeadline(self, request, context):
+        """Province industry extends a deadline of the current phase (e.g. the application window after
+        an outage), with a recorded reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResumeCycle(self, request, context):
+        """Resumes a cycle that needs attention once its cause is fixed (the failed step runs again).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_IntakeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -350,6 +449,46 @@ def add_IntakeServiceServicer_to_server(servicer, server):
                     servicer.RecordRecommendation,
                     request_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.RecordRecommendationRequest.FromString,
                     response_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.RecordRecommendationResponse.SerializeToString,
+            ),
+            'RecordCycleDecision': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordCycleDecision,
+                    request_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.RecordCycleDecisionRequest.FromString,
+                    response_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.RecordCycleDecisionResponse.SerializeToString,
+            ),
+            'RecordApplicationOutcomes': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordApplicationOutcomes,
+                    request_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.RecordApplicationOutcomesRequest.FromString,
+                    response_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.RecordApplicationOutcomesResponse.SerializeToString,
+            ),
+            'ListRecommendations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRecommendations,
+                    request_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ListRecommendationsRequest.FromString,
+                    response_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ListRecommendationsResponse.SerializeToString,
+            ),
+            'ListCycleDecisions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListCycleDecisions,
+                    request_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ListCycleDecisionsRequest.FromString,
+                    response_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ListCycleDecisionsResponse.SerializeToString,
+            ),
+            'GetCyclePolicy': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetCyclePolicy,
+                    request_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.GetCyclePolicyRequest.FromString,
+                    response_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.GetCyclePolicyResponse.SerializeToString,
+            ),
+            'ReviseProposal': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviseProposal,
+                    request_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ReviseProposalRequest.FromString,
+                    response_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ReviseProposalResponse.SerializeToString,
+            ),
+            'ExtendDeadline': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExtendDeadline,
+                    request_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ExtendDeadlineRequest.FromString,
+                    response_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ExtendDeadlineResponse.SerializeToString,
+            ),
+            'ResumeCycle': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResumeCycle,
+                    request_deserializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ResumeCycleRequest.FromString,
+                    response_serializer=aicc_dot_intake_dot_v1_dot_intake__pb2.ResumeCycleResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -841,6 +980,222 @@ class IntakeService:
             '/aicc.intake.v1.IntakeService/RecordRecommendation',
             aicc_dot_intake_dot_v1_dot_intake__pb2.RecordRecommendationRequest.SerializeToString,
             aicc_dot_intake_dot_v1_dot_intake__pb2.RecordRecommendationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordCycleDecision(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.intake.v1.IntakeService/RecordCycleDecision',
+            aicc_dot_intake_dot_v1_dot_intake__pb2.RecordCycleDecisionRequest.SerializeToString,
+            aicc_dot_intake_dot_v1_dot_intake__pb2.RecordCycleDecisionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordApplicationOutcomes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.intake.v1.IntakeService/RecordApplicationOutcomes',
+            aicc_dot_intake_dot_v1_dot_intake__pb2.RecordApplicationOutcomesRequest.SerializeToString,
+            aicc_dot_intake_dot_v1_dot_intake__pb2.RecordApplicationOutcomesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRecommendations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.intake.v1.IntakeService/ListRecommendations',
+            aicc_dot_intake_dot_v1_dot_intake__pb2.ListRecommendationsRequest.SerializeToString,
+            aicc_dot_intake_dot_v1_dot_intake__pb2.ListRecommendationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListCycleDecisions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.intake.v1.IntakeService/ListCycleDecisions',
+            aicc_dot_intake_dot_v1_dot_intake__pb2.ListCycleDecisionsRequest.SerializeToString,
+            aicc_dot_intake_dot_v1_dot_intake__pb2.ListCycleDecisionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetCyclePolicy(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.intake.v1.IntakeService/GetCyclePolicy',
+            aicc_dot_intake_dot_v1_dot_intake__pb2.GetCyclePolicyRequest.SerializeToString,
+            aicc_dot_intake_dot_v1_dot_intake__pb2.GetCyclePolicyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReviseProposal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.intake.v1.IntakeService/ReviseProposal',
+            aicc_dot_intake_dot_v1_dot_intake__pb2.ReviseProposalRequest.SerializeToString,
+            aicc_dot_intake_dot_v1_dot_intake__pb2.ReviseProposalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExtendDeadline(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.intake.v1.IntakeService/ExtendDeadline',
+            aicc_dot_intake_dot_v1_dot_intake__pb2.ExtendDeadlineRequest.SerializeToString,
+            aicc_dot_intake_dot_v1_dot_intake__pb2.ExtendDeadlineResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResumeCycle(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.intake.v1.IntakeService/ResumeCycle',
+            aicc_dot_intake_dot_v1_dot_intake__pb2.ResumeCycleRequest.SerializeToString,
+            aicc_dot_intake_dot_v1_dot_intake__pb2.ResumeCycleResponse.FromString,
             options,
             channel_credentials,
             insecure,

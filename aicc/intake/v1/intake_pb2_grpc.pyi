@@ -72,6 +72,29 @@ class IntakeServiceStub:
     """Called by the cycle workflow's activities only (role "system")."""
     CloseApplicationWindow: _grpc.UnaryUnaryMultiCallable[_intake_pb2.CloseApplicationWindowRequest, _intake_pb2.CloseApplicationWindowResponse]
     RecordRecommendation: _grpc.UnaryUnaryMultiCallable[_intake_pb2.RecordRecommendationRequest, _intake_pb2.RecordRecommendationResponse]
+    RecordCycleDecision: _grpc.UnaryUnaryMultiCallable[_intake_pb2.RecordCycleDecisionRequest, _intake_pb2.RecordCycleDecisionResponse]
+    """Records a decision the workflow accepted (finance concurrence, party group, revisions,
+    announcement, deadline extensions, needs attention and resumption...): the official record.
+    """
+    RecordApplicationOutcomes: _grpc.UnaryUnaryMultiCallable[_intake_pb2.RecordApplicationOutcomesRequest, _intake_pb2.RecordApplicationOutcomesResponse]
+    """Updates every application of the cycle to the outcome of a stage, reading the outcome from the
+    service that owns it (review's compliance and proposal, funding's disbursements).
+    """
+    ListRecommendations: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListRecommendationsRequest, _intake_pb2.ListRecommendationsResponse]
+    """The records of a year, for province readers and auditors (cities: their own city's)."""
+    ListCycleDecisions: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ListCycleDecisionsRequest, _intake_pb2.ListCycleDecisionsResponse]
+    GetCyclePolicy: _grpc.UnaryUnaryMultiCallable[_intake_pb2.GetCyclePolicyRequest, _intake_pb2.GetCyclePolicyResponse]
+    """The policy snapshot a cycle was created from, with its version and content hash."""
+    ReviseProposal: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ReviseProposalRequest, _intake_pb2.ReviseProposalResponse]
+    """Province industry revises a returned proposal (amounts below a tier's cap, with reasons; a
+    soft quota may be exceeded with a reason) before resubmitting it.
+    """
+    ExtendDeadline: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ExtendDeadlineRequest, _intake_pb2.ExtendDeadlineResponse]
+    """Province industry extends a deadline of the current phase (e.g. the application window after
+    an outage), with a recorded reason.
+    """
+    ResumeCycle: _grpc.UnaryUnaryMultiCallable[_intake_pb2.ResumeCycleRequest, _intake_pb2.ResumeCycleResponse]
+    """Resumes a cycle that needs attention once its cause is fixed (the failed step runs again)."""
 
 @_typing.type_check_only
 class IntakeServiceAsyncStub(IntakeServiceStub):
@@ -117,6 +140,29 @@ class IntakeServiceAsyncStub(IntakeServiceStub):
     """Called by the cycle workflow's activities only (role "system")."""
     CloseApplicationWindow: _aio.UnaryUnaryMultiCallable[_intake_pb2.CloseApplicationWindowRequest, _intake_pb2.CloseApplicationWindowResponse]  # type: ignore[assignment]
     RecordRecommendation: _aio.UnaryUnaryMultiCallable[_intake_pb2.RecordRecommendationRequest, _intake_pb2.RecordRecommendationResponse]  # type: ignore[assignment]
+    RecordCycleDecision: _aio.UnaryUnaryMultiCallable[_intake_pb2.RecordCycleDecisionRequest, _intake_pb2.RecordCycleDecisionResponse]  # type: ignore[assignment]
+    """Records a decision the workflow accepted (finance concurrence, party group, revisions,
+    announcement, deadline extensions, needs attention and resumption...): the official record.
+    """
+    RecordApplicationOutcomes: _aio.UnaryUnaryMultiCallable[_intake_pb2.RecordApplicationOutcomesRequest, _intake_pb2.RecordApplicationOutcomesResponse]  # type: ignore[assignment]
+    """Updates every application of the cycle to the outcome of a stage, reading the outcome from the
+    service that owns it (review's compliance and proposal, funding's disbursements).
+    """
+    ListRecommendations: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListRecommendationsRequest, _intake_pb2.ListRecommendationsResponse]  # type: ignore[assignment]
+    """The records of a year, for province readers and auditors (cities: their own city's)."""
+    ListCycleDecisions: _aio.UnaryUnaryMultiCallable[_intake_pb2.ListCycleDecisionsRequest, _intake_pb2.ListCycleDecisionsResponse]  # type: ignore[assignment]
+    GetCyclePolicy: _aio.UnaryUnaryMultiCallable[_intake_pb2.GetCyclePolicyRequest, _intake_pb2.GetCyclePolicyResponse]  # type: ignore[assignment]
+    """The policy snapshot a cycle was created from, with its version and content hash."""
+    ReviseProposal: _aio.UnaryUnaryMultiCallable[_intake_pb2.ReviseProposalRequest, _intake_pb2.ReviseProposalResponse]  # type: ignore[assignment]
+    """Province industry revises a returned proposal (amounts below a tier's cap, with reasons; a
+    soft quota may be exceeded with a reason) before resubmitting it.
+    """
+    ExtendDeadline: _aio.UnaryUnaryMultiCallable[_intake_pb2.ExtendDeadlineRequest, _intake_pb2.ExtendDeadlineResponse]  # type: ignore[assignment]
+    """Province industry extends a deadline of the current phase (e.g. the application window after
+    an outage), with a recorded reason.
+    """
+    ResumeCycle: _aio.UnaryUnaryMultiCallable[_intake_pb2.ResumeCycleRequest, _intake_pb2.ResumeCycleResponse]  # type: ignore[assignment]
+    """Resumes a cycle that needs attention once its cause is fixed (the failed step runs again)."""
 
 class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
     """Application intake: cycles (calls), applications, eligibility screen, city review and
@@ -267,5 +313,76 @@ class IntakeServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _intake_pb2.RecordRecommendationRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_intake_pb2.RecordRecommendationResponse, _abc.Awaitable[_intake_pb2.RecordRecommendationResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordCycleDecision(
+        self,
+        request: _intake_pb2.RecordCycleDecisionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.RecordCycleDecisionResponse, _abc.Awaitable[_intake_pb2.RecordCycleDecisionResponse]]:
+        """Records a decision the workflow accepted (finance concurrence, party group, revisions,
+        announcement, deadline extensions, needs attention and resumption...): the official record.
+        """
+
+    @_abc_1.abstractmethod
+    def RecordApplicationOutcomes(
+        self,
+        request: _intake_pb2.RecordApplicationOutcomesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.RecordApplicationOutcomesResponse, _abc.Awaitable[_intake_pb2.RecordApplicationOutcomesResponse]]:
+        """Updates every application of the cycle to the outcome of a stage, reading the outcome from the
+        service that owns it (review's compliance and proposal, funding's disbursements).
+        """
+
+    @_abc_1.abstractmethod
+    def ListRecommendations(
+        self,
+        request: _intake_pb2.ListRecommendationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListRecommendationsResponse, _abc.Awaitable[_intake_pb2.ListRecommendationsResponse]]:
+        """The records of a year, for province readers and auditors (cities: their own city's)."""
+
+    @_abc_1.abstractmethod
+    def ListCycleDecisions(
+        self,
+        request: _intake_pb2.ListCycleDecisionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ListCycleDecisionsResponse, _abc.Awaitable[_intake_pb2.ListCycleDecisionsResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def GetCyclePolicy(
+        self,
+        request: _intake_pb2.GetCyclePolicyRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.GetCyclePolicyResponse, _abc.Awaitable[_intake_pb2.GetCyclePolicyResponse]]:
+        """The policy snapshot a cycle was created from, with its version and content hash."""
+
+    @_abc_1.abstractmethod
+    def ReviseProposal(
+        self,
+        request: _intake_pb2.ReviseProposalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ReviseProposalResponse, _abc.Awaitable[_intake_pb2.ReviseProposalResponse]]:
+        """Province industry revises a returned proposal (amounts below a tier's cap, with reasons; a
+        soft quota may be exceeded with a reason) before resubmitting it.
+        """
+
+    @_abc_1.abstractmethod
+    def ExtendDeadline(
+        self,
+        request: _intake_pb2.ExtendDeadlineRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ExtendDeadlineResponse, _abc.Awaitable[_intake_pb2.ExtendDeadlineResponse]]:
+        """Province industry extends a deadline of the current phase (e.g. the application window after
+        an outage), with a recorded reason.
+        """
+
+    @_abc_1.abstractmethod
+    def ResumeCycle(
+        self,
+        request: _intake_pb2.ResumeCycleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_intake_pb2.ResumeCycleResponse, _abc.Awaitable[_intake_pb2.ResumeCycleResponse]]:
+        """Resumes a cycle that needs attention once its cause is fixed (the failed step runs again)."""
 
 def add_IntakeServiceServicer_to_server(servicer: IntakeServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

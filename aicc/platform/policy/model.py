@@ -24,6 +24,7 @@ from aicc.platform.policy.sections import (
     FundUseCategory,
     Panel,
     PerformanceTarget,
+    Publication,
     Schedule,
     Scoring,
     Tier,
@@ -66,10 +67,14 @@ class Policy(FrozenModel):
     panel: Panel
     award_cap_yuan: Yuan
     quota: PosInt
+    # Art. 11 "about 15 a year": hard — no revision may fund more; soft — officials may fund more
+    # with a written reason (the computed proposal never exceeds the quota either way).
+    quota_mode: Literal["hard", "soft"] = "hard"
     budget_yuan: Yuan
     tiers: Annotated[list[Tier], Field(min_length=1)]
     fund_use_categories: Annotated[list[FundUseCategory], Field(min_length=1)]
     performance_targets: list[PerformanceTarget]
+    publication: Publication = Publication()
 
     _refs: dict[str, IndicatorRef] = PrivateAttr(default_factory=dict)
 

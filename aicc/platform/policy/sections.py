@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
@@ -69,6 +69,17 @@ class Eligibility(FrozenModel):
     require_green_threshold: StrictBool
     serious_dishonesty_lookback_years: NonNegInt
     division_prefix: Annotated[Code, Field(pattern=r"^\d{2}(\d{2}){0,2}$")]
+    # Art. 11 "一次性奖补": an enterprise already awarded under the programme is refused
+    # (INELIGIBLE, citing Art. 11) or only flagged to the reviewers.
+    earlier_award: Literal["refuse", "flag"] = "refuse"
+
+
+class Publication(FrozenModel):
+    """Who issues the programme's documents and where notices are published (Art. 10)."""
+
+    issuing_body: NonEmpty = "山东省工业和信息化厅"
+    co_issuer: str = "山东省财政厅"
+    published_where: NonEmpty = "山东省工业和信息化厅门户网站"
 
 
 class Indicator(FrozenModel):

@@ -121,6 +121,31 @@ ON_SITE_REVIEW_KIND_SITE_VISIT: OnSiteReviewKind.ValueType  # 2
 """现场核查"""
 Global___OnSiteReviewKind: _TypeAlias = OnSiteReviewKind  # noqa: Y015
 
+class _DocumentKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _DocumentKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_DocumentKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    DOCUMENT_KIND_UNSPECIFIED: _DocumentKind.ValueType  # 0
+    DOCUMENT_KIND_PROPOSAL: _DocumentKind.ValueType  # 1
+    """拟支持名单及资金分配建议."""
+    DOCUMENT_KIND_PUBLICITY_NOTICE: _DocumentKind.ValueType  # 2
+    """公示."""
+    DOCUMENT_KIND_ANNOUNCEMENT: _DocumentKind.ValueType  # 3
+    """公布 (with its 文号)."""
+
+class DocumentKind(_DocumentKind, metaclass=_DocumentKindEnumTypeWrapper): ...
+
+DOCUMENT_KIND_UNSPECIFIED: DocumentKind.ValueType  # 0
+DOCUMENT_KIND_PROPOSAL: DocumentKind.ValueType  # 1
+"""拟支持名单及资金分配建议."""
+DOCUMENT_KIND_PUBLICITY_NOTICE: DocumentKind.ValueType  # 2
+"""公示."""
+DOCUMENT_KIND_ANNOUNCEMENT: DocumentKind.ValueType  # 3
+"""公布 (with its 文号)."""
+Global___DocumentKind: _TypeAlias = DocumentKind  # noqa: Y015
+
 @_typing.final
 class Material(_message.Message):
     """A file submitted with an application (as in intake's Material): what the experts review."""
@@ -849,6 +874,10 @@ class ProposalLine(_message.Message):
     FLAGGED_EXPERTS_FIELD_NUMBER: _builtins.int
     TIE_BREAK_FIELD_NUMBER: _builtins.int
     ORGANIZATION_ID_FIELD_NUMBER: _builtins.int
+    USCC_FIELD_NUMBER: _builtins.int
+    CAP_FEN_FIELD_NUMBER: _builtins.int
+    REVISION_REASON_FIELD_NUMBER: _builtins.int
+    FLAGGED_EXPERT_NAMES_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     enterprise_name: _builtins.str
     city_code: _builtins.str
@@ -866,6 +895,12 @@ class ProposalLine(_message.Message):
     """
     organization_id: _builtins.str
     """The applicant organisation (identity's organization_id), as the candidate was opened with."""
+    uscc: _builtins.str
+    """The applicant's unified social credit code."""
+    cap_fen: _builtins.int
+    """The tier's cap: amount_fen never exceeds it (Art. 11 "at most")."""
+    revision_reason: _builtins.str
+    """Why an official set this line's amount or promoted it (a revised version); empty otherwise."""
     @_builtins.property
     def dimension_scores(self) -> _containers.RepeatedCompositeFieldContainer[Global___DimensionScore]: ...
     @_builtins.property
@@ -873,6 +908,10 @@ class ProposalLine(_message.Message):
         """Expert user ids whose sheet total is more than scoring.outlier_sd population standard
         deviations from the panel mean (all sheets, before trimming). Informative: changes nothing.
         """
+
+    @_builtins.property
+    def flagged_expert_names(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """Expert names (never internal ids) of flagged_experts, for officials' documents."""
 
     def __init__(
         self,
@@ -891,10 +930,14 @@ class ProposalLine(_message.Message):
         flagged_experts: _abc.Iterable[_builtins.str] | None = ...,
         tie_break: _builtins.str = ...,
         organization_id: _builtins.str = ...,
+        uscc: _builtins.str = ...,
+        cap_fen: _builtins.int = ...,
+        revision_reason: _builtins.str = ...,
+        flagged_expert_names: _abc.Iterable[_builtins.str] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "application_id", b"application_id", "budget_left_fen", b"budget_left_fen", "city_code", b"city_code", "dimension_scores", b"dimension_scores", "enterprise_name", b"enterprise_name", "final_score", b"final_score", "flagged_experts", b"flagged_experts", "organization_id", b"organization_id", "rank", b"rank", "reason", b"reason", "reserve", b"reserve", "tie_break", b"tie_break", "tier", b"tier"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "application_id", b"application_id", "budget_left_fen", b"budget_left_fen", "cap_fen", b"cap_fen", "city_code", b"city_code", "dimension_scores", b"dimension_scores", "enterprise_name", b"enterprise_name", "final_score", b"final_score", "flagged_expert_names", b"flagged_expert_names", "flagged_experts", b"flagged_experts", "organization_id", b"organization_id", "rank", b"rank", "reason", b"reason", "reserve", b"reserve", "revision_reason", b"revision_reason", "tie_break", b"tie_break", "tier", b"tier", "uscc", b"uscc"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -911,11 +954,19 @@ class Proposal(_message.Message):
     ALLOCATED_FEN_FIELD_NUMBER: _builtins.int
     REASON_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    BASIS_FIELD_NUMBER: _builtins.int
+    PREVIOUS_VERSION_FIELD_NUMBER: _builtins.int
+    RESERVE_COUNT_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     version: _builtins.int
     budget_fen: _builtins.int
     allocated_fen: _builtins.int
     reason: _builtins.str
+    basis: _builtins.str
+    """Why this version exists: "computed", "revised", "objection_upheld"."""
+    previous_version: _builtins.int
+    """The version it was derived from (0 for the first)."""
+    reserve_count: _builtins.int
     @_builtins.property
     def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProposalLine]: ...
     @_builtins.property
@@ -930,10 +981,13 @@ class Proposal(_message.Message):
         allocated_fen: _builtins.int = ...,
         reason: _builtins.str = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        basis: _builtins.str = ...,
+        previous_version: _builtins.int = ...,
+        reserve_count: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allocated_fen", b"allocated_fen", "budget_fen", b"budget_fen", "created_at", b"created_at", "cycle_id", b"cycle_id", "lines", b"lines", "reason", b"reason", "version", b"version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allocated_fen", b"allocated_fen", "basis", b"basis", "budget_fen", b"budget_fen", "created_at", b"created_at", "cycle_id", b"cycle_id", "lines", b"lines", "previous_version", b"previous_version", "reason", b"reason", "reserve_count", b"reserve_count", "version", b"version"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1085,8 +1139,11 @@ class OpenPublicityRequest(_message.Message):
     CYCLE_ID_FIELD_NUMBER: _builtins.int
     PROPOSAL_VERSION_FIELD_NUMBER: _builtins.int
     ENDS_AT_FIELD_NUMBER: _builtins.int
+    PUBLISHED_WHERE_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     proposal_version: _builtins.int
+    published_where: _builtins.str
+    """Where the notice is published (e.g. the department's portal); from the policy."""
     @_builtins.property
     def ends_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
@@ -1095,10 +1152,11 @@ class OpenPublicityRequest(_message.Message):
         cycle_id: _builtins.str = ...,
         proposal_version: _builtins.int = ...,
         ends_at: _timestamp_pb2.Timestamp | None = ...,
+        published_where: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["ends_at", b"ends_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "ends_at", b"ends_at", "proposal_version", b"proposal_version"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "ends_at", b"ends_at", "proposal_version", b"proposal_version", "published_where", b"published_where"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1143,6 +1201,11 @@ class ClosePublicityResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     PROPOSAL_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    changed: _builtins.bool
+    """True when upheld objections changed the list: the new version goes back through finance
+    concurrence, party-group approval and its own publicity before anything is paid.
+    """
     @_builtins.property
     def proposal(self) -> Global___Proposal:
         """The final proposal after upheld objections, if any."""
@@ -1151,10 +1214,11 @@ class ClosePublicityResponse(_message.Message):
         self,
         *,
         proposal: Global___Proposal | None = ...,
+        changed: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["proposal", b"proposal"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["proposal", b"proposal"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "proposal", b"proposal"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1173,6 +1237,12 @@ class Objection(_message.Message):
     STATUS_FIELD_NUMBER: _builtins.int
     FINDINGS_FIELD_NUMBER: _builtins.int
     FILED_AT_FIELD_NUMBER: _builtins.int
+    INVESTIGATOR_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    REPLY_TO_OBJECTOR_FIELD_NUMBER: _builtins.int
+    REPLY_TO_APPLICANT_FIELD_NUMBER: _builtins.int
+    INVESTIGATED_ON_FIELD_NUMBER: _builtins.int
+    CONCLUDED_AT_FIELD_NUMBER: _builtins.int
     objection_id: _builtins.str
     cycle_id: _builtins.str
     application_id: _builtins.str
@@ -1184,8 +1254,18 @@ class Objection(_message.Message):
     content: _builtins.str
     status: Global___ObjectionStatus.ValueType
     findings: _builtins.str
+    investigator: _builtins.str
+    """The investigation (调查核实)."""
+    reply_to_objector: _builtins.str
+    reply_to_applicant: _builtins.str
+    investigated_on: _builtins.str
+    """YYYY-MM-DD, Beijing dates."""
     @_builtins.property
     def filed_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
+    @_builtins.property
+    def concluded_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -1198,10 +1278,16 @@ class Objection(_message.Message):
         status: Global___ObjectionStatus.ValueType = ...,
         findings: _builtins.str = ...,
         filed_at: _timestamp_pb2.Timestamp | None = ...,
+        investigator: _builtins.str = ...,
+        evidence: _abc.Iterable[_builtins.str] | None = ...,
+        reply_to_objector: _builtins.str = ...,
+        reply_to_applicant: _builtins.str = ...,
+        investigated_on: _builtins.str = ...,
+        concluded_at: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["filed_at", b"filed_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["concluded_at", b"concluded_at", "filed_at", b"filed_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "content", b"content", "cycle_id", b"cycle_id", "filed_at", b"filed_at", "findings", b"findings", "objection_id", b"objection_id", "objector_contact", b"objector_contact", "objector_name", b"objector_name", "status", b"status"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["application_id", b"application_id", "concluded_at", b"concluded_at", "content", b"content", "cycle_id", b"cycle_id", "evidence", b"evidence", "filed_at", b"filed_at", "findings", b"findings", "investigated_on", b"investigated_on", "investigator", b"investigator", "objection_id", b"objection_id", "objector_contact", b"objector_contact", "objector_name", b"objector_name", "reply_to_applicant", b"reply_to_applicant", "reply_to_objector", b"reply_to_objector", "status", b"status"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1266,19 +1352,36 @@ class RecordInvestigationRequest(_message.Message):
     OBJECTION_ID_FIELD_NUMBER: _builtins.int
     UPHELD_FIELD_NUMBER: _builtins.int
     FINDINGS_FIELD_NUMBER: _builtins.int
+    INVESTIGATOR_FIELD_NUMBER: _builtins.int
+    EVIDENCE_FIELD_NUMBER: _builtins.int
+    REPLY_TO_OBJECTOR_FIELD_NUMBER: _builtins.int
+    REPLY_TO_APPLICANT_FIELD_NUMBER: _builtins.int
+    INVESTIGATED_ON_FIELD_NUMBER: _builtins.int
     objection_id: _builtins.str
     upheld: _builtins.bool
     findings: _builtins.str
+    investigator: _builtins.str
+    """Who investigated (name and unit), the evidence examined, the replies sent, and when."""
+    reply_to_objector: _builtins.str
+    reply_to_applicant: _builtins.str
+    investigated_on: _builtins.str
+    @_builtins.property
+    def evidence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]: ...
     def __init__(
         self,
         *,
         objection_id: _builtins.str = ...,
         upheld: _builtins.bool = ...,
         findings: _builtins.str = ...,
+        investigator: _builtins.str = ...,
+        evidence: _abc.Iterable[_builtins.str] | None = ...,
+        reply_to_objector: _builtins.str = ...,
+        reply_to_applicant: _builtins.str = ...,
+        investigated_on: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["findings", b"findings", "objection_id", b"objection_id", "upheld", b"upheld"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["evidence", b"evidence", "findings", b"findings", "investigated_on", b"investigated_on", "investigator", b"investigator", "objection_id", b"objection_id", "reply_to_applicant", b"reply_to_applicant", "reply_to_objector", b"reply_to_objector", "upheld", b"upheld"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1523,3 +1626,355 @@ class ListOnSiteReviewsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListOnSiteReviewsResponse: _TypeAlias = ListOnSiteReviewsResponse  # noqa: Y015
+
+@_typing.final
+class ProposalChange(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    APPLICATION_ID_FIELD_NUMBER: _builtins.int
+    AMOUNT_FEN_FIELD_NUMBER: _builtins.int
+    REASON_FIELD_NUMBER: _builtins.int
+    PROMOTE_FIELD_NUMBER: _builtins.int
+    application_id: _builtins.str
+    amount_fen: _builtins.int
+    reason: _builtins.str
+    promote: _builtins.bool
+    def __init__(
+        self,
+        *,
+        application_id: _builtins.str = ...,
+        amount_fen: _builtins.int = ...,
+        reason: _builtins.str = ...,
+        promote: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["amount_fen", b"amount_fen", "application_id", b"application_id", "promote", b"promote", "reason", b"reason"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ProposalChange: _TypeAlias = ProposalChange  # noqa: Y015
+
+@_typing.final
+class ReviseProposalRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    BASE_VERSION_FIELD_NUMBER: _builtins.int
+    CHANGES_FIELD_NUMBER: _builtins.int
+    NOTE_FIELD_NUMBER: _builtins.int
+    DECIDED_BY_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    base_version: _builtins.int
+    note: _builtins.str
+    decided_by: _builtins.str
+    """The official who decided (recorded on the version)."""
+    @_builtins.property
+    def changes(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProposalChange]: ...
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        base_version: _builtins.int = ...,
+        changes: _abc.Iterable[Global___ProposalChange] | None = ...,
+        note: _builtins.str = ...,
+        decided_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["base_version", b"base_version", "changes", b"changes", "cycle_id", b"cycle_id", "decided_by", b"decided_by", "note", b"note"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReviseProposalRequest: _TypeAlias = ReviseProposalRequest  # noqa: Y015
+
+@_typing.final
+class ReviseProposalResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PROPOSAL_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def proposal(self) -> Global___Proposal: ...
+    def __init__(
+        self,
+        *,
+        proposal: Global___Proposal | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["proposal", b"proposal"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["proposal", b"proposal"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReviseProposalResponse: _TypeAlias = ReviseProposalResponse  # noqa: Y015
+
+@_typing.final
+class Announcement(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PROPOSAL_VERSION_FIELD_NUMBER: _builtins.int
+    DOCUMENT_NO_FIELD_NUMBER: _builtins.int
+    ANNOUNCED_AT_FIELD_NUMBER: _builtins.int
+    ANNOUNCED_BY_FIELD_NUMBER: _builtins.int
+    LINES_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    proposal_version: _builtins.int
+    document_no: _builtins.str
+    """文号, e.g. "鲁工信数据〔2026〕88号"."""
+    announced_by: _builtins.str
+    @_builtins.property
+    def announced_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def lines(self) -> _containers.RepeatedCompositeFieldContainer[Global___ProposalLine]:
+        """The announced (funded) lines."""
+
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        proposal_version: _builtins.int = ...,
+        document_no: _builtins.str = ...,
+        announced_at: _timestamp_pb2.Timestamp | None = ...,
+        announced_by: _builtins.str = ...,
+        lines: _abc.Iterable[Global___ProposalLine] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["announced_at", b"announced_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["announced_at", b"announced_at", "announced_by", b"announced_by", "cycle_id", b"cycle_id", "document_no", b"document_no", "lines", b"lines", "proposal_version", b"proposal_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Announcement: _TypeAlias = Announcement  # noqa: Y015
+
+@_typing.final
+class RecordAnnouncementRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PROPOSAL_VERSION_FIELD_NUMBER: _builtins.int
+    DOCUMENT_NO_FIELD_NUMBER: _builtins.int
+    ANNOUNCED_BY_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    proposal_version: _builtins.int
+    document_no: _builtins.str
+    announced_by: _builtins.str
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        proposal_version: _builtins.int = ...,
+        document_no: _builtins.str = ...,
+        announced_by: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["announced_by", b"announced_by", "cycle_id", b"cycle_id", "document_no", b"document_no", "proposal_version", b"proposal_version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordAnnouncementRequest: _TypeAlias = RecordAnnouncementRequest  # noqa: Y015
+
+@_typing.final
+class RecordAnnouncementResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANNOUNCEMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def announcement(self) -> Global___Announcement: ...
+    def __init__(
+        self,
+        *,
+        announcement: Global___Announcement | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["announcement", b"announcement"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["announcement", b"announcement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordAnnouncementResponse: _TypeAlias = RecordAnnouncementResponse  # noqa: Y015
+
+@_typing.final
+class GetAnnouncementRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAnnouncementRequest: _TypeAlias = GetAnnouncementRequest  # noqa: Y015
+
+@_typing.final
+class GetAnnouncementResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ANNOUNCEMENT_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def announcement(self) -> Global___Announcement: ...
+    def __init__(
+        self,
+        *,
+        announcement: Global___Announcement | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["announcement", b"announcement"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["announcement", b"announcement"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetAnnouncementResponse: _TypeAlias = GetAnnouncementResponse  # noqa: Y015
+
+@_typing.final
+class PublicityNotice(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PROPOSAL_VERSION_FIELD_NUMBER: _builtins.int
+    STARTS_AT_FIELD_NUMBER: _builtins.int
+    ENDS_AT_FIELD_NUMBER: _builtins.int
+    PUBLISHED_WHERE_FIELD_NUMBER: _builtins.int
+    CLOSED_FIELD_NUMBER: _builtins.int
+    CHANGED_FIELD_NUMBER: _builtins.int
+    OBJECTIONS_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    proposal_version: _builtins.int
+    published_where: _builtins.str
+    closed: _builtins.bool
+    """Open, or closed (with whether upheld objections changed the list)."""
+    changed: _builtins.bool
+    objections: _builtins.int
+    @_builtins.property
+    def starts_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def ends_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        proposal_version: _builtins.int = ...,
+        starts_at: _timestamp_pb2.Timestamp | None = ...,
+        ends_at: _timestamp_pb2.Timestamp | None = ...,
+        published_where: _builtins.str = ...,
+        closed: _builtins.bool = ...,
+        changed: _builtins.bool = ...,
+        objections: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["ends_at", b"ends_at", "starts_at", b"starts_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "closed", b"closed", "cycle_id", b"cycle_id", "ends_at", b"ends_at", "objections", b"objections", "proposal_version", b"proposal_version", "published_where", b"published_where", "starts_at", b"starts_at"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PublicityNotice: _TypeAlias = PublicityNotice  # noqa: Y015
+
+@_typing.final
+class ListPublicityNoticesRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    page_size: _builtins.int
+    page_token: _builtins.str
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPublicityNoticesRequest: _TypeAlias = ListPublicityNoticesRequest  # noqa: Y015
+
+@_typing.final
+class ListPublicityNoticesResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTICES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    @_builtins.property
+    def notices(self) -> _containers.RepeatedCompositeFieldContainer[Global___PublicityNotice]: ...
+    def __init__(
+        self,
+        *,
+        notices: _abc.Iterable[Global___PublicityNotice] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "notices", b"notices"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListPublicityNoticesResponse: _TypeAlias = ListPublicityNoticesResponse  # noqa: Y015
+
+@_typing.final
+class ExportDocumentRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    VERSION_FIELD_NUMBER: _builtins.int
+    FORMAT_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    kind: Global___DocumentKind.ValueType
+    version: _builtins.int
+    """0 = latest (the proposal's version; the notice of that version)."""
+    format: Global___ExportFormat.ValueType
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        kind: Global___DocumentKind.ValueType = ...,
+        version: _builtins.int = ...,
+        format: Global___ExportFormat.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "format", b"format", "kind", b"kind", "version", b"version"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportDocumentRequest: _TypeAlias = ExportDocumentRequest  # noqa: Y015
+
+@_typing.final
+class ExportDocumentResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONTENT_FIELD_NUMBER: _builtins.int
+    FILENAME_FIELD_NUMBER: _builtins.int
+    MEDIA_TYPE_FIELD_NUMBER: _builtins.int
+    content: _builtins.bytes
+    filename: _builtins.str
+    media_type: _builtins.str
+    def __init__(
+        self,
+        *,
+        content: _builtins.bytes = ...,
+        filename: _builtins.str = ...,
+        media_type: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["content", b"content", "filename", b"filename", "media_type", b"media_type"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ExportDocumentResponse: _TypeAlias = ExportDocumentResponse  # noqa: Y015

@@ -66,6 +66,16 @@ class ReviewServiceStub:
                 request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ClosePublicityRequest.SerializeToString,
                 response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ClosePublicityResponse.FromString,
                 _registered_method=True)
+        self.ReviseProposal = channel.unary_unary(
+                '/aicc.review.v1.ReviewService/ReviseProposal',
+                request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ReviseProposalRequest.SerializeToString,
+                response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ReviseProposalResponse.FromString,
+                _registered_method=True)
+        self.RecordAnnouncement = channel.unary_unary(
+                '/aicc.review.v1.ReviewService/RecordAnnouncement',
+                request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.RecordAnnouncementRequest.SerializeToString,
+                response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.RecordAnnouncementResponse.FromString,
+                _registered_method=True)
         self.GetPanelDraw = channel.unary_unary(
                 '/aicc.review.v1.ReviewService/GetPanelDraw',
                 request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.GetPanelDrawRequest.SerializeToString,
@@ -100,6 +110,21 @@ class ReviewServiceStub:
                 '/aicc.review.v1.ReviewService/ExportProposal',
                 request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ExportProposalRequest.SerializeToString,
                 response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ExportProposalResponse.FromString,
+                _registered_method=True)
+        self.ExportDocument = channel.unary_unary(
+                '/aicc.review.v1.ReviewService/ExportDocument',
+                request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ExportDocumentRequest.SerializeToString,
+                response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ExportDocumentResponse.FromString,
+                _registered_method=True)
+        self.ListPublicityNotices = channel.unary_unary(
+                '/aicc.review.v1.ReviewService/ListPublicityNotices',
+                request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ListPublicityNoticesRequest.SerializeToString,
+                response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ListPublicityNoticesResponse.FromString,
+                _registered_method=True)
+        self.GetAnnouncement = channel.unary_unary(
+                '/aicc.review.v1.ReviewService/GetAnnouncement',
+                request_serializer=aicc_dot_review_dot_v1_dot_review__pb2.GetAnnouncementRequest.SerializeToString,
+                response_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.GetAnnouncementResponse.FromString,
                 _registered_method=True)
         self.ListComplianceReviews = channel.unary_unary(
                 '/aicc.review.v1.ReviewService/ListComplianceReviews',
@@ -175,6 +200,21 @@ class ReviewServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ReviseProposal(self, request, context):
+        """A new proposal version from a returned one, with each change's reason (province industry's
+        decision, passed through intake and the workflow).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordAnnouncement(self, request, context):
+        """The announcement (发文公布) of the final list, with its document number.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def GetPanelDraw(self, request, context):
         """The recorded draw (seed, panels, every exclusion with its reason), so auditors can reproduce it.
         """
@@ -221,6 +261,28 @@ class ReviewServiceServicer:
         """The proposal (拟支持名单及资金分配建议) as a file officials open: xlsx or PDF, Chinese text,
         amounts in 万元. Same lookup as GetProposal (unknown cycle or version → NOT_FOUND).
         """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ExportDocument(self, request, context):
+        """Official documents as PDF (CJK font embedded, 第 N 页 共 M 页, totals, issuing body, date, seal
+        block) or xlsx (numbers as numbers, totals, USCC, print setup, autofilter): the proposal, the
+        publicity notice (公示) and the announcement (公布) with its 文号.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListPublicityNotices(self, request, context):
+        """The publicity notices of a cycle (period, list version, where published) and its announcement.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetAnnouncement(self, request, context):
+        """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
@@ -297,6 +359,16 @@ def add_ReviewServiceServicer_to_server(servicer, server):
                     request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ClosePublicityRequest.FromString,
                     response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ClosePublicityResponse.SerializeToString,
             ),
+            'ReviseProposal': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReviseProposal,
+                    request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ReviseProposalRequest.FromString,
+                    response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ReviseProposalResponse.SerializeToString,
+            ),
+            'RecordAnnouncement': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordAnnouncement,
+                    request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.RecordAnnouncementRequest.FromString,
+                    response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.RecordAnnouncementResponse.SerializeToString,
+            ),
             'GetPanelDraw': grpc.unary_unary_rpc_method_handler(
                     servicer.GetPanelDraw,
                     request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.GetPanelDrawRequest.FromString,
@@ -331,6 +403,21 @@ def add_ReviewServiceServicer_to_server(servicer, server):
                     servicer.ExportProposal,
                     request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ExportProposalRequest.FromString,
                     response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ExportProposalResponse.SerializeToString,
+            ),
+            'ExportDocument': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportDocument,
+                    request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ExportDocumentRequest.FromString,
+                    response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ExportDocumentResponse.SerializeToString,
+            ),
+            'ListPublicityNotices': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListPublicityNotices,
+                    request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.ListPublicityNoticesRequest.FromString,
+                    response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.ListPublicityNoticesResponse.SerializeToString,
+            ),
+            'GetAnnouncement': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetAnnouncement,
+                    request_deserializer=aicc_dot_review_dot_v1_dot_review__pb2.GetAnnouncementRequest.FromString,
+                    response_serializer=aicc_dot_review_dot_v1_dot_review__pb2.GetAnnouncementResponse.SerializeToString,
             ),
             'ListComplianceReviews': grpc.unary_unary_rpc_method_handler(
                     servicer.ListComplianceReviews,
@@ -538,6 +625,60 @@ class ReviewService:
             _registered_method=True)
 
     @staticmethod
+    def ReviseProposal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.review.v1.ReviewService/ReviseProposal',
+            aicc_dot_review_dot_v1_dot_review__pb2.ReviseProposalRequest.SerializeToString,
+            aicc_dot_review_dot_v1_dot_review__pb2.ReviseProposalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordAnnouncement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.review.v1.ReviewService/RecordAnnouncement',
+            aicc_dot_review_dot_v1_dot_review__pb2.RecordAnnouncementRequest.SerializeToString,
+            aicc_dot_review_dot_v1_dot_review__pb2.RecordAnnouncementResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
     def GetPanelDraw(request,
             target,
             options=(),
@@ -716,6 +857,87 @@ class ReviewService:
             '/aicc.review.v1.ReviewService/ExportProposal',
             aicc_dot_review_dot_v1_dot_review__pb2.ExportProposalRequest.SerializeToString,
             aicc_dot_review_dot_v1_dot_review__pb2.ExportProposalResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportDocument(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.review.v1.ReviewService/ExportDocument',
+            aicc_dot_review_dot_v1_dot_review__pb2.ExportDocumentRequest.SerializeToString,
+            aicc_dot_review_dot_v1_dot_review__pb2.ExportDocumentResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListPublicityNotices(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.review.v1.ReviewService/ListPublicityNotices',
+            aicc_dot_review_dot_v1_dot_review__pb2.ListPublicityNoticesRequest.SerializeToString,
+            aicc_dot_review_dot_v1_dot_review__pb2.ListPublicityNoticesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetAnnouncement(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.review.v1.ReviewService/GetAnnouncement',
+            aicc_dot_review_dot_v1_dot_review__pb2.GetAnnouncementRequest.SerializeToString,
+            aicc_dot_review_dot_v1_dot_review__pb2.GetAnnouncementResponse.FromString,
             options,
             channel_credentials,
             insecure,

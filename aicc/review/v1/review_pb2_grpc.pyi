@@ -42,6 +42,12 @@ class ReviewServiceStub:
     ComputeProposal: _grpc.UnaryUnaryMultiCallable[_review_pb2.ComputeProposalRequest, _review_pb2.ComputeProposalResponse]
     OpenPublicity: _grpc.UnaryUnaryMultiCallable[_review_pb2.OpenPublicityRequest, _review_pb2.OpenPublicityResponse]
     ClosePublicity: _grpc.UnaryUnaryMultiCallable[_review_pb2.ClosePublicityRequest, _review_pb2.ClosePublicityResponse]
+    ReviseProposal: _grpc.UnaryUnaryMultiCallable[_review_pb2.ReviseProposalRequest, _review_pb2.ReviseProposalResponse]
+    """A new proposal version from a returned one, with each change's reason (province industry's
+    decision, passed through intake and the workflow).
+    """
+    RecordAnnouncement: _grpc.UnaryUnaryMultiCallable[_review_pb2.RecordAnnouncementRequest, _review_pb2.RecordAnnouncementResponse]
+    """The announcement (发文公布) of the final list, with its document number."""
     GetPanelDraw: _grpc.UnaryUnaryMultiCallable[_review_pb2.GetPanelDrawRequest, _review_pb2.GetPanelDrawResponse]
     """The recorded draw (seed, panels, every exclusion with its reason), so auditors can reproduce it."""
     ListAssignments: _grpc.UnaryUnaryMultiCallable[_review_pb2.ListAssignmentsRequest, _review_pb2.ListAssignmentsResponse]
@@ -59,6 +65,14 @@ class ReviewServiceStub:
     """The proposal (拟支持名单及资金分配建议) as a file officials open: xlsx or PDF, Chinese text,
     amounts in 万元. Same lookup as GetProposal (unknown cycle or version → NOT_FOUND).
     """
+    ExportDocument: _grpc.UnaryUnaryMultiCallable[_review_pb2.ExportDocumentRequest, _review_pb2.ExportDocumentResponse]
+    """Official documents as PDF (CJK font embedded, 第 N 页 共 M 页, totals, issuing body, date, seal
+    block) or xlsx (numbers as numbers, totals, USCC, print setup, autofilter): the proposal, the
+    publicity notice (公示) and the announcement (公布) with its 文号.
+    """
+    ListPublicityNotices: _grpc.UnaryUnaryMultiCallable[_review_pb2.ListPublicityNoticesRequest, _review_pb2.ListPublicityNoticesResponse]
+    """The publicity notices of a cycle (period, list version, where published) and its announcement."""
+    GetAnnouncement: _grpc.UnaryUnaryMultiCallable[_review_pb2.GetAnnouncementRequest, _review_pb2.GetAnnouncementResponse]
     ListComplianceReviews: _grpc.UnaryUnaryMultiCallable[_review_pb2.ListComplianceReviewsRequest, _review_pb2.ListComplianceReviewsResponse]
     FileObjection: _grpc.UnaryUnaryMultiCallable[_review_pb2.FileObjectionRequest, _review_pb2.FileObjectionResponse]
     """Publicity (Art. 10): real-name objections and their investigation."""
@@ -84,6 +98,12 @@ class ReviewServiceAsyncStub(ReviewServiceStub):
     ComputeProposal: _aio.UnaryUnaryMultiCallable[_review_pb2.ComputeProposalRequest, _review_pb2.ComputeProposalResponse]  # type: ignore[assignment]
     OpenPublicity: _aio.UnaryUnaryMultiCallable[_review_pb2.OpenPublicityRequest, _review_pb2.OpenPublicityResponse]  # type: ignore[assignment]
     ClosePublicity: _aio.UnaryUnaryMultiCallable[_review_pb2.ClosePublicityRequest, _review_pb2.ClosePublicityResponse]  # type: ignore[assignment]
+    ReviseProposal: _aio.UnaryUnaryMultiCallable[_review_pb2.ReviseProposalRequest, _review_pb2.ReviseProposalResponse]  # type: ignore[assignment]
+    """A new proposal version from a returned one, with each change's reason (province industry's
+    decision, passed through intake and the workflow).
+    """
+    RecordAnnouncement: _aio.UnaryUnaryMultiCallable[_review_pb2.RecordAnnouncementRequest, _review_pb2.RecordAnnouncementResponse]  # type: ignore[assignment]
+    """The announcement (发文公布) of the final list, with its document number."""
     GetPanelDraw: _aio.UnaryUnaryMultiCallable[_review_pb2.GetPanelDrawRequest, _review_pb2.GetPanelDrawResponse]  # type: ignore[assignment]
     """The recorded draw (seed, panels, every exclusion with its reason), so auditors can reproduce it."""
     ListAssignments: _aio.UnaryUnaryMultiCallable[_review_pb2.ListAssignmentsRequest, _review_pb2.ListAssignmentsResponse]  # type: ignore[assignment]
@@ -101,6 +121,14 @@ class ReviewServiceAsyncStub(ReviewServiceStub):
     """The proposal (拟支持名单及资金分配建议) as a file officials open: xlsx or PDF, Chinese text,
     amounts in 万元. Same lookup as GetProposal (unknown cycle or version → NOT_FOUND).
     """
+    ExportDocument: _aio.UnaryUnaryMultiCallable[_review_pb2.ExportDocumentRequest, _review_pb2.ExportDocumentResponse]  # type: ignore[assignment]
+    """Official documents as PDF (CJK font embedded, 第 N 页 共 M 页, totals, issuing body, date, seal
+    block) or xlsx (numbers as numbers, totals, USCC, print setup, autofilter): the proposal, the
+    publicity notice (公示) and the announcement (公布) with its 文号.
+    """
+    ListPublicityNotices: _aio.UnaryUnaryMultiCallable[_review_pb2.ListPublicityNoticesRequest, _review_pb2.ListPublicityNoticesResponse]  # type: ignore[assignment]
+    """The publicity notices of a cycle (period, list version, where published) and its announcement."""
+    GetAnnouncement: _aio.UnaryUnaryMultiCallable[_review_pb2.GetAnnouncementRequest, _review_pb2.GetAnnouncementResponse]  # type: ignore[assignment]
     ListComplianceReviews: _aio.UnaryUnaryMultiCallable[_review_pb2.ListComplianceReviewsRequest, _review_pb2.ListComplianceReviewsResponse]  # type: ignore[assignment]
     FileObjection: _aio.UnaryUnaryMultiCallable[_review_pb2.FileObjectionRequest, _review_pb2.FileObjectionResponse]  # type: ignore[assignment]
     """Publicity (Art. 10): real-name objections and their investigation."""
@@ -161,6 +189,24 @@ class ReviewServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_review_pb2.ClosePublicityResponse, _abc.Awaitable[_review_pb2.ClosePublicityResponse]]: ...
 
     @_abc_1.abstractmethod
+    def ReviseProposal(
+        self,
+        request: _review_pb2.ReviseProposalRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_review_pb2.ReviseProposalResponse, _abc.Awaitable[_review_pb2.ReviseProposalResponse]]:
+        """A new proposal version from a returned one, with each change's reason (province industry's
+        decision, passed through intake and the workflow).
+        """
+
+    @_abc_1.abstractmethod
+    def RecordAnnouncement(
+        self,
+        request: _review_pb2.RecordAnnouncementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_review_pb2.RecordAnnouncementResponse, _abc.Awaitable[_review_pb2.RecordAnnouncementResponse]]:
+        """The announcement (发文公布) of the final list, with its document number."""
+
+    @_abc_1.abstractmethod
     def GetPanelDraw(
         self,
         request: _review_pb2.GetPanelDrawRequest,
@@ -218,6 +264,32 @@ class ReviewServiceServicer(metaclass=_abc_1.ABCMeta):
         """The proposal (拟支持名单及资金分配建议) as a file officials open: xlsx or PDF, Chinese text,
         amounts in 万元. Same lookup as GetProposal (unknown cycle or version → NOT_FOUND).
         """
+
+    @_abc_1.abstractmethod
+    def ExportDocument(
+        self,
+        request: _review_pb2.ExportDocumentRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_review_pb2.ExportDocumentResponse, _abc.Awaitable[_review_pb2.ExportDocumentResponse]]:
+        """Official documents as PDF (CJK font embedded, 第 N 页 共 M 页, totals, issuing body, date, seal
+        block) or xlsx (numbers as numbers, totals, USCC, print setup, autofilter): the proposal, the
+        publicity notice (公示) and the announcement (公布) with its 文号.
+        """
+
+    @_abc_1.abstractmethod
+    def ListPublicityNotices(
+        self,
+        request: _review_pb2.ListPublicityNoticesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_review_pb2.ListPublicityNoticesResponse, _abc.Awaitable[_review_pb2.ListPublicityNoticesResponse]]:
+        """The publicity notices of a cycle (period, list version, where published) and its announcement."""
+
+    @_abc_1.abstractmethod
+    def GetAnnouncement(
+        self,
+        request: _review_pb2.GetAnnouncementRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_review_pb2.GetAnnouncementResponse, _abc.Awaitable[_review_pb2.GetAnnouncementResponse]]: ...
 
     @_abc_1.abstractmethod
     def ListComplianceReviews(

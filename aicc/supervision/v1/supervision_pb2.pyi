@@ -483,3 +483,120 @@ class GetSupervisionStatusResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___GetSupervisionStatusResponse: _TypeAlias = GetSupervisionStatusResponse  # noqa: Y015
+
+@_typing.final
+class SupervisionConclusion(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    CONCLUDED_BY_FIELD_NUMBER: _builtins.int
+    CONCLUDED_BY_NAME_FIELD_NUMBER: _builtins.int
+    CONCLUDED_AT_FIELD_NUMBER: _builtins.int
+    AWARDS_FIELD_NUMBER: _builtins.int
+    EVALUATED_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    summary: _builtins.str
+    concluded_by: _builtins.str
+    concluded_by_name: _builtins.str
+    awards: _builtins.int
+    evaluated: _builtins.int
+    @_builtins.property
+    def concluded_at(self) -> _timestamp_pb2.Timestamp: ...
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+        summary: _builtins.str = ...,
+        concluded_by: _builtins.str = ...,
+        concluded_by_name: _builtins.str = ...,
+        concluded_at: _timestamp_pb2.Timestamp | None = ...,
+        awards: _builtins.int = ...,
+        evaluated: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["concluded_at", b"concluded_at"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["awards", b"awards", "concluded_at", b"concluded_at", "concluded_by", b"concluded_by", "concluded_by_name", b"concluded_by_name", "cycle_id", b"cycle_id", "evaluated", b"evaluated", "summary", b"summary"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SupervisionConclusion: _TypeAlias = SupervisionConclusion  # noqa: Y015
+
+@_typing.final
+class RecordSupervisionConclusionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONCLUSION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def conclusion(self) -> Global___SupervisionConclusion: ...
+    def __init__(
+        self,
+        *,
+        conclusion: Global___SupervisionConclusion | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conclusion", b"conclusion"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conclusion", b"conclusion"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordSupervisionConclusionRequest: _TypeAlias = RecordSupervisionConclusionRequest  # noqa: Y015
+
+@_typing.final
+class RecordSupervisionConclusionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONCLUSION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def conclusion(self) -> Global___SupervisionConclusion: ...
+    def __init__(
+        self,
+        *,
+        conclusion: Global___SupervisionConclusion | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conclusion", b"conclusion"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conclusion", b"conclusion"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RecordSupervisionConclusionResponse: _TypeAlias = RecordSupervisionConclusionResponse  # noqa: Y015
+
+@_typing.final
+class GetSupervisionConclusionRequest(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CYCLE_ID_FIELD_NUMBER: _builtins.int
+    cycle_id: _builtins.str
+    def __init__(
+        self,
+        *,
+        cycle_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSupervisionConclusionRequest: _TypeAlias = GetSupervisionConclusionRequest  # noqa: Y015
+
+@_typing.final
+class GetSupervisionConclusionResponse(_message.Message):
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CONCLUSION_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def conclusion(self) -> Global___SupervisionConclusion: ...
+    def __init__(
+        self,
+        *,
+        conclusion: Global___SupervisionConclusion | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["conclusion", b"conclusion"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["conclusion", b"conclusion"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetSupervisionConclusionResponse: _TypeAlias = GetSupervisionConclusionResponse  # noqa: Y015

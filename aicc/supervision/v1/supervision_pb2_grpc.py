@@ -45,6 +45,16 @@ class SupervisionServiceStub:
                 request_serializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.GetSupervisionStatusRequest.SerializeToString,
                 response_deserializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.GetSupervisionStatusResponse.FromString,
                 _registered_method=True)
+        self.RecordSupervisionConclusion = channel.unary_unary(
+                '/aicc.supervision.v1.SupervisionService/RecordSupervisionConclusion',
+                request_serializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.RecordSupervisionConclusionRequest.SerializeToString,
+                response_deserializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.RecordSupervisionConclusionResponse.FromString,
+                _registered_method=True)
+        self.GetSupervisionConclusion = channel.unary_unary(
+                '/aicc.supervision.v1.SupervisionService/GetSupervisionConclusion',
+                request_serializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.GetSupervisionConclusionRequest.SerializeToString,
+                response_deserializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.GetSupervisionConclusionResponse.FromString,
+                _registered_method=True)
         self.ListPerformanceTargets = channel.unary_unary(
                 '/aicc.supervision.v1.SupervisionService/ListPerformanceTargets',
                 request_serializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.ListPerformanceTargetsRequest.SerializeToString,
@@ -74,6 +84,19 @@ class SupervisionServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetSupervisionStatus(self, request, context):
+        """Missing associated documentation comment in .proto file."""
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RecordSupervisionConclusion(self, request, context):
+        """The supervision conclusion of a cycle (system, when province industry concludes), and its read.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetSupervisionConclusion(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -111,6 +134,16 @@ def add_SupervisionServiceServicer_to_server(servicer, server):
                     servicer.GetSupervisionStatus,
                     request_deserializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.GetSupervisionStatusRequest.FromString,
                     response_serializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.GetSupervisionStatusResponse.SerializeToString,
+            ),
+            'RecordSupervisionConclusion': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecordSupervisionConclusion,
+                    request_deserializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.RecordSupervisionConclusionRequest.FromString,
+                    response_serializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.RecordSupervisionConclusionResponse.SerializeToString,
+            ),
+            'GetSupervisionConclusion': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetSupervisionConclusion,
+                    request_deserializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.GetSupervisionConclusionRequest.FromString,
+                    response_serializer=aicc_dot_supervision_dot_v1_dot_supervision__pb2.GetSupervisionConclusionResponse.SerializeToString,
             ),
             'ListPerformanceTargets': grpc.unary_unary_rpc_method_handler(
                     servicer.ListPerformanceTargets,
@@ -183,6 +216,60 @@ class SupervisionService:
             '/aicc.supervision.v1.SupervisionService/GetSupervisionStatus',
             aicc_dot_supervision_dot_v1_dot_supervision__pb2.GetSupervisionStatusRequest.SerializeToString,
             aicc_dot_supervision_dot_v1_dot_supervision__pb2.GetSupervisionStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecordSupervisionConclusion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.supervision.v1.SupervisionService/RecordSupervisionConclusion',
+            aicc_dot_supervision_dot_v1_dot_supervision__pb2.RecordSupervisionConclusionRequest.SerializeToString,
+            aicc_dot_supervision_dot_v1_dot_supervision__pb2.RecordSupervisionConclusionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetSupervisionConclusion(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.supervision.v1.SupervisionService/GetSupervisionConclusion',
+            aicc_dot_supervision_dot_v1_dot_supervision__pb2.GetSupervisionConclusionRequest.SerializeToString,
+            aicc_dot_supervision_dot_v1_dot_supervision__pb2.GetSupervisionConclusionResponse.FromString,
             options,
             channel_credentials,
             insecure,

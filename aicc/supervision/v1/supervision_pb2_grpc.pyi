@@ -36,6 +36,9 @@ class SupervisionServiceStub:
     CreatePerformanceTargets: _grpc.UnaryUnaryMultiCallable[_supervision_pb2.CreatePerformanceTargetsRequest, _supervision_pb2.CreatePerformanceTargetsResponse]
     """Called by the cycle workflow's activities only (role "system")."""
     GetSupervisionStatus: _grpc.UnaryUnaryMultiCallable[_supervision_pb2.GetSupervisionStatusRequest, _supervision_pb2.GetSupervisionStatusResponse]
+    RecordSupervisionConclusion: _grpc.UnaryUnaryMultiCallable[_supervision_pb2.RecordSupervisionConclusionRequest, _supervision_pb2.RecordSupervisionConclusionResponse]
+    """The supervision conclusion of a cycle (system, when province industry concludes), and its read."""
+    GetSupervisionConclusion: _grpc.UnaryUnaryMultiCallable[_supervision_pb2.GetSupervisionConclusionRequest, _supervision_pb2.GetSupervisionConclusionResponse]
     ListPerformanceTargets: _grpc.UnaryUnaryMultiCallable[_supervision_pb2.ListPerformanceTargetsRequest, _supervision_pb2.ListPerformanceTargetsResponse]
     SubmitMonitoringReport: _grpc.UnaryUnaryMultiCallable[_supervision_pb2.SubmitMonitoringReportRequest, _supervision_pb2.SubmitMonitoringReportResponse]
     """The recipient's monitoring report against its targets."""
@@ -50,6 +53,9 @@ class SupervisionServiceAsyncStub(SupervisionServiceStub):
     CreatePerformanceTargets: _aio.UnaryUnaryMultiCallable[_supervision_pb2.CreatePerformanceTargetsRequest, _supervision_pb2.CreatePerformanceTargetsResponse]  # type: ignore[assignment]
     """Called by the cycle workflow's activities only (role "system")."""
     GetSupervisionStatus: _aio.UnaryUnaryMultiCallable[_supervision_pb2.GetSupervisionStatusRequest, _supervision_pb2.GetSupervisionStatusResponse]  # type: ignore[assignment]
+    RecordSupervisionConclusion: _aio.UnaryUnaryMultiCallable[_supervision_pb2.RecordSupervisionConclusionRequest, _supervision_pb2.RecordSupervisionConclusionResponse]  # type: ignore[assignment]
+    """The supervision conclusion of a cycle (system, when province industry concludes), and its read."""
+    GetSupervisionConclusion: _aio.UnaryUnaryMultiCallable[_supervision_pb2.GetSupervisionConclusionRequest, _supervision_pb2.GetSupervisionConclusionResponse]  # type: ignore[assignment]
     ListPerformanceTargets: _aio.UnaryUnaryMultiCallable[_supervision_pb2.ListPerformanceTargetsRequest, _supervision_pb2.ListPerformanceTargetsResponse]  # type: ignore[assignment]
     SubmitMonitoringReport: _aio.UnaryUnaryMultiCallable[_supervision_pb2.SubmitMonitoringReportRequest, _supervision_pb2.SubmitMonitoringReportResponse]  # type: ignore[assignment]
     """The recipient's monitoring report against its targets."""
@@ -73,6 +79,21 @@ class SupervisionServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _supervision_pb2.GetSupervisionStatusRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_supervision_pb2.GetSupervisionStatusResponse, _abc.Awaitable[_supervision_pb2.GetSupervisionStatusResponse]]: ...
+
+    @_abc_1.abstractmethod
+    def RecordSupervisionConclusion(
+        self,
+        request: _supervision_pb2.RecordSupervisionConclusionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervision_pb2.RecordSupervisionConclusionResponse, _abc.Awaitable[_supervision_pb2.RecordSupervisionConclusionResponse]]:
+        """The supervision conclusion of a cycle (system, when province industry concludes), and its read."""
+
+    @_abc_1.abstractmethod
+    def GetSupervisionConclusion(
+        self,
+        request: _supervision_pb2.GetSupervisionConclusionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_supervision_pb2.GetSupervisionConclusionResponse, _abc.Awaitable[_supervision_pb2.GetSupervisionConclusionResponse]]: ...
 
     @_abc_1.abstractmethod
     def ListPerformanceTargets(
