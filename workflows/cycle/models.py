@@ -55,6 +55,12 @@ class TargetTemplate:
 
 
 @dataclass
+class TierCap:
+    tier: str
+    cap_fen: int
+
+
+@dataclass
 class CycleInput:
     cycle_id: str
     policy_id: str
@@ -68,6 +74,11 @@ class CycleInput:
     publicity: Span
     supervision: Span
     performance_targets: list[TargetTemplate] = field(default_factory=list)
+    # Defaults keep inputs recorded before these fields existed replayable.
+    # The fiscal year whose appropriation the cycle's envelope is drawn from.
+    fiscal_year: int = 0
+    tier_caps: list[TierCap] = field(default_factory=list)
+    published_where: str = ""
 
 
 @dataclass
@@ -110,6 +121,10 @@ class Actor:
 
 @dataclass
 class CitySignoff:
+    """One bureau's sign-off. Intake checks the items against the city's submitted applications
+    (it holds the list) before the update; the workflow checks the phase and that both bureaus
+    agree on the document number and on which applications are recommended."""
+
     actor: Actor
     city_code: str
     document_no: str
@@ -154,6 +169,49 @@ class ProposalDecision:
 
 
 @dataclass
+class ProposalChange:
+    application_id: str
+    amount_fen: int
+    reason: str
+    promote: bool = False
+
+
+@dataclass
+class ProposalRevision:
+    """Province industry's revision of a returned proposal (intake validated the caller)."""
+
+    actor: Actor
+    proposal_version: int
+    changes: list[ProposalChange]
+    note: str = ""
+
+
+@dataclass
+class DeadlineExtension:
+    actor: Actor
+    phase: Phase
+    # ISO 8601, UTC; later than the current deadline.
+    new_deadline: str
+    reason: str
+
+
+@dataclass
+class Resumption:
+    actor: Actor
+    note: str
+
+
+@dataclass
+class Attention:
+    """Why a cycle needs attention: a refused or impossible step, kept until resumed."""
+
+    step: str
+    reason: str
+    reason_zh: str
+    since: str
+
+
+@dataclass
 class PublicityOutcome:
     actor: Actor
     announcement_document_no: str
@@ -179,10 +237,17 @@ class AwardLine:
 
 @dataclass
 class ProposalSummary:
+    """A proposal version as the workflow needs it: the funded lines (at most the quota) and
+    counts. The full list stays in review."""
+
     version: int
     lines: list[AwardLine]
+    # Reserve application ids (histories before payload-minimal summaries); now always empty.
     reserve: list[str]
     allocated_fen: int
+    reserve_count: int = 0
+    # True when ClosePublicity's upheld objections changed the list.
+    changed: bool = False
 
 
 @dataclass
@@ -194,6 +259,7 @@ class PhaseEntry:
 
 @dataclass
 class Counts:
+    compliance_decided: int = 0
     submitted: int = 0
     recommended: int = 0
     compliant: int = 0
@@ -214,6 +280,9 @@ class CycleStatus:
     proposal_version: int
     note: str
     publicity_ends_at: str = ""
+    attention: Attention | None = None
+    # The current phase's deadline (as extended), ISO 8601 UTC; "" when none.
+    deadline: str = ""
 
 
 @dataclass
@@ -238,6 +307,8 @@ class PhaseChange:
 class BudgetOpening:
     cycle_id: str
     total_fen: int
+    fiscal_year: int = 0
+    caps: list[TierCap] = field(default_factory=list)
 
 
 @dataclass
@@ -295,6 +366,7 @@ class PublicityOpening:
     cycle_id: str
     proposal_version: int
     ends_at: str
+    published_where: str = ""
 
 
 @dataclass
@@ -318,3 +390,77 @@ class TargetsRequest:
     cycle_id: str
     awards: list[AwardLine]
     templates: list[TargetTemplate]
+
+
+@dataclass
+class Submissions:
+    """What closing the window found: counts only (the list stays in intake)."""
+
+    total: int
+    by_city: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass
+class RecommendationOutcome:
+    """What recording a city's joint recommendation changed."""
+
+    recommended: int
+
+
+@dataclass
+class ComplianceOutcome:
+    """Review's counts after recording compliance decisions."""
+
+    decided: int
+    compliant: int
+    remaining: int
+
+
+@dataclass
+class DecisionRecord:
+    """A decision for intake's decision log (RecordCycleDecision); kind is the proto enum's name
+    without its prefix, e.g. "FINANCE_CONCURRENCE"."""
+
+    cycle_id: str
+    kind: str
+    idempotency_key: str
+    actor: Actor | None = None
+    proposal_version: int = 0
+    approve: bool = False
+    opinion: str = ""
+    reference: str = ""
+    details: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class OutcomesRequest:
+    cycle_id: str
+    # "COMPLIANCE", "PROPOSAL", "ANNOUNCED", "DISBURSED".
+    stage: str
+    proposal_version: int = 0
+
+
+@dataclass
+class RevisionRequest:
+    cycle_id: str
+    base_version: int
+    changes: list[ProposalChange]
+    note: str
+    decided_by: str
+
+
+@dataclass
+class AnnouncementRecord:
+    cycle_id: str
+    proposal_version: int
+    document_no: str
+    announced_by: str
+
+
+@dataclass
+class ConclusionRecord:
+    cycle_id: str
+    summary: str
+    actor: Actor
+    awards: int
+    evaluated: int
