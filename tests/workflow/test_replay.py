@@ -26,8 +26,11 @@ def _history(path: Path) -> WorkflowHistory:
 
 def test_there_are_histories_to_replay():
     stems = {p.stem for p in HISTORIES}
-    for version in ("v1", "v2"):  # v1: before the typed contract (string results, no patches)
+    # v1: before the typed contract (string results, no patches); v2: typed; v3: records, counts,
+    # approval loops and healing (issue 9).
+    for version in ("v1", "v2", "v3"):
         assert {f"{version}-year-with-finance-return", f"{version}-year-without-submissions"} <= stems
+    assert "v3-year-with-upheld-objection" in stems
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)

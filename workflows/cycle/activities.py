@@ -1,7 +1,8 @@
 """The cycle's activities: each is one idempotent gRPC call to the service that owns the record,
 made with the worker's service-account token. A refusal by the service (bad input, wrong state)
-becomes a non-retryable ``ApplicationError`` whose ``type`` is the gRPC code name; transport
-failures are retried by Temporal."""
+becomes a non-retryable ``ApplicationError`` encoded by ``refusals.py``; everything transient —
+unreachable, overloaded, timed out, a lost race, or an INTERNAL fault such as a full or read-only
+disk — is raised as it is, so Temporal retries it (the run of a year without an attempt limit)."""
 
 from __future__ import annotations
 
@@ -19,35 +20,44 @@ from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.intake.v1 import intake_pb2 as inpb
 from aicc.platform import workdays
 from aicc.platform.clients import Clients
-from aicc.platform.convert import from_ts, ts
-from aicc.platform.errors import error_for
+from aicc.platform.convert import ts
+from aicc.platform.errors import FailedPrecondition, error_for
 from aicc.platform.settings import Settings
 from aicc.platform.status import is_transient, read_error
 from aicc.review.v1 import review_pb2 as rpb
 from aicc.supervision.v1 import supervision_pb2 as spb
 from workflows.cycle.models import (
-    AppRef,
+    AnnouncementRecord,
     AwardLine,
     BudgetOpening,
+    ComplianceOutcome,
     ComplianceRecord,
+    ConclusionRecord,
     DeadlineRequest,
+    DecisionRecord,
     DisbursementRequest,
     DisbursementResult,
-    MaterialRef,
+    OutcomesRequest,
     PanelDraw,
     PhaseChange,
     ProposalRequest,
     ProposalSummary,
     PublicityOpening,
+    RecommendationOutcome,
     RecommendationRecord,
     Reservation,
     ReviewOpening,
+    RevisionRequest,
+    Submissions,
     SupervisionStatus,
     TargetsRequest,
 )
 from workflows.cycle.refusals import to_application_error
 
 TIMEOUT = 20
+# Besides the transient codes: a lost race, and a fault of the service itself (e.g. its disk is full
+# or read-only, its audit record could not be written) — both may pass; neither is a refusal.
+_RETRIED = {grpc.StatusCode.ABORTED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 TIER_NAMES = {rpb.TIER_EXCELLENT: "excellent", rpb.TIER_ADVANCED: "advanced", rpb.TIER_NONE: "none"}
 
 
@@ -85,7 +95,7 @@ async def _call(method: Callable[..., Awaitable[T]], request: Message) -> T:
     try:
         return await method(request, timeout=TIMEOUT)
     except grpc.aio.AioRpcError as e:
-        if is_transient(e.code()) or e.code() == grpc.StatusCode.ABORTED:  # Temporal retries these
+        if is_transient(e.code()) or e.code() in _RETRIED:  # Temporal retries these
             raise
         err = read_error(e)
         raise to_application_error(
@@ -104,7 +114,9 @@ def _iso(at: datetime | None) -> str:
     return at.isoformat() if at else ""
 
 
-def summary_of(p: rpb.Proposal) -> ProposalSummary:
+def summary_of(p: rpb.Proposal, *, changed: bool = False) -> ProposalSummary:
+    """The workflow's view of a proposal: its funded lines (at most the quota) and counts; the
+    reserve list stays in review (payloads do not grow with the year)."""
     lines = [
         AwardLine(
             application_id=line.application_id,
@@ -117,12 +129,15 @@ def summary_of(p: rpb.Proposal) -> ProposalSummary:
             final_score=line.final_score,
         )
         for line in p.lines
+        if line.amount_fen > 0
     ]
     return ProposalSummary(
         version=p.version,
         lines=lines,
-        reserve=[line.application_id for line in p.lines if line.reserve],
+        reserve=[],
         allocated_fen=p.allocated_fen,
+        reserve_count=sum(1 for line in p.lines if line.reserve),
+        changed=changed,
     )
 
 
@@ -145,46 +160,41 @@ class CycleActivities:
     @activity.defn(name="open_budget")
     async def open_budget(self, x: BudgetOpening) -> None:
         await _call(
-            self.c.funding.OpenBudget, fpb.OpenBudgetRequest(cycle_id=x.cycle_id, total_fen=x.total_fen)
+            self.c.funding.OpenBudget,
+            fpb.OpenBudgetRequest(
+                cycle_id=x.cycle_id,
+                total_fen=x.total_fen,
+                fiscal_year=x.fiscal_year,
+                caps=[fpb.TierCap(tier=c.tier, cap_fen=c.cap_fen) for c in x.caps],
+            ),
         )
 
     @activity.defn(name="close_application_window")
-    async def close_application_window(self, cycle_id: str) -> list[AppRef]:
+    async def close_application_window(self, cycle_id: str) -> Submissions:
         resp = await _call(
             self.c.intake.CloseApplicationWindow, inpb.CloseApplicationWindowRequest(cycle_id=cycle_id)
         )
-        return [
-            AppRef(
-                application_id=a.application_id,
-                organization_id=a.organization_id,
-                operator_organization_id=a.operator_organization_id,
-                enterprise_name=a.enterprise_name,
-                city_code=a.city_code,
-                submitted_at=_iso(from_ts(a.submitted_at)),
-                materials=[
-                    MaterialRef(
-                        material_id=m.material_id,
-                        kind=m.kind,
-                        filename=m.filename,
-                        sha256=m.sha256,
-                        size_bytes=m.size_bytes,
-                    )
-                    for m in a.materials
-                ],
-                title=a.title,
-            )
-            for a in resp.submitted
-        ]
+        return Submissions(total=resp.total, by_city={c.city_code: c.submitted for c in resp.cities})
 
     @activity.defn(name="record_recommendation")
-    async def record_recommendation(self, x: RecommendationRecord) -> None:
+    async def record_recommendation(self, x: RecommendationRecord) -> RecommendationOutcome:
+        def opinions(app_id: str) -> list[inpb.BureauOpinion]:
+            return [
+                inpb.BureauOpinion(role=role, opinion=by_app[app_id])
+                for role, by_app in sorted(x.opinions.items())
+                if app_id in by_app
+            ]
+
         rec = inpb.Recommendation(
             cycle_id=x.cycle_id,
             city_code=x.city_code,
             document_no=x.document_no,
             items=[
                 inpb.RecommendationItem(
-                    application_id=i.application_id, recommended=i.recommended, opinion=i.opinion
+                    application_id=i.application_id,
+                    recommended=i.recommended,
+                    opinion=i.opinion,
+                    opinions=opinions(i.application_id),
                 )
                 for i in x.items
             ],
@@ -199,11 +209,15 @@ class CycleActivities:
             ],
             complete=True,
         )
-        await _call(self.c.intake.RecordRecommendation, inpb.RecordRecommendationRequest(recommendation=rec))
+        resp = await _call(
+            self.c.intake.RecordRecommendation, inpb.RecordRecommendationRequest(recommendation=rec)
+        )
+        recommended = sum(1 for a in resp.applications if a.status == inpb.APPLICATION_STATUS_RECOMMENDED)
+        return RecommendationOutcome(recommended=recommended)
 
     @activity.defn(name="open_review")
-    async def open_review(self, x: ReviewOpening) -> None:
-        await _call(
+    async def open_review(self, x: ReviewOpening) -> int:
+        resp = await _call(
             self.c.review.OpenReview,
             rpb.OpenReviewRequest(
                 cycle_id=x.cycle_id,
@@ -232,11 +246,12 @@ class CycleActivities:
                 ],
             ),
         )
+        return int(resp.candidates)
 
     @activity.defn(name="record_compliance")
-    async def record_compliance(self, x: ComplianceRecord) -> None:
+    async def record_compliance(self, x: ComplianceRecord) -> ComplianceOutcome:
         at = ts(datetime.fromisoformat(x.decided_at))
-        await _call(
+        resp = await _call(
             self.c.review.RecordComplianceDecisions,
             rpb.RecordComplianceDecisionsRequest(
                 cycle_id=x.cycle_id,
@@ -252,6 +267,8 @@ class CycleActivities:
                 ],
             ),
         )
+        compliant = sum(1 for d in x.decisions if d.compliant)
+        return ComplianceOutcome(decided=resp.decided, compliant=compliant, remaining=resp.remaining)
 
     @activity.defn(name="draw_panels")
     async def draw_panels(self, x: PanelDraw) -> int:
@@ -263,6 +280,28 @@ class CycleActivities:
         resp = await _call(
             self.c.review.ComputeProposal,
             rpb.ComputeProposalRequest(cycle_id=x.cycle_id, budget_fen=x.budget_fen),
+        )
+        return summary_of(resp.proposal)
+
+    @activity.defn(name="revise_proposal")
+    async def revise_proposal(self, x: RevisionRequest) -> ProposalSummary:
+        resp = await _call(
+            self.c.review.ReviseProposal,
+            rpb.ReviseProposalRequest(
+                cycle_id=x.cycle_id,
+                base_version=x.base_version,
+                changes=[
+                    rpb.ProposalChange(
+                        application_id=c.application_id,
+                        amount_fen=c.amount_fen,
+                        reason=c.reason,
+                        promote=c.promote,
+                    )
+                    for c in x.changes
+                ],
+                note=x.note,
+                decided_by=x.decided_by,
+            ),
         )
         return summary_of(resp.proposal)
 
@@ -279,6 +318,7 @@ class CycleActivities:
                         organization_id=a.organization_id,
                         amount_fen=a.amount_fen,
                         city_code=a.city_code,
+                        tier=a.tier,
                     )
                     for a in x.lines
                 ],
@@ -287,9 +327,16 @@ class CycleActivities:
 
     @activity.defn(name="deadline_after")
     async def deadline_after(self, x: DeadlineRequest) -> str:
-        end = workdays.deadline_after(
-            datetime.fromisoformat(x.start), seconds=x.span.seconds, working_days=x.span.working_days
-        )
+        try:
+            end = workdays.deadline_after(
+                datetime.fromisoformat(x.start), seconds=x.span.seconds, working_days=x.span.working_days
+            )
+        except workdays.WorkdayCalendarError as e:  # a person must add the year's calendar: a refusal
+            raise to_application_error(
+                FailedPrecondition(
+                    str(e), str(e), reason="NO_WORKDAY_CALENDAR", metadata={"year": str(e.year)}
+                )
+            ) from None
         return end.isoformat()
 
     @activity.defn(name="open_publicity")
@@ -300,13 +347,26 @@ class CycleActivities:
                 cycle_id=x.cycle_id,
                 proposal_version=x.proposal_version,
                 ends_at=ts(datetime.fromisoformat(x.ends_at)),
+                published_where=x.published_where,
             ),
         )
 
     @activity.defn(name="close_publicity")
     async def close_publicity(self, cycle_id: str) -> ProposalSummary:
         resp = await _call(self.c.review.ClosePublicity, rpb.ClosePublicityRequest(cycle_id=cycle_id))
-        return summary_of(resp.proposal)
+        return summary_of(resp.proposal, changed=resp.changed)
+
+    @activity.defn(name="record_announcement")
+    async def record_announcement(self, x: AnnouncementRecord) -> None:
+        await _call(
+            self.c.review.RecordAnnouncement,
+            rpb.RecordAnnouncementRequest(
+                cycle_id=x.cycle_id,
+                proposal_version=x.proposal_version,
+                document_no=x.document_no,
+                announced_by=x.announced_by,
+            ),
+        )
 
     @activity.defn(name="disburse_award")
     async def disburse_award(self, x: DisbursementRequest) -> DisbursementResult:
@@ -324,7 +384,7 @@ class CycleActivities:
         )
         d = resp.disbursement
         if d.status != fpb.DISBURSEMENT_STATUS_PAID:
-            return DisbursementResult(paid=False, failure="refused by the treasury")
+            return DisbursementResult(paid=False, failure=d.failure or "refused by the treasury")
         return DisbursementResult(paid=True, treasury_reference=d.treasury_reference)
 
     @activity.defn(name="create_performance_targets")
@@ -359,6 +419,59 @@ class CycleActivities:
         )
         return SupervisionStatus(resp.awards, resp.reported, resp.evaluated)
 
+    @activity.defn(name="record_supervision_conclusion")
+    async def record_supervision_conclusion(self, x: ConclusionRecord) -> None:
+        await _call(
+            self.c.supervision.RecordSupervisionConclusion,
+            spb.RecordSupervisionConclusionRequest(
+                conclusion=spb.SupervisionConclusion(
+                    cycle_id=x.cycle_id,
+                    summary=x.summary,
+                    concluded_by=x.actor.user_id,
+                    concluded_by_name=x.actor.display_name,
+                    awards=x.awards,
+                    evaluated=x.evaluated,
+                )
+            ),
+        )
+
+    @activity.defn(name="close_budget")
+    async def close_budget(self, cycle_id: str) -> None:
+        await _call(self.c.funding.CloseBudget, fpb.CloseBudgetRequest(cycle_id=cycle_id))
+
+    @activity.defn(name="record_decision")
+    async def record_decision(self, x: DecisionRecord) -> None:
+        actor = x.actor
+        decision = inpb.CycleDecision(
+            cycle_id=x.cycle_id,
+            kind=inpb.CycleDecisionKind.Value(f"CYCLE_DECISION_KIND_{x.kind}"),
+            actor_user_id=actor.user_id if actor else "",
+            actor_name=actor.display_name if actor else "",
+            role=actor.role if actor else "",
+            proposal_version=x.proposal_version,
+            approve=x.approve,
+            opinion=x.opinion,
+            reference=x.reference,
+            decided_at=ts(activity.info().current_attempt_scheduled_time),
+            details=x.details,
+        )
+        await _call(
+            self.c.intake.RecordCycleDecision,
+            inpb.RecordCycleDecisionRequest(decision=decision, idempotency_key=x.idempotency_key),
+        )
+
+    @activity.defn(name="record_outcomes")
+    async def record_outcomes(self, x: OutcomesRequest) -> int:
+        resp = await _call(
+            self.c.intake.RecordApplicationOutcomes,
+            inpb.RecordApplicationOutcomesRequest(
+                cycle_id=x.cycle_id,
+                stage=inpb.OutcomeStage.Value(f"OUTCOME_STAGE_{x.stage}"),
+                proposal_version=x.proposal_version,
+            ),
+        )
+        return int(resp.updated)
+
     def all(self) -> list[Callable[..., Awaitable[Any]]]:
         return [
             self.record_phase,
@@ -369,11 +482,17 @@ class CycleActivities:
             self.record_compliance,
             self.draw_panels,
             self.compute_proposal,
+            self.revise_proposal,
             self.reserve_funds,
             self.deadline_after,
             self.open_publicity,
             self.close_publicity,
+            self.record_announcement,
             self.disburse_award,
             self.create_performance_targets,
             self.supervision_status,
+            self.record_supervision_conclusion,
+            self.close_budget,
+            self.record_decision,
+            self.record_outcomes,
         ]

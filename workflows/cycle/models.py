@@ -319,6 +319,8 @@ class RecommendationRecord:
     items: list[RecommendationItem]
     signoffs: list[Actor]
     signed_at: dict[str, str]
+    # Each bureau's opinion per application: role -> application id -> opinion.
+    opinions: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass
