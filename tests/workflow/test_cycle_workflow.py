@@ -763,9 +763,11 @@ async def test_an_outage_longer_than_the_old_retry_budget_is_survived(env):
         st = await _wait_phase(env, handle, "CITY_REVIEW", step=timedelta(hours=12))
         assert st.attention is None
         assert st.counts.submitted == 2
-        desc = await handle.describe()
-        assert desc.status is not None
-        assert desc.status.name == "RUNNING"
+        await _to_finance(env, handle)
+        await _approve(env, handle, 1)
+        result = await _announce_and_close(env, handle)
+        assert result.phase == "CLOSED"
+        assert result.counts.disbursed == 2
 
 
 async def test_no_payload_grows_with_the_year(env):
