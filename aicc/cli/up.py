@@ -12,6 +12,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,12 +51,25 @@ def temporal_binary() -> str:
 
 
 class Suite:
+    """The suite's processes. A process that exits unexpectedly is restarted (a crashed worker or
+    service comes back, as a Deployment's pod would); one that keeps crashing — more than
+    ``MAX_RESTARTS`` times within ``RESTART_WINDOW`` seconds — stops the suite."""
+
+    MAX_RESTARTS = 5
+    RESTART_WINDOW = 60.0
+
     def __init__(self, env: dict[str, str], logs: Path) -> None:
         self.env = env
         self.logs = logs
         self.procs: dict[str, subprocess.Popen] = {}
+        self.argv: dict[str, list[str]] = {}
+        self.restarts: dict[str, list[float]] = {}
+        self.given_up: list[str] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
 
     def start(self, name: str, argv: list[str]) -> None:
+        self.argv[name] = argv
         log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         self.procs[name] = subprocess.Popen(  # noqa: S603 - our own binaries and interpreter, no shell
             argv,
@@ -70,7 +84,43 @@ class Suite:
     def dead(self) -> list[str]:
         return [n for n, p in self.procs.items() if p.poll() is not None]
 
+    def restart_dead(self) -> None:
+        """Restarts every process that exited (once per call); gives up on a crash loop."""
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            now = time.monotonic()
+            for name in self.dead():
+                recent = [t for t in self.restarts.get(name, []) if now - t < self.RESTART_WINDOW]
+                code = self.procs[name].returncode
+                if len(recent) >= self.MAX_RESTARTS:
+                    if name not in self.given_up:
+                        self.given_up.append(name)
+                    continue
+                self.restarts[name] = [*recent, now]
+                self.start(name, self.argv[name])
+                print(
+                    f"↻ {name} exited (code {code}); restarted — see {self.logs / (name + '.log')}",
+                    flush=True,
+                )
+
+    def supervise(self, interval: float = 0.5) -> threading.Thread:
+        """Restarts crashed processes in the background (also while the demo runs)."""
+
+        def loop() -> None:
+            while not self._stopping.wait(interval):
+                self.restart_dead()
+
+        thread = threading.Thread(target=loop, name="aicc-up-supervisor", daemon=True)
+        thread.start()
+        return thread
+
     def stop(self, timeout: float = 15.0) -> None:
+        with self._lock:
+            self._stopping.set()
+        self._stop_all(timeout)
+
+    def _stop_all(self, timeout: float) -> None:
         # Reverse start order: worker, services, then Temporal.
         for name in reversed(list(self.procs)):
             p = self.procs[name]
@@ -189,6 +239,7 @@ def run(args) -> int:
         if not args.no_temporal:
             _start_temporal(suite, settings, data, args.ui_port)
         _start_services(suite, settings, env, data, logs)
+        suite.supervise()
         if args.demo:
             from aicc.cli.demo import drive
 
@@ -199,13 +250,14 @@ def run(args) -> int:
                     flush=True,
                 )
         _where_next(settings, args.ui_port, logs)
-        while True:
-            dead = suite.dead()
-            if dead:
-                print(f"✗ {', '.join(dead)} exited unexpectedly; stopping the suite (see {logs})", flush=True)
-                code = code or 1
-                break
+        while not suite.given_up:
             time.sleep(0.5)
+        print(
+            f"✗ {', '.join(suite.given_up)} kept crashing ({Suite.MAX_RESTARTS} restarts within "
+            f"{Suite.RESTART_WINDOW:.0f}s); stopping the suite (see {logs})",
+            flush=True,
+        )
+        code = code or 1
     except KeyboardInterrupt:
         pass
     except (RuntimeError, subprocess.CalledProcessError) as e:
