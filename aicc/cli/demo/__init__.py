@@ -19,12 +19,12 @@ import time
 import grpc
 
 from aicc.cli.demo.province import EXPERTS, Demo, say
-from aicc.cli.demo.year import Year, _phase
+from aicc.cli.demo.year import NeedsAttention, Year, _phase
 from aicc.platform.settings import Settings
 from aicc.platform.status import read_error
 
 
-async def _drive(settings: Settings) -> int:
+async def _drive(settings: Settings, years: int = 1) -> int:
     demo = Demo(settings)
     try:
         say("▶ demo: seeding the province")
@@ -32,38 +32,60 @@ async def _drive(settings: Settings) -> int:
         await demo.login("sd.industry")
         for username, *_rest in EXPERTS:
             await demo.login(username)
-        n = 1 + sum(1 for c in await demo.cycles() if c.cycle_id.startswith("demo-2026-"))
-        year = Year(demo, f"demo-2026-{n}")
-        say("▶ demo: driving a year through every phase")
-        final = await year.run()
-        await demo.login("sd.finance")
-        await year.award_table()
-        if _phase(final) != "CLOSED":
-            return 1
-        say(f"cycle {year.cycle_id} CLOSED in {time.monotonic() - year.started:.1f}s")
+        for year in await _years(demo, years):
+            await demo.open_appropriation(year.fiscal_year, year.policy.budget_fen)
+            say(f"▶ demo: driving {year.cycle_id} through every phase")
+            final = await year.run()
+            await demo.login("sd.finance")
+            await year.award_table()
+            if _phase(final) != "CLOSED":
+                return 1
+            say(f"cycle {year.cycle_id} CLOSED in {time.monotonic() - year.started:.1f}s")
         return 0
     except grpc.aio.AioRpcError as e:
         say(f"✗ demo stopped: {read_error(e)}")
         return 1
-    except TimeoutError as e:
+    except (TimeoutError, NeedsAttention) as e:
         say(f"✗ demo stopped: {e}")
         return 1
     finally:
         await demo.close()
 
 
-def drive(settings: Settings) -> int:
-    return asyncio.run(_drive(settings))
+async def _years(demo: Demo, years: int) -> list[Year]:
+    """The years to drive: an unfinished demo cycle first (resumed where it stands), then new ones
+    (demo-<fiscal year>-<n>), the fiscal years following each other from 2026."""
+    cycles = [c for c in await demo.cycles() if c.cycle_id.startswith("demo-")]
+    unfinished = [c for c in cycles if _phase(c) != "CLOSED"]
+    out: list[Year] = []
+    if unfinished:
+        c = unfinished[0]  # newest first
+        fiscal_year = int(c.cycle_id.split("-")[1])
+        say(f"▶ demo: resuming {c.cycle_id} in {_phase(c)}")
+        out.append(Year(demo, c.cycle_id, fiscal_year=fiscal_year))
+    fiscal_year = out[0].fiscal_year + 1 if out else 2026
+    while len(out) < years:
+        n = 1 + sum(1 for c in cycles if c.cycle_id.startswith(f"demo-{fiscal_year}-"))
+        out.append(Year(demo, f"demo-{fiscal_year}-{n}", fiscal_year=fiscal_year))
+        fiscal_year += 1
+    return out
+
+
+def drive(settings: Settings, years: int = 1) -> int:
+    return asyncio.run(_drive(settings, years))
 
 
 def add_parser(sub) -> None:
     p = sub.add_parser("demo", help="seed a demo province and drive a demo year against a running suite")
+    p.add_argument(
+        "--years", type=int, default=1, help="consecutive years to drive (fiscal 2026, 2027, …); default 1"
+    )
     p.set_defaults(func=run)
 
 
 def run(args) -> int:
     from aicc.platform.settings import get_settings
 
-    code = drive(get_settings())
+    code = drive(get_settings(), max(1, args.years))
     sys.stdout.flush()
     return code

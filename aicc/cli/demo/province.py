@@ -11,9 +11,11 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 
+from aicc.funding.v1 import funding_pb2 as fpb
 from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.intake.v1 import intake_pb2 as inpb
 from aicc.platform.clients import open_channel, static_token, stub_for
+from aicc.platform.money import format_wan_yuan
 from aicc.platform.settings import Settings
 from aicc.review.v1 import review_pb2 as rpb
 from services.identity.domain import second_factor
@@ -162,6 +164,28 @@ class Demo:
         s = Session(username, resp.access_token, resp.user, resp.expires_at.ToDatetime(tzinfo=UTC))
         self.sessions[username] = s
         return s
+
+    async def open_appropriation(self, fiscal_year: int, cycle_budget_fen: int) -> None:
+        """Province finance opens the year's appropriation (预算指标) unless it is open; room for
+        three demo cycles of the year."""
+        await self.login("sd.finance")
+        finance = self.stub("sd.finance", "funding")
+        try:
+            await finance.GetAppropriation(fpb.GetAppropriationRequest(fiscal_year=fiscal_year))
+            return
+        except grpc.aio.AioRpcError as e:
+            if e.code() != grpc.StatusCode.NOT_FOUND:
+                raise
+        amount = 3 * cycle_budget_fen
+        await finance.OpenAppropriation(
+            fpb.OpenAppropriationRequest(
+                fiscal_year=fiscal_year,
+                budget_document_no=f"鲁财工指〔{fiscal_year}〕15号",
+                amount_fen=amount,
+                performance_targets="支持约15家工业领域AI能力中心，带动服务企业不少于500家",
+            )
+        )
+        say(f"  province finance opened the {fiscal_year} appropriation: {format_wan_yuan(amount)} 万元")
 
     async def cycles(self) -> list[inpb.Cycle]:
         """Every cycle of the instance, page by page."""
