@@ -340,6 +340,11 @@ async def test_a_budget_opened_before_appropriations_runs_to_its_close(uow) -> N
     with pytest.raises(FailedPrecondition) as e:
         await usecases.open_budget(uow=uow, cycle_id="new", total_fen=500, now=T0)
     assert e.value.reason == "FISCAL_YEAR_REQUIRED"
+    # A newer workflow's repeat names the cycle's year: the same budget, nothing drawn from that year.
+    await _appropriation(uow, 1_000)
+    named = await usecases.open_budget(uow=uow, cycle_id="old", total_fen=500, fiscal_year=FY, now=T0)
+    assert (named.fiscal_year, named.total_fen) == (0, 500)
+    assert (await appropriations.get_appropriation(uow=uow, fiscal_year=FY)).available_fen == 1_000
     # Its caps are recorded by the first repeat that names them; then it reserves and pays as any other.
     assert (
         await usecases.open_budget(uow=uow, cycle_id="old", total_fen=500, caps=CAPS, now=T0)
@@ -369,7 +374,8 @@ async def test_a_budget_opened_before_appropriations_runs_to_its_close(uow) -> N
     async with uow() as repo:
         totals = await repo.account_totals("old")
         assert totals[ledger.APPROPRIATION] == -200
-        assert await repo.account_balances([ledger.appropriation_account(FY)]) == {}
+        fy_account = ledger.appropriation_account(FY)
+        assert await repo.account_balances([fy_account]) == {fy_account: 1_000}  # untouched
 
 
 async def test_finance_decisions_are_append_only(uow) -> None:

@@ -68,11 +68,12 @@ def _already_open(budget: Budget, what: str, what_zh: str) -> FailedPrecondition
 async def _repeat_opening(
     repo: FundingRepository, budget: Budget, total_fen: int, fiscal_year: int, caps: Mapping[str, int]
 ) -> Budget:
-    """The budget as it is, when a request repeats its opening (fiscal year 0 names none; a budget
-    opened without caps takes those of the first repeat naming them)."""
+    """The budget as it is, when a request repeats its opening (fiscal year 0 names none, and a
+    budget opened before appropriations — fiscal year 0 — answers any year: it was drawn already; a
+    budget opened without caps takes those of the first repeat naming them)."""
     if total_fen != budget.total_fen:
         raise _already_open(budget, yuan(total_fen), yuan_zh(total_fen))
-    if fiscal_year and fiscal_year != budget.fiscal_year:
+    if fiscal_year and budget.fiscal_year and fiscal_year != budget.fiscal_year:
         raise _already_open(budget, f"fiscal year {fiscal_year}", f"预算年度 {fiscal_year}")
     if caps and budget.caps and dict(caps) != budget.caps:
         shown = ", ".join(f"{t} {yuan(c)}" for t, c in sorted(caps.items()))
