@@ -1265,6 +1265,7 @@ async def test_finance_concurrence_refusals(world: World) -> None:
     assert "1,000,000.01 yuan" in err.message
     assert "第十一条" in err.message_zh
     assert "100.00万元" in err.message_zh
+    assert "先进级" in err.message_zh  # the tier as officials name it
     assert err.metadata["application_ids"] == "app-2"
     odd = lines(w)
     odd[0].tier = "legendary"

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from aicc.platform.auth import Principal
-from aicc.platform.clock import SHANGHAI
+from aicc.platform.clock import SHANGHAI, beijing_text
 from aicc.platform.errors import FailedPrecondition
 from aicc.platform.ids import new_id
 from aicc.platform.pagination import Page, PageRequest
@@ -23,6 +23,11 @@ from services.funding.domain.model import Budget, FinanceConcurrence, Line
 from services.funding.domain.ports import FundingRepository
 
 SHOWN = 5  # lines named in a refusal (the rest are counted)
+TIER_ZH = {"excellent": "卓越级", "advanced": "先进级"}  # Art. 11; another policy's tier by its key
+
+
+def _tier_zh(tier: str) -> str:
+    return TIER_ZH.get(tier, tier)
 
 
 def _keys(lines: Sequence[Line]) -> set[tuple[str, str, int, str, str]]:
@@ -35,7 +40,9 @@ def _named(lines: Sequence[Line]) -> str:
 
 
 def _named_zh(lines: Sequence[Line]) -> str:
-    shown = "、".join(f"{x.application_id}（{x.tier}，{yuan_zh(x.amount_fen)}）" for x in lines[:SHOWN])
+    shown = "、".join(
+        f"{x.application_id}（{_tier_zh(x.tier)}，{yuan_zh(x.amount_fen)}）" for x in lines[:SHOWN]
+    )
     return shown + (f"等 {len(lines)} 项" if len(lines) > SHOWN else "")
 
 
@@ -58,7 +65,7 @@ def check_caps(budget: Budget, lines: Sequence[Line]) -> None:
     over = [x for x in lines if x.amount_fen > budget.caps[x.tier]]
     if over:
         caps = ", ".join(f"{t} {yuan(c)}" for t, c in sorted(budget.caps.items()))
-        caps_zh = "，".join(f"{t} {yuan_zh(c)}" for t, c in sorted(budget.caps.items()))
+        caps_zh = "，".join(f"{_tier_zh(t)} {yuan_zh(c)}" for t, c in sorted(budget.caps.items()))
         raise FailedPrecondition(
             f"{_named(over)} exceed{'s' if len(over) == 1 else ''} the cap of {'its' if len(over) == 1 else 'their'} "
             f"tier (Art. 11: at most {caps})",
@@ -91,7 +98,7 @@ def _final(c: FinanceConcurrence) -> FailedPrecondition:
     return FailedPrecondition(
         f"province finance concurred with proposal version {c.proposal_version} of cycle {c.cycle_id} "
         f"on {at} (Beijing time); a concurrence is final: a change needs a new proposal version",
-        f"省财政厅已于 {at}（北京时间）会签同意年度 {c.cycle_id} 拟支持名单第 {c.proposal_version} 版，"
+        f"省财政厅已于 {beijing_text(c.decided_at)}会签同意年度 {c.cycle_id} 拟支持名单第 {c.proposal_version} 版，"
         "会签意见不能更改；如需调整，须形成新版本重新报送",
         reason="CONCURRENCE_FINAL",
         metadata={"concurrence_id": c.concurrence_id},
