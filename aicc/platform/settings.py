@@ -107,6 +107,11 @@ class Settings(BaseSettings):
     # this 16-byte key (32 hex characters or 16 raw bytes); dev mode generates data_dir/secrets/sm4-key.
     sm4_key_file: Path | None = None
 
+    # The treasury funding pays through: "fake" (a stand-in; the only adapter yet). The fake keeps its
+    # orders, as a real treasury does, across restarts in this file (default data_dir/treasury-fake.sqlite3).
+    treasury_adapter: str = Field(default="fake", pattern="^fake$")
+    treasury_fake_file: Path | None = None
+
     def database_url(self, service: str) -> str:
         url = getattr(self, f"{service}_database_url")
         if url:

@@ -13,7 +13,7 @@ from aicc.platform.pagination import PageTokens
 from aicc.platform.server import BaseApp, Runtime, ServiceSpec
 from services.funding.adapters import treasury_from_settings
 from services.funding.api import FundingServicer
-from services.funding.domain.ports import Treasury, TreasuryReceipt
+from services.funding.domain.ports import Treasury, TreasuryOrder, TreasuryReceipt
 from services.funding.store import FundingStore
 
 
@@ -49,6 +49,9 @@ class _CurrentTreasury:
             amount_fen=amount_fen,
             memo=memo,
         )
+
+    async def status(self, *, idempotency_key: str) -> TreasuryOrder:
+        return await self.app.treasury.status(idempotency_key=idempotency_key)
 
 
 SPEC = ServiceSpec(

@@ -1,8 +1,8 @@
 """Funding's own tables and the repository its use cases are written against
 (:class:`services.funding.domain.ports.FundingRepository`). Nothing outside this service reads them.
 
-The repository takes and returns domain entities, never rows. Ledger postings are append-only: the
-mapper refuses to update or delete one."""
+The repository takes and returns domain entities, never rows. Ledger postings and finance's
+decisions are append-only: the mapper refuses to update or delete one."""
 
 from __future__ import annotations
 
@@ -12,10 +12,13 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
+    Boolean,
     CheckConstraint,
     Integer,
     String,
+    Text,
     UniqueConstraint,
     event,
     func,
@@ -34,10 +37,13 @@ from aicc.platform.db import UtcDateTime, keyset_page, to_entity, values_of
 from aicc.platform.errors import Aborted
 from aicc.platform.pagination import Page, PageRequest
 from services.funding.domain.model import (
+    Appropriation,
     Budget,
     Disbursement,
     DisbursementStatus,
+    FinanceConcurrence,
     LedgerEntry,
+    Line,
     ReservationLine,
     Visibility,
 )
@@ -50,9 +56,35 @@ class Base(SQLModel, registry=registry()):
 audit_log = audit_table(Base.metadata)  # the tamper-evident audit chain (aicc/platform/audit.py)
 
 
+class AppropriationRow(Base, table=True):
+    """A fiscal year's appropriation (one per year in this instance's database). The amounts drawn
+    and left are a cache of the ledger's ``appropriation:<year>`` account, written in the same
+    transaction as the postings."""
+
+    __tablename__ = "appropriations"
+    __table_args__ = (
+        UniqueConstraint("fiscal_year", name="uq_appropriations_fiscal_year"),
+        CheckConstraint("amount_fen > 0", name="ck_appropriations_amount_positive"),
+        CheckConstraint("available_fen >= 0", name="ck_appropriations_available_non_negative"),
+        CheckConstraint("drawn_fen >= 0", name="ck_appropriations_drawn_non_negative"),
+        CheckConstraint("drawn_fen + available_fen = amount_fen", name="ck_appropriations_conserved"),
+    )
+    appropriation_id: str = Field(sa_type=String(64), primary_key=True)
+    fiscal_year: int = Field(sa_type=Integer)
+    budget_document_no: str = Field(sa_type=String(100))
+    amount_fen: int = Field(sa_type=BigInteger)
+    drawn_fen: int = Field(default=0, sa_type=BigInteger)
+    available_fen: int = Field(sa_type=BigInteger)
+    performance_targets: str = Field(sa_type=Text)
+    opened_by: str = Field(sa_type=String(128))
+    opened_by_name: str = Field(default="", sa_type=String(200))
+    opened_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    updated_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+
+
 class BudgetRow(Base, table=True):
     """A cycle's budget. The amounts are a cache of the ledger, written in the same transaction as
-    the postings they summarise."""
+    the postings they summarise. ``fiscal_year`` 0: opened before appropriations existed."""
 
     __tablename__ = "budgets"
     __table_args__ = (
@@ -60,8 +92,10 @@ class BudgetRow(Base, table=True):
         CheckConstraint("available_fen >= 0", name="ck_budgets_available_non_negative"),
         CheckConstraint("reserved_fen >= 0", name="ck_budgets_reserved_non_negative"),
         CheckConstraint("disbursed_fen >= 0", name="ck_budgets_disbursed_non_negative"),
+        CheckConstraint("returned_fen >= 0", name="ck_budgets_returned_non_negative"),
         CheckConstraint(
-            "available_fen + reserved_fen + disbursed_fen = total_fen", name="ck_budgets_conserved"
+            "available_fen + reserved_fen + disbursed_fen + returned_fen = total_fen",
+            name="ck_budgets_conserved",
         ),
     )
     cycle_id: str = Field(sa_type=String(128), primary_key=True)
@@ -72,6 +106,12 @@ class BudgetRow(Base, table=True):
     reservation_version: int = Field(default=0, sa_type=Integer)
     created_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
     updated_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    appropriation_id: str = Field(default="", sa_type=String(64))
+    fiscal_year: int = Field(default=0, sa_type=Integer, index=True)
+    returned_fen: int = Field(default=0, sa_type=BigInteger)
+    closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    # tier → the most one award of it may be (fen), from the cycle's policy (Art. 11)
+    caps: dict[str, int] = Field(default_factory=dict, sa_type=JSON)
 
 
 class LedgerEntryRow(Base, table=True):
@@ -85,7 +125,7 @@ class LedgerEntryRow(Base, table=True):
     cycle_id: str = Field(sa_type=String(128), index=True)
     transaction_id: str = Field(sa_type=String(64), index=True)
     kind: str = Field(sa_type=String(16))
-    account: str = Field(sa_type=String(200))
+    account: str = Field(sa_type=String(200), index=True)
     amount_fen: int = Field(sa_type=BigInteger)
     memo: str = Field(sa_type=String(500))
     posted_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
@@ -108,6 +148,41 @@ class ReservationLineRow(Base, table=True):
     city_code: str = Field(sa_type=String(6))
     amount_fen: int = Field(sa_type=BigInteger)
     created_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    tier: str = Field(default="", sa_type=String(32))
+
+
+class FinanceConcurrenceRow(Base, table=True):
+    """Province finance's decision on one proposal version (append-only)."""
+
+    __tablename__ = "finance_concurrences"
+    concurrence_id: str = Field(sa_type=String(64), primary_key=True)
+    cycle_id: str = Field(sa_type=String(128), index=True)
+    proposal_version: int = Field(sa_type=Integer)
+    agree: bool = Field(sa_type=Boolean)
+    opinion: str = Field(sa_type=Text)
+    decided_by: str = Field(sa_type=String(128))
+    decided_by_name: str = Field(default="", sa_type=String(200))
+    decided_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+
+
+class FinanceConcurrenceLineRow(Base, table=True):
+    """One line a decision names (append-only)."""
+
+    __tablename__ = "finance_concurrence_lines"
+    concurrence_id: str = Field(sa_type=String(64), primary_key=True)
+    application_id: str = Field(sa_type=String(128), primary_key=True)
+    organization_id: str = Field(sa_type=String(128))
+    city_code: str = Field(sa_type=String(6))
+    amount_fen: int = Field(sa_type=BigInteger)
+    tier: str = Field(sa_type=String(32))
+
+
+@event.listens_for(FinanceConcurrenceRow, "before_update")
+@event.listens_for(FinanceConcurrenceRow, "before_delete")
+@event.listens_for(FinanceConcurrenceLineRow, "before_update")
+@event.listens_for(FinanceConcurrenceLineRow, "before_delete")
+def _decisions_append_only(mapper: Any, connection: Any, target: Any) -> None:
+    raise RuntimeError("finance's decisions are append-only")
 
 
 class DisbursementRow(Base, table=True):
@@ -131,11 +206,16 @@ class DisbursementRow(Base, table=True):
     paid_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
 
 
-# Keyset orders of the two lists (ascending; the last column unique), as the tables' columns.
+# Keyset orders of the lists (the last column unique), as the tables' columns.
 LEDGER_ORDER = (sa_inspect(LedgerEntryRow).c.seq,)
 DISBURSEMENT_ORDER = (
     sa_inspect(DisbursementRow).c.requested_at,
     sa_inspect(DisbursementRow).c.disbursement_id,
+)
+APPROPRIATION_ORDER = (sa_inspect(AppropriationRow).c.fiscal_year,)  # descending: newest first
+CONCURRENCE_ORDER = (
+    sa_inspect(FinanceConcurrenceRow).c.decided_at,
+    sa_inspect(FinanceConcurrenceRow).c.concurrence_id,
 )
 
 
@@ -210,6 +290,14 @@ class FundingStore:
         )
         return {a: int(v) for a, v in (await self.s.execute(q)).all()}
 
+    async def account_balances(self, accounts: Sequence[str]) -> dict[str, int]:
+        q = (
+            select(col(LedgerEntryRow.account), func.sum(col(LedgerEntryRow.amount_fen)))
+            .where(col(LedgerEntryRow.account).in_(list(accounts)))
+            .group_by(col(LedgerEntryRow.account))
+        )
+        return {a: int(v) for a, v in (await self.s.execute(q)).all()}
+
     async def add_ledger_entries(self, entries: Sequence[LedgerEntry]) -> None:
         self.s.add_all([LedgerEntryRow(**values_of(e)) for e in entries])
         await self.s.flush()
@@ -223,6 +311,119 @@ class FundingStore:
             size=page.size,
         )
         return Page([to_entity(LedgerEntry, r) for r in rows], cursor)
+
+    async def account_entries(self, accounts: Sequence[str], page: PageRequest) -> Page[LedgerEntry]:
+        rows, cursor = await keyset_page(
+            self.s,
+            select(LedgerEntryRow).where(col(LedgerEntryRow.account).in_(list(accounts))),
+            LEDGER_ORDER,
+            after=page.after,
+            size=page.size,
+        )
+        return Page([to_entity(LedgerEntry, r) for r in rows], cursor)
+
+    # ------------------------------------------------------------ appropriations
+
+    async def appropriation(self, fiscal_year: int, *, for_update: bool = False) -> Appropriation | None:
+        q = select(AppropriationRow).where(col(AppropriationRow.fiscal_year) == fiscal_year)
+        if for_update:
+            q = q.with_for_update().execution_options(populate_existing=True)
+        row = (await self.s.execute(q)).scalar_one_or_none()
+        return None if row is None else to_entity(Appropriation, row)
+
+    async def add_appropriation(self, appropriation: Appropriation) -> None:
+        fy = appropriation.fiscal_year
+        with _lost_race(f"the appropriation of fiscal year {fy}", f"{fy} 年度预算指标"):
+            self.s.add(AppropriationRow(**values_of(appropriation)))
+            await self.s.flush()
+
+    async def save_appropriation(self, appropriation: Appropriation) -> None:
+        await self._update(AppropriationRow, appropriation.appropriation_id, appropriation)
+
+    async def appropriations(self, page: PageRequest) -> Page[Appropriation]:
+        rows, cursor = await keyset_page(
+            self.s,
+            select(AppropriationRow),
+            APPROPRIATION_ORDER,
+            after=page.after,
+            size=page.size,
+            descending=True,
+        )
+        return Page([to_entity(Appropriation, r) for r in rows], cursor)
+
+    # ------------------------------------------------------------ finance's decisions
+
+    async def add_concurrence(self, concurrence: FinanceConcurrence) -> None:
+        c = concurrence
+        self.s.add(
+            FinanceConcurrenceRow(
+                **{k: v for k, v in values_of(c).items() if k != "lines"},
+            )
+        )
+        self.s.add_all(
+            [
+                FinanceConcurrenceLineRow(
+                    concurrence_id=c.concurrence_id,
+                    application_id=x.application_id,
+                    organization_id=x.organization_id,
+                    city_code=x.city_code,
+                    amount_fen=x.amount_fen,
+                    tier=x.tier,
+                )
+                for x in c.lines
+            ]
+        )
+        await self.s.flush()
+
+    async def _with_lines(self, rows: Sequence[FinanceConcurrenceRow]) -> list[FinanceConcurrence]:
+        ids = [r.concurrence_id for r in rows]
+        if not ids:
+            return []
+        q = (
+            select(FinanceConcurrenceLineRow)
+            .where(col(FinanceConcurrenceLineRow.concurrence_id).in_(ids))
+            .order_by(col(FinanceConcurrenceLineRow.application_id))
+        )
+        lines: dict[str, list[Line]] = {i: [] for i in ids}
+        for x in (await self.s.execute(q)).scalars():
+            lines[x.concurrence_id].append(
+                Line(x.application_id, x.organization_id, x.amount_fen, x.city_code, x.tier)
+            )
+        return [
+            FinanceConcurrence(
+                concurrence_id=r.concurrence_id,
+                cycle_id=r.cycle_id,
+                proposal_version=r.proposal_version,
+                agree=r.agree,
+                opinion=r.opinion,
+                decided_by=r.decided_by,
+                decided_by_name=r.decided_by_name,
+                decided_at=r.decided_at,
+                lines=tuple(lines[r.concurrence_id]),
+            )
+            for r in rows
+        ]
+
+    async def concurrences_of_version(self, cycle_id: str, version: int) -> list[FinanceConcurrence]:
+        q = (
+            select(FinanceConcurrenceRow)
+            .where(
+                col(FinanceConcurrenceRow.cycle_id) == cycle_id,
+                col(FinanceConcurrenceRow.proposal_version) == version,
+            )
+            .order_by(*CONCURRENCE_ORDER)
+        )
+        return await self._with_lines(list((await self.s.execute(q)).scalars()))
+
+    async def concurrences(self, cycle_id: str, page: PageRequest) -> Page[FinanceConcurrence]:
+        rows, cursor = await keyset_page(
+            self.s,
+            select(FinanceConcurrenceRow).where(col(FinanceConcurrenceRow.cycle_id) == cycle_id),
+            CONCURRENCE_ORDER,
+            after=page.after,
+            size=page.size,
+        )
+        return Page(await self._with_lines(rows), cursor)
 
     # ------------------------------------------------------------ reservations
 
@@ -270,6 +471,17 @@ class FundingStore:
             .limit(1)
         )
         return (await self.s.execute(q)).first() is not None
+
+    async def requested_disbursements(self, cycle_id: str) -> list[Disbursement]:
+        q = (
+            select(DisbursementRow)
+            .where(
+                col(DisbursementRow.cycle_id) == cycle_id,
+                col(DisbursementRow.status) == DisbursementStatus.REQUESTED.value,
+            )
+            .order_by(*DISBURSEMENT_ORDER)
+        )
+        return [_disbursement(r) for r in (await self.s.execute(q)).scalars()]
 
     async def unfailed_disbursements(self, cycle_id: str, application_id: str) -> list[Disbursement]:
         q = (

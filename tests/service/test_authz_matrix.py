@@ -75,6 +75,8 @@ ROLE_USER = {
 }
 
 CYCLE_IN, CYCLE_RV, CYCLE_PUB, CYCLE_FU = "mx-intake", "mx-review", "mx-publicity", "mx-funding"
+FISCAL_YEAR = datetime.now(UTC).year  # the appropriation the matrix's budgets draw from
+FINANCE_OPINION = "secret-finance-opinion"
 
 
 def stamp(dt: datetime) -> Timestamp:
@@ -237,6 +239,18 @@ async def seed(w: World) -> None:  # noqa: C901 - the matrix world, built in one
             )
         )
 
+    # funding: province finance opens this year's (and next year's) appropriation, which the
+    # cycles' budgets draw from.
+    for year in (FISCAL_YEAR, FISCAL_YEAR + 1):
+        await w.stub("funding", "prov_fin").OpenAppropriation(
+            fpb.OpenAppropriationRequest(
+                fiscal_year=year,
+                budget_document_no=f"鲁财工指〔{year}〕1号",
+                amount_fen=100_000_000_00,
+                performance_targets="矩阵测试绩效目标",
+            )
+        )
+
     # intake: a real cycle (workflow on the worker) with one draft per enterprise, all submitted.
     await w.stub("intake", "prov_ind").CreateCycle(
         inpb.CreateCycleRequest(cycle_id=CYCLE_IN, title="矩阵测试年度", policy_yaml=fast_policy_yaml())
@@ -353,22 +367,33 @@ async def seed(w: World) -> None:  # noqa: C901 - the matrix world, built in one
         w.objection = obj.objection.objection_id
 
     fu = w.stub("funding", "system")
-    await fu.OpenBudget(fpb.OpenBudgetRequest(cycle_id=CYCLE_FU, total_fen=10_000_000_00))
-    await fu.ReserveFunds(
-        fpb.ReserveFundsRequest(
+    await fu.OpenBudget(
+        fpb.OpenBudgetRequest(
             cycle_id=CYCLE_FU,
-            proposal_version=1,
-            lines=[
-                fpb.ReservationLine(
-                    application_id=w.rv_app(CYCLE_FU, k),
-                    organization_id=w.orgs[k],
-                    amount_fen=1_000_000_00,
-                    city_code=c,
-                )
-                for k, c in ENTERPRISES.items()
+            total_fen=10_000_000_00,
+            fiscal_year=FISCAL_YEAR,
+            caps=[
+                fpb.TierCap(tier="excellent", cap_fen=2_000_000_00),
+                fpb.TierCap(tier="advanced", cap_fen=1_000_000_00),
             ],
         )
     )
+    fu_lines = [
+        fpb.ReservationLine(
+            application_id=w.rv_app(CYCLE_FU, k),
+            organization_id=w.orgs[k],
+            amount_fen=1_000_000_00,
+            city_code=c,
+            tier="advanced",
+        )
+        for k, c in ENTERPRISES.items()
+    ]
+    await w.stub("funding", "prov_fin").RecordFinanceConcurrence(
+        fpb.RecordFinanceConcurrenceRequest(
+            cycle_id=CYCLE_FU, proposal_version=1, agree=True, opinion=FINANCE_OPINION, lines=fu_lines
+        )
+    )
+    await fu.ReserveFunds(fpb.ReserveFundsRequest(cycle_id=CYCLE_FU, proposal_version=1, lines=fu_lines))
     for k, c in ENTERPRISES.items():
         d = await fu.DisburseAward(
             fpb.DisburseAwardRequest(
@@ -518,6 +543,9 @@ def _reads() -> dict[str, Callable[[World], object]]:
         "GetBudget": lambda w: fpb.GetBudgetRequest(cycle_id=CYCLE_FU),
         "ListDisbursements": lambda w: fpb.ListDisbursementsRequest(cycle_id=CYCLE_FU),
         "ListLedgerEntries": lambda w: fpb.ListLedgerEntriesRequest(cycle_id=CYCLE_FU),
+        "GetAppropriation": lambda w: fpb.GetAppropriationRequest(fiscal_year=FISCAL_YEAR),
+        "ListAppropriations": lambda w: fpb.ListAppropriationsRequest(),
+        "ListFinanceConcurrences": lambda w: fpb.ListFinanceConcurrencesRequest(cycle_id=CYCLE_FU),
         "GetSupervisionStatus": lambda w: spb.GetSupervisionStatusRequest(cycle_id=CYCLE_FU),
         "ListPerformanceTargets": lambda w: spb.ListPerformanceTargetsRequest(cycle_id=CYCLE_FU),
     }
@@ -985,8 +1013,64 @@ def _cases() -> list[Case]:
     for m, req in (
         ("GetBudget", lambda w: fpb.GetBudgetRequest(cycle_id=CYCLE_FU)),
         ("ListLedgerEntries", lambda w: fpb.ListLedgerEntriesRequest(cycle_id=CYCLE_FU)),
+        ("ListFinanceConcurrences", lambda w: fpb.ListFinanceConcurrencesRequest(cycle_id=CYCLE_FU)),
     ):
         C += _deny(m, "funding", m, ["app_J1", "jn_ind", "qd_fin", "expert1", "operator"], req, d_j1)
+    fin_secrets = lambda w: [FINANCE_OPINION, w.orgs["J1"], "鲁财工指"]  # noqa: E731
+    for m, req in (
+        ("GetAppropriation", lambda w: fpb.GetAppropriationRequest(fiscal_year=FISCAL_YEAR)),
+        ("ListAppropriations", lambda w: fpb.ListAppropriationsRequest()),
+        ("ListLedgerEntries-appropriation", lambda w: fpb.ListLedgerEntriesRequest(fiscal_year=FISCAL_YEAR)),
+    ):
+        method = m.split("-")[0]
+        C += _deny(
+            m, "funding", method, ["app_J1", "jn_fin", "qd_ind", "expert1", "operator"], req, fin_secrets
+        )
+    # Money moves only on province finance's own record: neither the workflow's service account nor
+    # another official may concur, nor may anyone but province finance open an appropriation.
+    C += _deny(
+        "RecordFinanceConcurrence",
+        "funding",
+        "RecordFinanceConcurrence",
+        ["system", "prov_ind", "party", "jn_fin", "app_J1"],
+        lambda w: fpb.RecordFinanceConcurrenceRequest(
+            cycle_id=CYCLE_FU,
+            proposal_version=2,
+            agree=True,
+            lines=[
+                fpb.ReservationLine(
+                    application_id=w.rv_app(CYCLE_FU, "J1"),
+                    organization_id=w.orgs["J1"],
+                    amount_fen=9_223_372_036_854_775_807,
+                    city_code=JINAN,
+                    tier="advanced",
+                )
+            ],
+        ),
+        fin_secrets,
+    )
+    C += _deny(
+        "OpenAppropriation",
+        "funding",
+        "OpenAppropriation",
+        ["system", "prov_ind", "jn_fin", "auditor"],
+        lambda w: fpb.OpenAppropriationRequest(
+            fiscal_year=FISCAL_YEAR + 5, budget_document_no="伪造", amount_fen=1, performance_targets="x"
+        ),
+        lambda w: [],
+    )
+    C += [
+        Case(
+            f"ListFinanceConcurrences-{u}",
+            "funding",
+            "ListFinanceConcurrences",
+            u,
+            lambda w: fpb.ListFinanceConcurrencesRequest(cycle_id=CYCLE_FU),
+            "allow",
+            present=lambda w: [FINANCE_OPINION, w.orgs["J1"]],
+        )
+        for u in ("prov_fin", "party", "auditor")
+    ]
 
     # supervision: targets, reports, evaluations
     tg = lambda w: spb.ListPerformanceTargetsRequest(cycle_id=CYCLE_FU)  # noqa: E731

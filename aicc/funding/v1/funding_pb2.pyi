@@ -53,6 +53,7 @@ class Budget(_message.Message):
     FISCAL_YEAR_FIELD_NUMBER: _builtins.int
     CLOSED_FIELD_NUMBER: _builtins.int
     RETURNED_FEN_FIELD_NUMBER: _builtins.int
+    CAPS_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     total_fen: _builtins.int
     reserved_fen: _builtins.int
@@ -65,6 +66,12 @@ class Budget(_message.Message):
     closed: _builtins.bool
     returned_fen: _builtins.int
     """Returned to the appropriation at close."""
+    @_builtins.property
+    def caps(self) -> _containers.RepeatedCompositeFieldContainer[Global___TierCap]:
+        """The policy's cap per tier recorded when the budget was opened: no reserved line exceeds its
+        tier's cap.
+        """
+
     def __init__(
         self,
         *,
@@ -78,10 +85,11 @@ class Budget(_message.Message):
         fiscal_year: _builtins.int = ...,
         closed: _builtins.bool = ...,
         returned_fen: _builtins.int = ...,
+        caps: _abc.Iterable[Global___TierCap] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["appropriation_id", b"appropriation_id", "available_fen", b"available_fen", "closed", b"closed", "cycle_id", b"cycle_id", "disbursed_fen", b"disbursed_fen", "fiscal_year", b"fiscal_year", "reservation_version", b"reservation_version", "reserved_fen", b"reserved_fen", "returned_fen", b"returned_fen", "total_fen", b"total_fen"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["appropriation_id", b"appropriation_id", "available_fen", b"available_fen", "caps", b"caps", "closed", b"closed", "cycle_id", b"cycle_id", "disbursed_fen", b"disbursed_fen", "fiscal_year", b"fiscal_year", "reservation_version", b"reservation_version", "reserved_fen", b"reserved_fen", "returned_fen", b"returned_fen", "total_fen", b"total_fen"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -487,21 +495,30 @@ class ListLedgerEntriesRequest(_message.Message):
     CYCLE_ID_FIELD_NUMBER: _builtins.int
     PAGE_SIZE_FIELD_NUMBER: _builtins.int
     PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    FISCAL_YEAR_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
+    """The cycle whose postings are listed; or, with fiscal_year instead, none."""
     page_size: _builtins.int
     """At most this many (0: 50; more than 500: 500), in the order they were posted."""
     page_token: _builtins.str
-    """The next_page_token of the previous page; only for the same caller and cycle."""
+    """The next_page_token of the previous page; only for the same caller and cycle (or year)."""
+    fiscal_year: _builtins.int
+    """Instead of cycle_id: the statement of the appropriation of this fiscal year (its account
+    "appropriation:<year>" and the budget authority it was opened from): the opening, each
+    cycle's draw and each return. The other side of a draw or return is in the cycle's postings
+    (same transaction_id).
+    """
     def __init__(
         self,
         *,
         cycle_id: _builtins.str = ...,
         page_size: _builtins.int = ...,
         page_token: _builtins.str = ...,
+        fiscal_year: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "fiscal_year", b"fiscal_year", "page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -12,6 +12,14 @@ every adapter (and the fake in ``services/funding/adapters.py``) keeps:
 - Anything transient (timeout, connection refused, treasury closed) raises
   :class:`TreasuryUnavailable` (or any other exception): the outcome is unknown, so the disbursement
   stays REQUESTED and a retry **with the same key** resumes it — safe because of the first rule.
+- ``status`` looks an order up **by its key** (the treasury's order query, 支付申请查询): PAID with
+  its receipt (and the payee and amount it was paid to), REFUSED with the treasury's reason, or
+  UNKNOWN when no order of that key reached it; transient failures raise as for ``pay``. Before
+  paying a REQUESTED disbursement again (a retry after a crash, a lost answer, an outage), funding
+  asks ``status`` first and records what the treasury already did: a payment made just before a
+  crash is recorded PAID, never under-reported, never asked for twice.
+- The treasury remembers every key it was given, across its restarts (the fake too: its orders are
+  kept in a file).
 """
 
 from __future__ import annotations
@@ -19,12 +27,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
 from aicc.platform.pagination import Page, PageRequest
 from services.funding.domain.model import (
+    Appropriation,
     Budget,
     Disbursement,
+    FinanceConcurrence,
     LedgerEntry,
     ReservationLine,
     Visibility,
@@ -51,12 +62,46 @@ class FundingRepository(Protocol):
         """The balance of every account of the cycle's ledger (the sum of its postings)."""
         ...
 
+    async def account_balances(self, accounts: Sequence[str]) -> dict[str, int]:
+        """The balance of each named account over the whole ledger (every cycle's book)."""
+        ...
+
     async def add_ledger_entries(self, entries: Sequence[LedgerEntry]) -> None:
         """Appends postings; postings are never changed or removed."""
         ...
 
     async def ledger_entries(self, cycle_id: str, page: PageRequest) -> Page[LedgerEntry]:
         """In the order they were posted."""
+        ...
+
+    async def account_entries(self, accounts: Sequence[str], page: PageRequest) -> Page[LedgerEntry]:
+        """The postings to the named accounts, in every book, in the order they were posted."""
+        ...
+
+    async def appropriation(self, fiscal_year: int, *, for_update: bool = False) -> Appropriation | None:
+        """With ``for_update`` locked until the transaction ends: every draw from and return to
+        the year's appropriation takes this lock (after the cycle's budget lock), so two cycles
+        never draw the same money."""
+        ...
+
+    async def add_appropriation(self, appropriation: Appropriation) -> None: ...
+
+    async def save_appropriation(self, appropriation: Appropriation) -> None: ...
+
+    async def appropriations(self, page: PageRequest) -> Page[Appropriation]:
+        """Newest fiscal year first."""
+        ...
+
+    async def add_concurrence(self, concurrence: FinanceConcurrence) -> None:
+        """Appends a decision with its lines; decisions are never changed or removed."""
+        ...
+
+    async def concurrences_of_version(self, cycle_id: str, version: int) -> list[FinanceConcurrence]:
+        """The decisions on one proposal version, oldest first, with their lines."""
+        ...
+
+    async def concurrences(self, cycle_id: str, page: PageRequest) -> Page[FinanceConcurrence]:
+        """The cycle's decisions in the order they were taken, with their lines."""
         ...
 
     async def add_reservation_lines(self, lines: Sequence[ReservationLine]) -> None: ...
@@ -77,6 +122,10 @@ class FundingRepository(Protocol):
         """Whether any of the cycle's disbursements is not FAILED (requested or paid)."""
         ...
 
+    async def requested_disbursements(self, cycle_id: str) -> list[Disbursement]:
+        """The cycle's disbursements awaiting the treasury's answer (REQUESTED), oldest first."""
+        ...
+
     async def unfailed_disbursements(self, cycle_id: str, application_id: str) -> list[Disbursement]:
         """One application's disbursements that are not FAILED, oldest first."""
         ...
@@ -95,14 +144,35 @@ class TreasuryReceipt:
 
 
 class TreasuryRejected(Exception):
-    """The treasury refused the order for good; paying again under the same key will not help."""
+    """The treasury refused the order for good; paying again under the same key will not help.
+    ``str()`` is the treasury's reason (recorded as the disbursement's failure)."""
 
 
 class TreasuryUnavailable(Exception):
     """The outcome is unknown (transient failure): retry with the same idempotency key."""
 
 
+class TreasuryOrderState(StrEnum):
+    PAID = "paid"
+    REFUSED = "refused"
+    UNKNOWN = "unknown"  # the treasury has no order of this key
+
+
+@dataclass(frozen=True)
+class TreasuryOrder:
+    """What the treasury knows of one key: its state, and for PAID the receipt, the payee and the
+    amount paid; for REFUSED the reason."""
+
+    state: TreasuryOrderState
+    receipt: TreasuryReceipt | None = None
+    payee_organization_id: str = ""
+    amount_fen: int = 0
+    reason: str = ""
+
+
 class Treasury(Protocol):
     async def pay(
         self, *, idempotency_key: str, payee_organization_id: str, amount_fen: int, memo: str
     ) -> TreasuryReceipt: ...
+
+    async def status(self, *, idempotency_key: str) -> TreasuryOrder: ...
