@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import ssl
 import subprocess
 import sys
 import uuid
@@ -28,6 +29,7 @@ from temporalio.worker import Replayer, Worker
 from aicc.platform.settings import Settings
 from aicc.platform.temporal import CodecKeys, connect, data_converter
 from aicc.platform.temporal.codec import BINDING, ENCODING, KEY_ID
+from tests.service.test_mtls import write_pki
 from tests.workflow.test_cycle_workflow import APPS, StandIns, _input
 from workflows.cycle import models as m
 from workflows.cycle.workflow import CycleWorkflow
@@ -287,3 +289,73 @@ async def test_ciphertext_moved_from_another_workflow_or_rebound_is_refused(worl
         CycleWorkflow.sign_city_recommendation, _signoff("city_industry")
     )
     assert r.signed_roles == ["city_industry"]
+
+
+# ---------------------------------------------------------------- mTLS to Temporal
+
+
+class TlsFrontend:
+    """A TLS frontend in front of the dev server (which has no TLS of its own), as a cluster's is:
+    requires a client certificate from the CA, speaks HTTP/2 (ALPN h2), forwards the bytes."""
+
+    def __init__(self, pki: dict[str, Path], backend: str) -> None:
+        self.ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH, cafile=str(pki["ca.pem"]))
+        self.ctx.load_cert_chain(str(pki["server.pem"]), str(pki["server-key.pem"]))
+        self.ctx.verify_mode = ssl.CERT_REQUIRED
+        self.ctx.set_alpn_protocols(["h2"])
+        self.backend = backend.rsplit(":", 1)
+        self.handshakes: list[str] = []
+
+    async def __aenter__(self) -> TlsFrontend:
+        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=self.ctx)
+        self.address = f"127.0.0.1:{self.server.sockets[0].getsockname()[1]}"
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        self.server.close()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peercert") or {}
+        self.handshakes.append(dict(x[0] for x in peer.get("subject", ()))["commonName"])
+        up_reader, up_writer = await asyncio.open_connection(self.backend[0], int(self.backend[1]))
+
+        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+            try:
+                while data := await src.read(65536):
+                    dst.write(data)
+                    await dst.drain()
+            except (ConnectionError, ssl.SSLError):
+                pass
+            finally:
+                dst.close()
+
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+
+
+async def test_intake_and_the_worker_reach_temporal_over_mtls_when_configured(world, tmp_path):
+    pki = write_pki(tmp_path / "pki")
+    async with TlsFrontend(pki, world["target"]) as frontend:
+        settings = world["settings"].model_copy(
+            update={
+                "temporal_address": frontend.address,
+                "temporal_tls_cert_file": pki["client.pem"],
+                "temporal_tls_key_file": pki["client-key.pem"],
+                "temporal_tls_ca_file": pki["ca.pem"],
+                "temporal_tls_server_name": "aicc-identity",  # a name the frontend's certificate carries
+            }
+        )
+        client = await connect(settings, attempts=1, tracing=False)
+        handle = client.get_workflow_handle_for(
+            CycleWorkflow.run, (await _start_in_city_review(world, "sealed")).id
+        )
+        assert (await handle.query(CycleWorkflow.status)).phase == m.Phase.CITY_REVIEW
+        assert "aicc-worker" in frontend.handshakes  # the client certificate was presented and verified
+        # A certificate from another CA does not get through.
+        stranger = settings.model_copy(
+            update={
+                "temporal_tls_cert_file": pki["stranger.pem"],
+                "temporal_tls_key_file": pki["stranger-key.pem"],
+            }
+        )
+        with pytest.raises(RuntimeError):
+            await connect(stranger, attempts=1, tracing=False)

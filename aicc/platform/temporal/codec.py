@@ -104,10 +104,10 @@ class CodecKeys:
         fp = fingerprint(files)
         if fp != self._fingerprint:
             try:
-                ciphers = {f.name: FieldCipher(parse_key(f.read_bytes())) for f in files}
-            except (OSError, ValueError) as e:
+                ciphers = {f.name: _cipher(f) for f in files}
+            except ValueError as e:
                 if not self._ciphers:
-                    raise ConfigError(f"Temporal codec keys in {self.keys_dir}: {e}") from None
+                    raise ConfigError(str(e)) from None
                 log.error(
                     "Temporal codec keys in %s unreadable (%s); keeping the keys held", self.keys_dir, e
                 )
@@ -135,6 +135,13 @@ class CodecKeys:
     @property
     def key_ids(self) -> list[str]:
         return sorted(self._ciphers)
+
+
+def _cipher(path: Path) -> FieldCipher:
+    try:
+        return FieldCipher(parse_key(path.read_bytes()))
+    except (OSError, ValueError) as e:
+        raise ValueError(f"Temporal codec key {path}: {e}") from None
 
 
 def keys_from_settings(settings: Settings) -> CodecKeys:
