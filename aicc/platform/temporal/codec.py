@@ -122,7 +122,8 @@ class CodecKeys:
     def current(self) -> tuple[str, FieldCipher]:
         """The key id and cipher that encrypt now."""
         self._fresh()
-        assert self._current is not None  # noqa: S101 - the constructor refuses an empty ring
+        if self._current is None:  # the constructor refuses an empty ring; never here
+            raise ConfigError(f"no Temporal codec key to encrypt with in {self.keys_dir}")
         return self._current, self._ciphers[self._current]
 
     def get(self, kid: str) -> FieldCipher | None:

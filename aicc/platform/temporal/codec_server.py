@@ -165,6 +165,8 @@ def _audit(action: str, p: Principal, peer: str, headers: Mapping[str, str], **f
 class _Handler(BaseHTTPRequestHandler):
     server: _HttpServer
     protocol_version = "HTTP/1.1"
+    server_version = "aicc-codec-server"
+    sys_version = ""
 
     def do_POST(self) -> None:
         self._dispatch()
