@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "aicc.cli.up",
     "aicc.cli.serve",
     "aicc.cli.worker",
+    "aicc.cli.codec_server",
     "aicc.cli.migrate",
     "aicc.cli.audit_cmd",
     "aicc.cli.demo",

@@ -25,6 +25,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from aicc.platform.errors import Unauthenticated
+from aicc.platform.keydir import fingerprint as _fingerprint
+from aicc.platform.keydir import key_files as _key_files
+from aicc.platform.keydir import newest_ready
 
 ALGORITHM = "EdDSA"
 AUDIENCE = "aicc"
@@ -63,13 +66,6 @@ def _kid_of(path: Path) -> str:
     return path.name.removesuffix(".pem")
 
 
-def _key_files(keys_dir: Path) -> list[Path]:
-    """Key files, one per kid; skips dot-entries (a Kubernetes Secret volume has ``..data`` etc.)."""
-    if not keys_dir.exists():
-        return []
-    return sorted(p for p in keys_dir.iterdir() if not p.name.startswith(".") and p.is_file())
-
-
 def _load_keys(files: list[Path]) -> dict[str, Ed25519PrivateKey]:
     keys = {}
     for f in files:
@@ -80,21 +76,10 @@ def _load_keys(files: list[Path]) -> dict[str, Ed25519PrivateKey]:
     return keys
 
 
-def _fingerprint(files: list[Path]) -> tuple:
-    return tuple((f.name, f.stat().st_size, f.stat().st_mtime_ns) for f in files)
-
-
 def _signing_kid(files: list[Path], activation_delay: float, current: str | None = None) -> str:
-    """The lexically last key that has been in the directory for ``activation_delay`` seconds (its
-    public key is published before it signs, so no verifier meets its kid before it can fetch it);
-    else the current signing key while it is still there; else the lexically last (first start)."""
-    cutoff = time.time() - activation_delay
-    ready = [f for f in files if f.stat().st_mtime <= cutoff]
-    if ready:
-        return _kid_of(ready[-1])
-    if current and current in {_kid_of(f) for f in files}:
-        return current
-    return _kid_of(files[-1])
+    """The newest key once its public key has been published for ``activation_delay`` seconds, so
+    no verifier meets its kid before it can fetch it (``keydir.newest_ready``)."""
+    return newest_ready(files, activation_delay, current, _kid_of)
 
 
 class TokenSigner:

@@ -167,6 +167,10 @@ RULES: dict[str, Rule] = {
 
 UNAUTHENTICATED_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
+# Not an RPC: who may read Temporal payloads in clear through ``aicc codec-server``
+# (aicc/platform/temporal/codec_server.py). Nobody may have it encrypt one.
+CODEC_READERS = frozenset({AUDITOR, OPERATOR})
+
 
 def rule_for(method: str) -> Rule | None:
     return RULES.get(method)

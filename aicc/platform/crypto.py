@@ -7,6 +7,8 @@ the mode GB/T 36624 / RFC 8998 name for SM4), masking, and redaction for logs.
 - Stored form: ``sm4gcm1:`` + base64url(nonce ‖ ciphertext ‖ tag) — ASCII, fits a VARCHAR.
 - The key is 16 bytes from ``AICC_SM4_KEY_FILE`` (32 hex characters or 16 raw bytes); embedded
   dev mode generates one in ``data_dir/secrets/sm4-key`` (0600). Losing the key loses the data.
+- ``FieldCipher.seal``/``unseal`` are the same construction on bytes, without the text form (the
+  Temporal payload codec, ``aicc/platform/temporal/codec.py``).
 - ``cryptography`` (≥ 44, checked with 50) supports SM4 in GCM mode through OpenSSL, so no
   encrypt-then-MAC construction is needed.
 """
@@ -37,13 +39,30 @@ class FieldCipher:
             raise ValueError("an SM4 key is 16 bytes")
         self._key = key
 
-    def encrypt(self, plaintext: str, aad: str = "") -> str:
+    def seal(self, data: bytes, aad: bytes = b"") -> bytes:
+        """nonce ‖ ciphertext ‖ tag of ``data``, authenticated together with ``aad``."""
         nonce = os.urandom(NONCE_BYTES)
         enc = Cipher(algorithms.SM4(self._key), modes.GCM(nonce)).encryptor()
         if aad:
-            enc.authenticate_additional_data(aad.encode())
-        ct = enc.update(plaintext.encode()) + enc.finalize()
-        return PREFIX + base64.urlsafe_b64encode(nonce + ct + enc.tag).decode()
+            enc.authenticate_additional_data(aad)
+        ct = enc.update(data) + enc.finalize()
+        return nonce + ct + enc.tag
+
+    def unseal(self, raw: bytes, aad: bytes = b"") -> bytes:
+        """The data :meth:`seal` sealed with the same key and ``aad``; else :class:`DecryptionError`."""
+        if len(raw) < NONCE_BYTES + TAG_BYTES:
+            raise DecryptionError("value too short")
+        nonce, ct, tag = raw[:NONCE_BYTES], raw[NONCE_BYTES:-TAG_BYTES], raw[-TAG_BYTES:]
+        dec = Cipher(algorithms.SM4(self._key), modes.GCM(nonce, tag)).decryptor()
+        if aad:
+            dec.authenticate_additional_data(aad)
+        try:
+            return dec.update(ct) + dec.finalize()
+        except InvalidTag as e:
+            raise DecryptionError("authentication failed") from e
+
+    def encrypt(self, plaintext: str, aad: str = "") -> str:
+        return PREFIX + base64.urlsafe_b64encode(self.seal(plaintext.encode(), aad.encode())).decode()
 
     def decrypt(self, token: str, aad: str = "") -> str:
         if not token.startswith(PREFIX):
@@ -52,16 +71,7 @@ class FieldCipher:
             raw = base64.urlsafe_b64decode(token[len(PREFIX) :].encode())
         except (ValueError, TypeError) as e:
             raise DecryptionError("malformed value") from e
-        if len(raw) < NONCE_BYTES + TAG_BYTES:
-            raise DecryptionError("value too short")
-        nonce, ct, tag = raw[:NONCE_BYTES], raw[NONCE_BYTES:-TAG_BYTES], raw[-TAG_BYTES:]
-        dec = Cipher(algorithms.SM4(self._key), modes.GCM(nonce, tag)).decryptor()
-        if aad:
-            dec.authenticate_additional_data(aad.encode())
-        try:
-            return (dec.update(ct) + dec.finalize()).decode()
-        except InvalidTag as e:
-            raise DecryptionError("authentication failed") from e
+        return self.unseal(raw, aad.encode()).decode()
 
 
 def parse_key(data: bytes) -> bytes:
@@ -83,15 +93,20 @@ def load_key(key_file: Path | None, *, data_dir: Path, dev_mode: bool) -> bytes:
         raise RuntimeError(
             "AICC_SM4_KEY_FILE is required outside dev mode (personal data is encrypted at rest)"
         )
-    path = data_dir / "secrets" / "sm4-key"
+    return dev_key_file(data_dir / "secrets" / "sm4-key")
+
+
+def dev_key_file(path: Path) -> bytes:
+    """Dev mode: the key in ``path``, generated (0600) when it does not exist yet.
+
+    Several processes (identity and review; intake and the worker) may start at once on a fresh
+    data_dir: the key is written completely under a private name, then linked into place; whoever
+    links second reads the winner's key, so every process of the installation shares one key."""
     if path.exists():
         return parse_key(path.read_bytes())
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Several services (identity, review) may start at once on a fresh data_dir: write the key
-    # completely under a private name, then link it into place; whoever links second reads the
-    # winner's key, so every service of the installation shares one key.
     key = os.urandom(KEY_BYTES)
-    tmp = path.with_name(f".sm4-key.{os.getpid()}.{os.urandom(4).hex()}")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{os.urandom(4).hex()}")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "w") as f:

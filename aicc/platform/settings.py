@@ -69,6 +69,22 @@ class Settings(BaseSettings):
     temporal_address: str = "127.0.0.1:7233"
     temporal_namespace: str = "default"
     temporal_task_queue: str = "aicc-cycle"
+    # Temporal security (aicc/platform/temporal/): every payload SM4-GCM encrypted and authenticated
+    # with keys from this directory (file name = key id; 32 hex characters or 16 raw bytes; the
+    # newest encrypts once it is 10 minutes old, all decrypt). Required outside dev mode; dev mode generates
+    # data_dir/secrets/temporal-codec/. Mounted into intake and the worker only.
+    temporal_codec_keys_dir: Path | None = None
+    # mTLS to the Temporal frontend (PEM): client certificate and key together; the CA of the
+    # frontend's certificate (system roots when unset); the name it carries when not the dialled host.
+    temporal_tls_cert_file: Path | None = None
+    temporal_tls_key_file: Path | None = None
+    temporal_tls_ca_file: Path | None = None
+    temporal_tls_server_name: str | None = None
+    # ``aicc codec-server``: where it listens (loopback unless an operator says otherwise), and the
+    # origins (comma-separated, e.g. the Temporal Web UI's http://127.0.0.1:8233) allowed by CORS.
+    codec_server_host: str = "127.0.0.1"
+    codec_server_port: int = 8089
+    codec_server_cors_origins: str = ""
 
     # Access tokens: identity signs with Ed25519 keys from this directory (file name = kid; the newest
     # file signs, all verify). Dev mode generates one under data_dir when empty.

@@ -13,13 +13,13 @@ from aicc.platform.errors import Unavailable
 from aicc.platform.pagination import PageTokens
 from aicc.platform.ports import UnitOfWork
 from aicc.platform.server import BaseApp, Runtime, ServiceSpec
+from aicc.platform.temporal import connect
 from services.intake.adapters import IdentityRegistryClient
 from services.intake.api import IntakeServicer
 from services.intake.domain.model import Instance
 from services.intake.domain.ports import CycleWorkflows, IdentityRegistry, IntakeRepository
 from services.intake.gateway import CycleGateway
 from services.intake.store import IntakeStore
-from workflows.cycle.worker import connect
 
 
 class IntakeApp(BaseApp):

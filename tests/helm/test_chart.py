@@ -83,6 +83,8 @@ def test_helm_lint_strict_passes(helm, env):
         ({"networkPolicy": {"postgres": {"cidr": "10.0.0.0/8"}}}, "cidr"),
         ({"secrets": {"database": {"password": "hunter2"}}}, "password"),
         ({"instance": {"scope": "city", "cityCode": "", "provinceIntakeAddress": ""}}, "cityCode"),
+        ({"secrets": {"temporalCodecKeys": {"existingSecret": ""}}}, "temporalCodecKeys"),
+        ({"temporal": {"address": "temporal-frontend.temporal.svc:7233"}}, "/temporal/tls/existingSecret"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(helm, tmp_path, overrides, named):
@@ -536,6 +538,74 @@ def test_small_city_adds_only_the_temporal_dev_server(renders):
     assert {name for _, name in extra} == {f"{RELEASE}-temporal"}
     assert {kind for kind, _ in extra} == {"StatefulSet", "Service", "ServiceAccount", "NetworkPolicy"}
     assert jinan.keys() - qingdao.keys() == {("HorizontalPodAutoscaler", f"{RELEASE}-{n}") for n in SERVICES}
+
+
+# ---------------------------------------------------------------- Temporal security
+
+
+TEMPORAL_CLIENTS = {f"{RELEASE}-intake", f"{RELEASE}-worker"}
+
+
+@pytest.mark.parametrize("env", list(ENVS))
+def test_codec_keys_and_the_temporal_client_certificate_reach_intake_and_the_worker_only(renders, env):
+    r = renders[env]
+    prefix = env.removeprefix("city-")
+    values = yaml.safe_load((ENVIRONMENTS / f"{env}.yaml").read_text(encoding="utf-8"))
+    cluster = bool(values["temporal"]["address"])  # the province's cluster; Qingdao's dev server has no TLS
+    seen = set()
+    for workload, spec in r.pod_specs():
+        name = workload["metadata"]["name"]
+        c = spec["containers"][0]
+        e = env_of(c)
+        volumes = {v["name"]: v for v in spec["volumes"]}
+        mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+        if name not in TEMPORAL_CLIENTS:
+            assert not any(k.startswith(("AICC_TEMPORAL_CODEC", "AICC_TEMPORAL_TLS")) for k in e), name
+            assert not {"temporal-codec-keys", "temporal-tls"} & volumes.keys(), name
+            continue
+        seen.add(name)
+        keys_dir = e["AICC_TEMPORAL_CODEC_KEYS_DIR"]["value"]
+        assert volumes[mounts[keys_dir]]["secret"]["secretName"] == f"aicc-{prefix}-temporal-codec-keys", name
+        assert "items" not in volumes[mounts[keys_dir]]["secret"]  # every key id in the Secret is a file
+        if not cluster:
+            assert "temporal-tls" not in volumes, name
+            assert not any(k.startswith("AICC_TEMPORAL_TLS") for k in e), name
+            continue
+        tls = volumes["temporal-tls"]["secret"]
+        assert tls["secretName"] == f"aicc-{prefix}-temporal-tls", name
+        assert sorted(i["key"] for i in tls["items"]) == ["ca.crt", "tls.crt", "tls.key"]
+        for var, file in (("CERT", "tls.crt"), ("KEY", "tls.key"), ("CA", "ca.crt")):
+            path = e[f"AICC_TEMPORAL_TLS_{var}_FILE"]["value"]
+            assert path == f"/etc/aicc/temporal-tls/{file}", name
+            assert mounts[path.rsplit("/", 1)[0]] == "temporal-tls", name
+        assert "AICC_TEMPORAL_TLS_SERVER_NAME" not in e  # the certificate names the dialled host
+        # the service mTLS (between aicc processes) stays its own certificate
+        assert e["AICC_TLS_CERT_FILE"]["value"] == "/etc/aicc/tls/tls.crt"
+    assert seen == TEMPORAL_CLIENTS
+
+
+def test_temporal_tls_with_system_roots_and_a_server_name(helm):
+    out = run_helm(
+        helm,
+        *template_args(
+            "province",
+            "--set",
+            "temporal.tls.privateCA=false",
+            "--set",
+            "temporal.tls.serverName=frontend.temporal.example",
+        ),
+    ).stdout
+    worker = next(
+        o
+        for o in parse_manifests(out)
+        if o["kind"] == "Deployment" and o["metadata"]["name"] == f"{RELEASE}-worker"
+    )
+    spec = worker["spec"]["template"]["spec"]
+    e = {k: v["value"] for k, v in env_of(spec["containers"][0]).items()}
+    assert e["AICC_TEMPORAL_TLS_SERVER_NAME"] == "frontend.temporal.example"
+    assert "AICC_TEMPORAL_TLS_CA_FILE" not in e
+    tls = {v["name"]: v for v in spec["volumes"]}["temporal-tls"]["secret"]
+    assert sorted(i["key"] for i in tls["items"]) == ["tls.crt", "tls.key"]
 
 
 # ---------------------------------------------------------------- README

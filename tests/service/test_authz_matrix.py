@@ -437,6 +437,7 @@ async def seed(w: World) -> None:  # noqa: C901 - the matrix world, built in one
 async def world(tmp_path_factory):
     from temporalio.testing import WorkflowEnvironment
 
+    from aicc.platform.temporal import connect
     from workflows.cycle.activities import ServiceAccountToken
     from workflows.cycle.worker import build_worker
 
@@ -449,7 +450,8 @@ async def world(tmp_path_factory):
         async with InProcessSuite(settings) as suite:
             token = ServiceAccountToken(settings)
             clients = Clients(settings, token_source=token)
-            worker = build_worker(env.client, settings, clients)
+            # the worker reads what intake writes: the same codec (the suite's dev key)
+            worker = build_worker(await connect(settings, tracing=False), settings, clients)
             task = asyncio.create_task(worker.run())
             try:
                 w = World(suite)

@@ -19,6 +19,7 @@ from aicc.platform.clients import Clients
 from aicc.platform.db import unit_of_work
 from aicc.platform.policy import default_policy_dir
 from aicc.platform.status import read_error
+from aicc.platform.temporal import connect
 from services.identity.domain.uscc import make_uscc
 from services.intake.domain.model import Application, ApplicationStatus, Cycle
 from services.intake.store import IntakeStore
@@ -49,7 +50,8 @@ async def world(tmp_path_factory):
     ) as suite:
         token = ServiceAccountToken(settings)
         clients = Clients(settings, token_source=token)
-        worker = build_worker(env.client, settings, clients)
+        # the worker reads what intake writes: the same codec (the suite's dev key)
+        worker = build_worker(await connect(settings, tracing=False), settings, clients)
         async with worker:
             op = suite.stub("identity", await suite.operator_token())
             org = (

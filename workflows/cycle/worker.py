@@ -9,7 +9,7 @@ import signal
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from aicc.platform import telemetry
+from aicc.platform import telemetry, temporal
 from aicc.platform.clients import Clients
 from aicc.platform.settings import Settings
 from workflows.cycle.activities import CycleActivities, ServiceAccountToken
@@ -19,24 +19,9 @@ log = logging.getLogger("aicc.worker")
 
 
 async def connect(settings: Settings, *, attempts: int = 60) -> Client:
-    """Connects to Temporal, retrying while the server starts."""
-    delay = 0.2
-    for i in range(attempts):
-        try:
-            return await Client.connect(
-                settings.temporal_address,
-                namespace=settings.temporal_namespace,
-                plugins=telemetry.temporal_plugins(),
-            )
-        except Exception as e:  # noqa: BLE001 - server not up yet
-            if i == attempts - 1:
-                raise
-            log.info(
-                "Temporal at %s not reachable yet (%s); retrying", settings.temporal_address, type(e).__name__
-            )
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 3.0)
-    raise RuntimeError("unreachable")
+    """Connects to Temporal the one way every aicc process does (``aicc.platform.temporal``): the
+    payload codec, the OpenTelemetry plugin, mTLS when configured; retrying while the server starts."""
+    return await temporal.connect(settings, attempts=attempts)
 
 
 def build_worker(client: Client, settings: Settings, clients: Clients) -> Worker:

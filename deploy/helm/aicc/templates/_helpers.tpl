@@ -311,3 +311,69 @@ Renders the `from:`/`to:` list items of a peer; nothing when the peer has no cid
 {{ include "aicc.egressRule" (dict "peer" .Values.networkPolicy.temporal "protocols" (list "TCP")) }}
 {{- end -}}
 {{- end -}}
+
+{{/* ---------------------------------------------------------------- Temporal security (intake and the worker only)
+The payload codec's keys (always) and the client certificate for the Temporal frontend (when set;
+required with an external cluster). Call with the root context. */}}
+{{- define "aicc.temporalChecks" -}}
+{{- if and .Values.temporal.address (not .Values.temporal.tls.existingSecret) -}}
+{{- fail "temporal.tls.existingSecret is required with temporal.address: intake and the worker reach a Temporal cluster over mTLS (client certificate tls.crt/tls.key, ca.crt)" -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "aicc.temporalEnv" -}}
+{{- include "aicc.temporalChecks" . -}}
+- name: AICC_TEMPORAL_CODEC_KEYS_DIR
+  value: /etc/aicc/temporal-codec
+{{- with .Values.temporal.tls }}
+{{- if .existingSecret }}
+- name: AICC_TEMPORAL_TLS_CERT_FILE
+  value: /etc/aicc/temporal-tls/tls.crt
+- name: AICC_TEMPORAL_TLS_KEY_FILE
+  value: /etc/aicc/temporal-tls/tls.key
+{{- if .privateCA }}
+- name: AICC_TEMPORAL_TLS_CA_FILE
+  value: /etc/aicc/temporal-tls/ca.crt
+{{- end }}
+{{- if .serverName }}
+- name: AICC_TEMPORAL_TLS_SERVER_NAME
+  value: {{ .serverName | quote }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "aicc.temporalVolumes" -}}
+- name: temporal-codec-keys
+  secret:
+    secretName: {{ required "secrets.temporalCodecKeys.existingSecret is required" .Values.secrets.temporalCodecKeys.existingSecret }}
+    defaultMode: 0440
+{{- with .Values.temporal.tls }}
+{{- if .existingSecret }}
+- name: temporal-tls
+  secret:
+    secretName: {{ .existingSecret }}
+    defaultMode: 0440
+    items:
+      - key: tls.crt
+        path: tls.crt
+      - key: tls.key
+        path: tls.key
+      {{- if .privateCA }}
+      - key: ca.crt
+        path: ca.crt
+      {{- end }}
+{{- end }}
+{{- end }}
+{{- end -}}
+
+{{- define "aicc.temporalVolumeMounts" -}}
+- name: temporal-codec-keys
+  mountPath: /etc/aicc/temporal-codec
+  readOnly: true
+{{- if .Values.temporal.tls.existingSecret }}
+- name: temporal-tls
+  mountPath: /etc/aicc/temporal-tls
+  readOnly: true
+{{- end }}
+{{- end -}}
