@@ -30,12 +30,12 @@ from aicc.platform.settings import Settings
 from aicc.platform.temporal import CodecKeys, connect, data_converter
 from aicc.platform.temporal.codec import BINDING, ENCODING, KEY_ID
 from tests.service.test_mtls import write_pki
-from tests.workflow.test_cycle_workflow import APPS, StandIns, _input
+from tests.workflow.test_cycle_workflow import TWO_CITIES, StandIns, _input
 from workflows.cycle import models as m
 from workflows.cycle.workflow import CycleWorkflow
 
 BIN = Path(sys.executable).parent
-NAME = "甲公司"  # an enterprise in the stand-ins' applications (activity results)
+NAME = "济工信字〔2026〕1号"  # the joint recommendation's document number (update and activity payloads)
 OPINION = "算力平台服务成效显著，同意推荐"
 OFFICIAL = "王审核"
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -54,7 +54,7 @@ async def world(tmp_path_factory):
     )
     sealed = await connect(settings, tracing=False)
     plain = env.client  # no codec: what anyone reaching Temporal has
-    stand = StandIns(APPS)
+    stand = StandIns(TWO_CITIES)
     queues = {"sealed": f"sealed-{uuid.uuid4()}", "plain": f"plain-{uuid.uuid4()}"}
     async with (
         Worker(sealed, task_queue=queues["sealed"], workflows=[CycleWorkflow], activities=stand.all()),
@@ -137,9 +137,15 @@ FORGED = json.dumps(
 
 
 def _payloads(msg: Message) -> Iterator[Payload]:
-    """Every payload in a history event, headers aside (trace context, never a decision)."""
+    """Every payload in a history event, headers aside (trace context, never a decision), and what
+    workflow.patched records (the patch id as a marker and a search attribute, written by the SDK
+    core; search attributes are indexed in clear by design, never data)."""
     for fd, value in msg.ListFields():
-        if fd.message_type is None or fd.message_type.full_name == "temporal.api.common.v1.Header":
+        if fd.message_type is None or fd.message_type.full_name in (
+            "temporal.api.common.v1.Header",
+            "temporal.api.history.v1.MarkerRecordedEventAttributes",
+            "temporal.api.history.v1.UpsertWorkflowSearchAttributesEventAttributes",
+        ):
             continue
         if fd.message_type.GetOptions().map_entry:
             items = list(value.values())
