@@ -233,7 +233,7 @@ TWO_CITIES = {"370100": 1, "370200": 1}
 
 
 def _actor(role: str, uid: str = "") -> m.Actor:
-    return m.Actor(uid or f"usr_{role}", role, role)
+    return m.Actor(uid or f"usr_{role}", role, role, request_id=uuid.uuid4().hex)
 
 
 @pytest.fixture
@@ -650,6 +650,23 @@ async def test_a_returned_proposal_is_revised_before_it_is_resubmitted(env):
         revised = [d for d in stand.decisions if d.kind == "PROPOSAL_REVISED"]
         assert len(revised) == 1
         assert revised[0].opinion == "按财政意见核减"
+
+
+async def test_a_decision_request_is_taken_once(env):
+    """A sealed payload replayed from the history (same request id) cannot take a decision twice."""
+    stand = StandIns(TWO_CITIES)
+    async with _worker(env, stand):
+        handle = await _start(env, stand, "once")
+        await _to_finance(env, handle)
+        returned = m.ProposalDecision(_actor("province_finance"), 1, False, "请核实")
+        await handle.execute_update("decide_finance_concurrence", returned)
+        await _wait_phase(env, handle, "PROPOSAL")
+        resubmit = m.Conclusion(_actor("province_industry"), "已核实")
+        await handle.execute_update("resubmit_proposal", resubmit)
+        await _wait_phase(env, handle, "FINANCE_CONCURRENCE")
+        cause = await _refused(handle, "decide_finance_concurrence", returned, "ALREADY_EXISTS")
+        assert "already received" in cause.message
+        assert (await _status(handle)).phase == "FINANCE_CONCURRENCE"
 
 
 async def test_a_deadline_of_the_current_phase_is_extended_with_a_reason(env):

@@ -117,6 +117,9 @@ class Actor:
     user_id: str
     display_name: str
     role: str
+    # Unique per decision sent by intake: the workflow refuses one it has seen (a sealed payload
+    # replayed from the history cannot take a decision twice).
+    request_id: str = ""
 
 
 @dataclass

@@ -164,6 +164,7 @@ class CycleWorkflow:
         self.extensions = 0
         self.attention: Attention | None = None
         self.resumptions = 0
+        self.requests: set[str] = set()  # request ids of the decisions taken
         self.lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ plumbing
@@ -568,6 +569,7 @@ class CycleWorkflow:
             if complete:
                 await self._record_city(s, signed, at)
             self.signoffs[s.city_code], self.signed_at[s.city_code] = signed, at
+            self._taken(s.actor)
             return SignoffResult(s.city_code, s.document_no, sorted(signed), complete, dict(at))
 
     async def _record_city(self, s: CitySignoff, signed: dict[str, CitySignoff], at: dict[str, str]) -> None:
@@ -598,6 +600,7 @@ class CycleWorkflow:
 
     @sign_city_recommendation.validator
     def validate_sign_city_recommendation(self, s: CitySignoff) -> None:
+        self._check_request(s.actor)
         if self.phase != Phase.CITY_REVIEW or self.city_review_closed:
             raise _wrong_phase(
                 "SignCityRecommendation", "城市推荐签署", self.phase, "CITY_REVIEW (before its deadline)"
@@ -676,10 +679,12 @@ class CycleWorkflow:
             self.counts.compliant = sum(self.compliance.values())
             self.counts.compliance_decided = len(self.compliance)
             total = self.candidates if self.v3 else len(self.recommended)
+            self._taken(d.actor)
             return ComplianceResult(len(self.compliance), total - len(self.compliance))
 
     @decide_compliance.validator
     def validate_decide_compliance(self, d: ComplianceDecisions) -> None:
+        self._check_request(d.actor)
         if self.phase != Phase.COMPLIANCE_REVIEW:
             raise _wrong_phase("DecideCompliance", "合规性审核", self.phase, "COMPLIANCE_REVIEW")
         known = {a.application_id for a in self.recommended}
@@ -717,10 +722,12 @@ class CycleWorkflow:
                     await self._record(
                         "EXPERT_REVIEW_CONCLUDED", "expert-review", actor=c.actor, opinion=c.summary
                     )
+            self._taken(c.actor)
             return self._proposal.version
 
     @conclude_expert_review.validator
     def validate_conclude_expert_review(self, c: Conclusion) -> None:
+        self._check_request(c.actor)
         if self.phase != Phase.EXPERT_REVIEW:
             raise _wrong_phase("ConcludeExpertReview", "结束专家评审", self.phase, "EXPERT_REVIEW")
 
@@ -740,10 +747,12 @@ class CycleWorkflow:
                     opinion=d.opinion,
                 )
             self.decision = d
+            self._taken(d.actor)
             return "concurred" if d.approve else "returned"
 
     @decide_finance_concurrence.validator
     def validate_decide_finance_concurrence(self, d: ProposalDecision) -> None:
+        self._check_request(d.actor)
         if self.phase != Phase.FINANCE_CONCURRENCE or self.decision is not None:
             raise _wrong_phase("DecideFinanceConcurrence", "财政厅会签", self.phase, "FINANCE_CONCURRENCE")
         self._check_version(d)
@@ -762,10 +771,12 @@ class CycleWorkflow:
                     reference=d.reference,
                 )
             self.decision = d
+            self._taken(d.actor)
             return "approved" if d.approve else "rejected"
 
     @decide_party_group_approval.validator
     def validate_decide_party_group_approval(self, d: ProposalDecision) -> None:
+        self._check_request(d.actor)
         if self.phase != Phase.PARTY_GROUP_APPROVAL or self.decision is not None:
             raise _wrong_phase("DecidePartyGroupApproval", "党组会审议", self.phase, "PARTY_GROUP_APPROVAL")
         self._check_version(d)
@@ -790,10 +801,12 @@ class CycleWorkflow:
             await self._record(
                 "PROPOSAL_REVISED", f"revised-v{summary.version}", actor=r.actor, opinion=r.note or reasons
             )
+            self._taken(r.actor)
             return summary.version
 
     @revise_proposal.validator
     def validate_revise_proposal(self, r: ProposalRevision) -> None:
+        self._check_request(r.actor)
         if self.phase != Phase.PROPOSAL or self.resubmitted or not self.note:
             raise _wrong_phase("ReviseProposal", "修改资金分配建议", self.phase, "PROPOSAL (after a return)")
         self._check_version(ProposalDecision(r.actor, r.proposal_version, False, ""))
@@ -817,10 +830,12 @@ class CycleWorkflow:
                     opinion=c.summary,
                 )
             self.resubmitted = True
+            self._taken(c.actor)
             return self._proposal.version
 
     @resubmit_proposal.validator
     def validate_resubmit_proposal(self, c: Conclusion) -> None:
+        self._check_request(c.actor)
         if self.phase != Phase.PROPOSAL or self.resubmitted or not self.history or not self.note:
             raise _wrong_phase(
                 "ResubmitProposal", "重新报送资金分配建议", self.phase, "PROPOSAL (after a return)"
@@ -851,10 +866,12 @@ class CycleWorkflow:
                 reservation = Reservation(self.inp.cycle_id, final.version, self._awards())
                 await self._act(CycleActivities.reserve_funds, reservation)
             self.outcome = o
+            self._taken(o.actor)
             return self._proposal.version
 
     @decide_publicity_outcome.validator
     def validate_decide_publicity_outcome(self, o: PublicityOutcome) -> None:
+        self._check_request(o.actor)
         if self.phase != Phase.PUBLICITY or self.outcome is not None:
             raise _wrong_phase("DecidePublicityOutcome", "公示结果确认", self.phase, "PUBLICITY")
         ends = self.deadline if self.v3 and self.deadline else self.publicity_ends_at
@@ -894,10 +911,12 @@ class CycleWorkflow:
                 await self._decide(CycleActivities.record_supervision_conclusion, record)
                 await self._record("SUPERVISION_CONCLUDED", "supervision", actor=c.actor, opinion=c.summary)
             self.supervision_done = True
+            self._taken(c.actor)
             return "closing"
 
     @conclude_supervision.validator
     def validate_conclude_supervision(self, c: Conclusion) -> None:
+        self._check_request(c.actor)
         if self.phase != Phase.SUPERVISING:
             raise _wrong_phase("ConcludeSupervision", "结束绩效监管", self.phase, "SUPERVISING")
 
@@ -918,10 +937,12 @@ class CycleWorkflow:
             if self.phase == Phase.PUBLICITY:
                 self.publicity_ends_at = new
             self.extensions += 1
+            self._taken(e.actor)
             return new.isoformat()
 
     @extend_deadline.validator
     def validate_extend_deadline(self, e: DeadlineExtension) -> None:
+        self._check_request(e.actor)
         if e.phase != self.phase or self.phase not in EXTENDABLE or self.deadline is None:
             raise _wrong_phase("ExtendDeadline", "延长期限", self.phase, ", ".join(EXTENDABLE))
         if not e.reason.strip():
@@ -955,10 +976,12 @@ class CycleWorkflow:
                 details={"step": attention.step},
             )
             self.resumptions += 1
+            self._taken(r.actor)
             return attention.step
 
     @resume.validator
     def validate_resume(self, r: Resumption) -> None:
+        self._check_request(r.actor)
         if self.attention is None:
             raise _refuse(
                 "FAILED_PRECONDITION",
@@ -970,6 +993,20 @@ class CycleWorkflow:
             raise _refuse("INVALID_ARGUMENT", "note: say what was fixed", "须说明已排除的问题", field="note")
 
     # ------------------------------------------------------------------ helpers
+
+    def _check_request(self, actor: Actor) -> None:
+        """A decision is taken once: a request id seen before is refused (a replayed payload)."""
+        if self.v3 and actor.request_id and actor.request_id in self.requests:
+            raise _refuse(
+                "ALREADY_EXISTS",
+                "this decision request was already received",
+                "该决定请求已受理，不能重复提交",
+                reason="DUPLICATE_REQUEST",
+            )
+
+    def _taken(self, actor: Actor) -> None:
+        if actor.request_id:
+            self.requests.add(actor.request_id)
 
     def _check_version(self, d: ProposalDecision) -> None:
         if self.proposal is None or d.proposal_version != self.proposal.version:
