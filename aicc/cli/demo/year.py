@@ -13,6 +13,7 @@ import grpc
 from aicc.cli.demo.province import CITIES, ENTERPRISES, EXPERTS, PHASE_ZH, TIER_ZH, Demo, say
 from aicc.funding.v1 import funding_pb2 as fpb
 from aicc.intake.v1 import intake_pb2 as inpb
+from aicc.platform.clock import beijing_date, now_utc
 from aicc.platform.money import format_wan_yuan
 from aicc.platform.policy import default_policy_dir, load_policy_text
 from aicc.review.v1 import review_pb2 as rpb
@@ -300,7 +301,14 @@ class Year:
         ).objection
         await d.stub("sd.industry", "review").RecordInvestigation(
             rpb.RecordInvestigationRequest(
-                objection_id=obj.objection_id, upheld=False, findings="经现场核查，算力规模属实，异议不成立"
+                objection_id=obj.objection_id,
+                upheld=False,
+                findings="经现场核查，算力规模属实，异议不成立",
+                investigator="省工信厅数据处 王某某",
+                evidence=["算力设备清单及采购发票", "现场核查记录"],
+                reply_to_objector="经现场核查，该单位算力规模属实，异议不成立",
+                reply_to_applicant="异议经调查不成立，公示结果不变",
+                investigated_on=beijing_date(now_utc()).isoformat(),
             )
         )
         say("  publicity: 1 real-name objection filed and investigated (dismissed)")
