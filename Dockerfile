@@ -33,6 +33,15 @@ RUN uv build --wheel --out-dir /tmp/dist \
  && /opt/venv/bin/pip install --no-deps /tmp/dist/aicc-*.whl \
  && /opt/venv/bin/python -m compileall -q /opt/venv/lib
 
+# ---------------------------------------------------------------- fonts
+# The CJK font embedded in official PDF documents (review's ExportDocument): Debian's
+# fonts-wqy-microhei, installed in a stage of its own so that the runtime stage runs no package
+# manager; the runtime copies the font file and its licence.
+FROM python:3.11.14-slim-bookworm AS fonts
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends fonts-wqy-microhei=0.2.0-beta-3.1 \
+ && rm -rf /var/lib/apt/lists/*
+
 # ---------------------------------------------------------------- runtime
 FROM python:3.11.14-slim-bookworm AS runtime
 LABEL org.opencontainers.image.title="aicc" \
@@ -50,6 +59,8 @@ RUN groupadd --system --gid 10001 aicc \
  && mkdir -p /var/lib/aicc /etc/aicc/policies \
  && chown 10001:10001 /var/lib/aicc
 COPY --from=builder /opt/venv /opt/venv
+COPY --from=fonts /usr/share/fonts/truetype/wqy/wqy-microhei.ttc /usr/share/fonts/truetype/wqy/wqy-microhei.ttc
+COPY --from=fonts /usr/share/doc/fonts-wqy-microhei/copyright /usr/share/doc/fonts-wqy-microhei/copyright
 COPY policies/ /etc/aicc/policies/
 WORKDIR /var/lib/aicc
 USER 10001:10001

@@ -22,13 +22,16 @@ from aicc.review.v1 import review_pb2_grpc
 from services.review.domain import (
     assignments,
     compliance,
+    documents,
     export_files,
     on_site,
     proposals,
     publicity,
     sheets,
 )
+from services.review.domain.documents import DocumentKind
 from services.review.domain.model import (
+    Announcement,
     AssignmentStatus,
     AssignmentView,
     Candidate,
@@ -42,7 +45,7 @@ from services.review.domain.model import (
     Proposal,
     ScoreSheet,
 )
-from services.review.domain.ports import ExpertRegistry, ReviewUnitOfWork
+from services.review.domain.ports import ExpertRegistry, IntakeApplications, ReviewUnitOfWork
 
 Context = grpc.aio.ServicerContext
 
@@ -63,9 +66,14 @@ ON_SITE_TO_PB = {
     OnSiteKind.SITE_VISIT: pb.ON_SITE_REVIEW_KIND_SITE_VISIT,
 }
 ON_SITE_FROM_PB = {v: k for k, v in ON_SITE_TO_PB.items()}
-EXPORTERS: dict[int, tuple[Callable[[export_files.ProposalDoc], bytes], str, str]] = {
-    pb.EXPORT_FORMAT_XLSX: (export_files.proposal_xlsx, "xlsx", export_files.XLSX_MEDIA_TYPE),
-    pb.EXPORT_FORMAT_PDF: (export_files.proposal_pdf, "pdf", export_files.PDF_MEDIA_TYPE),
+EXPORTERS: dict[int, tuple[Callable[[export_files.OfficialDocument], bytes], str, str]] = {
+    pb.EXPORT_FORMAT_XLSX: (export_files.document_xlsx, "xlsx", export_files.XLSX_MEDIA_TYPE),
+    pb.EXPORT_FORMAT_PDF: (export_files.document_pdf, "pdf", export_files.PDF_MEDIA_TYPE),
+}
+DOCUMENT_KINDS = {
+    pb.DOCUMENT_KIND_PROPOSAL: DocumentKind.PROPOSAL,
+    pb.DOCUMENT_KIND_PUBLICITY_NOTICE: DocumentKind.PUBLICITY_NOTICE,
+    pb.DOCUMENT_KIND_ANNOUNCEMENT: DocumentKind.ANNOUNCEMENT,
 }
 TWO = Decimal("0.01")
 
@@ -140,6 +148,10 @@ def line_pb(x: Mapping[str, Any]) -> pb.ProposalLine:
         budget_left_fen=x.get("budget_left_fen", 0),
         flagged_experts=list(x.get("flagged_experts") or []),
         tie_break=x.get("tie_break") or "",
+        uscc=x.get("uscc", ""),
+        cap_fen=x.get("cap_fen", 0),
+        revision_reason=x.get("revision_reason", ""),
+        flagged_expert_names=list(x.get("flagged_expert_names") or []),
     )
 
 
@@ -152,6 +164,36 @@ def proposal_pb(p: Proposal) -> pb.Proposal:
         allocated_fen=p.allocated_fen,
         reason=p.reason,
         created_at=ts(p.created_at),
+        basis=p.basis,
+        previous_version=p.previous_version,
+        reserve_count=p.reserve_count(),
+    )
+
+
+def announcement_pb(a: Announcement) -> pb.Announcement:
+    return pb.Announcement(
+        cycle_id=a.cycle_id,
+        proposal_version=a.proposal_version,
+        document_no=a.document_no,
+        announced_at=ts(a.announced_at),
+        announced_by=a.announced_by,
+        lines=[line_pb(x) for x in a.lines],
+    )
+
+
+def notice_pb(v: publicity.NoticeView) -> pb.PublicityNotice:
+    n = v.notice
+    return pb.PublicityNotice(
+        cycle_id=n.cycle_id,
+        proposal_version=n.proposal_version,
+        starts_at=ts(n.starts_at),
+        ends_at=ts(n.ends_at),
+        published_where=n.published_where,
+        closed=n.closed_at is not None,
+        changed=n.changed,
+        objections=v.objections,
+        closed_at=ts(n.closed_at),
+        result_version=n.result_version or 0,
     )
 
 
@@ -174,6 +216,12 @@ def objection_pb(o: Objection, contact: str) -> pb.Objection:
         status=OBJECTION_TO_PB[o.status],
         findings=o.findings,
         filed_at=ts(o.filed_at),
+        investigator=o.investigator,
+        evidence=list(o.evidence),
+        reply_to_objector=o.reply_to_objector,
+        reply_to_applicant=o.reply_to_applicant,
+        investigated_on=o.investigated_on,
+        concluded_at=ts(o.decided_at),
     )
 
 
@@ -201,10 +249,17 @@ class PagedRequest(Protocol):
 
 class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
     def __init__(
-        self, *, uow: ReviewUnitOfWork, experts: ExpertRegistry, cipher: FieldCipher, tokens: PageTokens
+        self,
+        *,
+        uow: ReviewUnitOfWork,
+        experts: ExpertRegistry,
+        intake: IntakeApplications,
+        cipher: FieldCipher,
+        tokens: PageTokens,
     ) -> None:
         self.uow = uow
         self.experts = experts  # identity's expert pool
+        self.intake = intake  # intake's recommended applications
         self.cipher = cipher  # SM4-GCM for objectors' contacts at rest
         self.tokens = tokens
 
@@ -272,6 +327,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         v.done()
         n = await compliance.open_review(
             self.uow,
+            self.intake,
             cycle_id=request.cycle_id,
             policy_json=request.policy_json,
             candidates=candidates,
@@ -302,10 +358,12 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
             )
         v.unique("decisions.application_id", [d.application_id for d in request.decisions])
         v.done()
-        decided, remaining = await compliance.record_compliance(
+        counts = await compliance.record_compliance(
             self.uow, cycle_id=request.cycle_id, decisions=decisions, now=now_utc()
         )
-        return pb.RecordComplianceDecisionsResponse(decided=decided, remaining=remaining)
+        return pb.RecordComplianceDecisionsResponse(
+            decided=counts.decided, remaining=counts.remaining, compliant=counts.compliant
+        )
 
     async def ListComplianceReviews(
         self, request: pb.ListComplianceReviewsRequest, context: Context
@@ -356,7 +414,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         v.non_negative("budget_fen", request.budget_fen)
         v.done()
         proposal = await proposals.compute_proposal(
-            self.uow, cycle_id=request.cycle_id, budget_fen=request.budget_fen, now=now_utc()
+            self.uow, self.experts, cycle_id=request.cycle_id, budget_fen=request.budget_fen, now=now_utc()
         )
         return pb.ComputeProposalResponse(proposal=proposal_pb(proposal))
 
@@ -369,12 +427,15 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         ends_at = from_ts(request.ends_at) if request.HasField("ends_at") else None
         if ends_at is None:
             v.fail("ends_at", "is required", "必填")
+        v.max_length("published_where", request.published_where, 200)
         v.done()
         await publicity.open_publicity(
             self.uow,
             cycle_id=request.cycle_id,
             proposal_version=request.proposal_version,
             ends_at=present(ends_at, "ends_at"),
+            published_where=request.published_where.strip(),
+            now=now_utc(),
         )
         return pb.OpenPublicityResponse()
 
@@ -384,8 +445,62 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.done()
-        proposal = await publicity.close_publicity(self.uow, cycle_id=request.cycle_id, now=now_utc())
-        return pb.ClosePublicityResponse(proposal=proposal_pb(proposal))
+        closed = await publicity.close_publicity(self.uow, cycle_id=request.cycle_id, now=now_utc())
+        return pb.ClosePublicityResponse(proposal=proposal_pb(closed.proposal), changed=closed.changed)
+
+    async def ReviseProposal(
+        self, request: pb.ReviseProposalRequest, context: Context
+    ) -> pb.ReviseProposalResponse:
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.positive("base_version", request.base_version)
+        changes = []
+        if v.required("changes", list(request.changes)):
+            for i, c in enumerate(request.changes):
+                f = f"changes[{i}]"
+                v.identifier(f"{f}.application_id", c.application_id)
+                v.non_negative(f"{f}.amount_fen", c.amount_fen)
+                v.required(f"{f}.reason", c.reason) and v.max_length(f"{f}.reason", c.reason, 2000)
+                changes.append(
+                    proposals.ChangeIn(c.application_id, c.amount_fen, c.reason.strip(), c.promote)
+                )
+            v.unique("changes.application_id", [c.application_id for c in request.changes])
+        v.max_length("note", request.note, 2000)
+        v.required("decided_by", request.decided_by) and v.max_length("decided_by", request.decided_by, 128)
+        v.done()
+        proposal = await proposals.revise_proposal(
+            self.uow,
+            cycle_id=request.cycle_id,
+            base_version=request.base_version,
+            changes=changes,
+            note=request.note.strip(),
+            decided_by=request.decided_by,
+            now=now_utc(),
+        )
+        return pb.ReviseProposalResponse(proposal=proposal_pb(proposal))
+
+    async def RecordAnnouncement(
+        self, request: pb.RecordAnnouncementRequest, context: Context
+    ) -> pb.RecordAnnouncementResponse:
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.non_negative("proposal_version", request.proposal_version)
+        v.required("document_no", request.document_no) and v.max_length(
+            "document_no", request.document_no, 100
+        )
+        v.required("announced_by", request.announced_by) and v.max_length(
+            "announced_by", request.announced_by, 128
+        )
+        v.done()
+        announcement = await publicity.record_announcement(
+            self.uow,
+            cycle_id=request.cycle_id,
+            proposal_version=request.proposal_version,
+            document_no=request.document_no.strip(),
+            announced_by=request.announced_by,
+            now=now_utc(),
+        )
+        return pb.RecordAnnouncementResponse(announcement=announcement_pb(announcement))
 
     # ------------------------------------------------------------------ experts
 
@@ -479,25 +594,71 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         proposal = await proposals.get_proposal(self.uow, cycle_id=request.cycle_id, version=request.version)
         return pb.GetProposalResponse(proposal=proposal_pb(proposal))
 
+    async def _export(
+        self, kind: DocumentKind, cycle_id: str, version: int, fmt: int
+    ) -> tuple[bytes, str, str]:
+        """(content, filename, media type) of an official document in the asked format."""
+        found = await documents.document(
+            self.uow, kind=kind, cycle_id=cycle_id, version=version, generated_at=now_utc()
+        )
+        render, ext, media_type = EXPORTERS[fmt]
+        content = await asyncio.to_thread(render, found.content)  # layout is CPU work: off the event loop
+        return content, f"{found.content.filename_stem}.{ext}", media_type
+
+    @staticmethod
+    def _check_export(v: Check, cycle_id: str, version: int, fmt: int) -> None:
+        v.identifier("cycle_id", cycle_id)
+        v.non_negative("version", version)
+        if fmt not in EXPORTERS:
+            v.fail("format", "must be EXPORT_FORMAT_XLSX or EXPORT_FORMAT_PDF", "须为 XLSX 或 PDF")
+
     async def ExportProposal(
         self, request: pb.ExportProposalRequest, context: Context
     ) -> pb.ExportProposalResponse:
         v = Check()
-        v.identifier("cycle_id", request.cycle_id)
-        v.non_negative("version", request.version)
-        if request.format not in EXPORTERS:
-            v.fail("format", "must be EXPORT_FORMAT_XLSX or EXPORT_FORMAT_PDF", "须为 XLSX 或 PDF")
+        self._check_export(v, request.cycle_id, request.version, request.format)
         v.done()
-        doc = await proposals.proposal_document(
-            self.uow, cycle_id=request.cycle_id, version=request.version, generated_at=now_utc()
+        content, filename, media_type = await self._export(
+            DocumentKind.PROPOSAL, request.cycle_id, request.version, request.format
         )
-        render, ext, media_type = EXPORTERS[request.format]
-        content = await asyncio.to_thread(render, doc)  # PDF layout is CPU work: off the event loop
-        return pb.ExportProposalResponse(
-            content=content,
-            filename=export_files.proposal_filename(doc.proposal.cycle_id, doc.proposal.version, ext),
-            media_type=media_type,
+        return pb.ExportProposalResponse(content=content, filename=filename, media_type=media_type)
+
+    async def ExportDocument(
+        self, request: pb.ExportDocumentRequest, context: Context
+    ) -> pb.ExportDocumentResponse:
+        v = Check()
+        self._check_export(v, request.cycle_id, request.version, request.format)
+        if request.kind not in DOCUMENT_KINDS:
+            v.fail("kind", "must be PROPOSAL, PUBLICITY_NOTICE or ANNOUNCEMENT", "须为拟支持名单、公示或公布")
+        v.done()
+        content, filename, media_type = await self._export(
+            DOCUMENT_KINDS[request.kind], request.cycle_id, request.version, request.format
         )
+        return pb.ExportDocumentResponse(content=content, filename=filename, media_type=media_type)
+
+    async def ListPublicityNotices(
+        self, request: pb.ListPublicityNoticesRequest, context: Context
+    ) -> pb.ListPublicityNoticesResponse:
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.done()
+        rpc, query = "ListPublicityNotices", {"cycle_id": request.cycle_id}
+        found = await publicity.notices(
+            self.uow, cycle_id=request.cycle_id, page=self._page(rpc, request, query)
+        )
+        return pb.ListPublicityNoticesResponse(
+            notices=[notice_pb(n) for n in found.items],
+            next_page_token=self._next(rpc, found.next_cursor, query),
+        )
+
+    async def GetAnnouncement(
+        self, request: pb.GetAnnouncementRequest, context: Context
+    ) -> pb.GetAnnouncementResponse:
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.done()
+        announcement = await publicity.get_announcement(self.uow, cycle_id=request.cycle_id)
+        return pb.GetAnnouncementResponse(announcement=announcement_pb(announcement))
 
     # ------------------------------------------------------------------ publicity
 
@@ -535,13 +696,34 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         v = Check()
         v.identifier("objection_id", request.objection_id)
         v.required("findings", request.findings) and v.max_length("findings", request.findings, 10000)
+        v.required("investigator", request.investigator) and v.max_length(
+            "investigator", request.investigator, 200
+        )
+        evidence = [x.strip() for x in request.evidence]
+        for i, x in enumerate(evidence):
+            v.required(f"evidence[{i}]", x) and v.max_length(f"evidence[{i}]", x, 2000)
+        if len(evidence) > 100:
+            v.fail("evidence", "must list at most 100 items", "不得超过100项")
+        for name in ("reply_to_objector", "reply_to_applicant"):
+            value = getattr(request, name)
+            v.required(name, value) and v.max_length(name, value, 10000)
+        on = v.iso_date("investigated_on", request.investigated_on)
+        if on is not None and on > beijing_date(now_utc()):
+            v.fail("investigated_on", "must not be in the future", "不得晚于今天")
         v.done()
         objection, proposal = await publicity.record_investigation(
             self.uow,
             principal(),
             objection_id=request.objection_id,
-            upheld=request.upheld,
-            findings=request.findings,
+            investigation=publicity.Investigation(
+                upheld=request.upheld,
+                findings=request.findings,
+                investigator=request.investigator.strip(),
+                evidence=evidence,
+                reply_to_objector=request.reply_to_objector,
+                reply_to_applicant=request.reply_to_applicant,
+                investigated_on=present(on, "investigated_on").isoformat(),
+            ),
             now=now_utc(),
         )
         return pb.RecordInvestigationResponse(

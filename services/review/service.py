@@ -1,5 +1,6 @@
 """How review is served: the App builds its dependencies (the unit of work on its own database, the
-SM4-GCM cipher for objectors' contacts at rest, identity's expert pool over gRPC, the page tokens)
+SM4-GCM cipher for objectors' contacts at rest, identity's expert pool and intake's recommended
+applications over gRPC, the page tokens)
 and hands them to the servicer; tokens are verified with identity's published keys."""
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from aicc.platform.db import unit_of_work
 from aicc.platform.pagination import PageTokens
 from aicc.platform.server import BaseApp, Runtime, ServiceSpec
 from aicc.review.v1 import review_pb2, review_pb2_grpc
-from services.review.adapters import IdentityExpertRegistry
+from services.review.adapters import IdentityExpertRegistry, IntakeRecommendedApplications
 from services.review.api import ReviewServicer
 from services.review.domain import publicity
-from services.review.domain.ports import ExpertRegistry, ReviewUnitOfWork
+from services.review.domain.ports import ExpertRegistry, IntakeApplications, ReviewUnitOfWork
 from services.review.store import ReviewStore
 
 
@@ -26,10 +27,13 @@ class ReviewApp(BaseApp):
         self.cipher: FieldCipher = cipher_from_settings(rt.settings)
         self.uow: ReviewUnitOfWork = unit_of_work(rt.db, ReviewStore)
         self.experts: ExpertRegistry = IdentityExpertRegistry(rt.clients)
+        self.intake: IntakeApplications = IntakeRecommendedApplications(rt.clients)
         self.tokens = PageTokens(rt.audit_key)
 
     def register(self, server: grpc.aio.Server) -> None:
-        servicer = ReviewServicer(uow=self.uow, experts=self.experts, cipher=self.cipher, tokens=self.tokens)
+        servicer = ReviewServicer(
+            uow=self.uow, experts=self.experts, intake=self.intake, cipher=self.cipher, tokens=self.tokens
+        )
         review_pb2_grpc.add_ReviewServiceServicer_to_server(servicer, server)
 
     async def start(self) -> None:

@@ -2,8 +2,9 @@
 (:class:`services.review.domain.ports.ReviewRepository`): it takes and returns domain entities,
 never rows. Nothing outside this service reads these tables.
 
-Score sheets and proposals are append-only: a correction is a new sheet version, an upheld
-objection a new proposal version; earlier rows are never updated."""
+Score sheets, proposals and announcements are append-only: a correction is a new sheet version, a
+revision or an upheld objection a new proposal version; earlier rows are never updated. A publicity
+notice is updated once, when its publicity closes."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from aicc.platform.clock import now_utc
 from aicc.platform.db import UtcDateTime, keyset_page, to_entity, values_of
 from aicc.platform.pagination import Page, PageRequest
 from services.review.domain.model import (
+    Announcement,
     Assignment,
     Candidate,
     ComplianceReview,
@@ -32,6 +34,7 @@ from services.review.domain.model import (
     Objection,
     OnSiteReview,
     Proposal,
+    PublicityNotice,
     ReviewCycle,
     ScoreSheet,
 )
@@ -79,6 +82,8 @@ class CandidateRow(Base, table=True):
     materials: list[dict[str, Any]] = Field(
         default_factory=list, sa_type=JSON, sa_column_kwargs={"server_default": "[]"}
     )
+    # The applicant's unified social credit code (intake's), for official lists.
+    uscc: str = Field(default="", sa_type=String(18), sa_column_kwargs={"server_default": ""})
 
 
 class ComplianceReviewRow(Base, table=True):
@@ -136,12 +141,12 @@ class ScoreSheetRow(Base, table=True):
 
 
 class ProposalRow(Base, table=True):
-    """Immutable: an upheld objection appends a new version."""
+    """Immutable: a revision or an upheld objection appends a new version."""
 
     __tablename__ = "proposals"
     cycle_id: str = Field(sa_type=String(64), primary_key=True)
     version: int = Field(sa_type=Integer, primary_key=True)
-    # ProposalLine data (decimals as strings), each with the applicant's "organization_id".
+    # ProposalLine data (decimals as strings), each with the applicant's "organization_id" (model.Proposal).
     lines: list[dict[str, Any]] = Field(sa_type=JSON)
     budget_fen: int = Field(sa_type=BigInteger)
     allocated_fen: int = Field(sa_type=BigInteger)
@@ -149,6 +154,16 @@ class ProposalRow(Base, table=True):
     # Applications removed by upheld objections up to this version.
     removed_application_ids: list[str] = Field(sa_type=JSON)
     created_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    basis: str = Field(
+        default="computed", sa_type=String(32), sa_column_kwargs={"server_default": "computed"}
+    )
+    previous_version: int = Field(default=0, sa_type=Integer, sa_column_kwargs={"server_default": "0"})
+    decided_by: str = Field(default="", sa_type=String(128), sa_column_kwargs={"server_default": ""})
+    note: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    # A revision's changes as asked: [{"application_id", "amount_fen", "reason", "promote"}].
+    changes: list[dict[str, Any]] = Field(
+        default_factory=list, sa_type=JSON, sa_column_kwargs={"server_default": "[]"}
+    )
 
 
 class ObjectionRow(Base, table=True):
@@ -168,6 +183,40 @@ class ObjectionRow(Base, table=True):
     decided_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     resulting_proposal_version: int | None = Field(default=None, sa_type=Integer)
     filed_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    # The investigation (调查核实).
+    investigator: str = Field(default="", sa_type=String(200), sa_column_kwargs={"server_default": ""})
+    evidence: list[str] = Field(default_factory=list, sa_type=JSON, sa_column_kwargs={"server_default": "[]"})
+    reply_to_objector: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    reply_to_applicant: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    investigated_on: str = Field(default="", sa_type=String(10), sa_column_kwargs={"server_default": ""})
+    publicised_version: int | None = Field(default=None, sa_type=Integer)
+
+
+class PublicityNoticeRow(Base, table=True):
+    """One publicity (公示) of a proposal version; closed once, when its publicity ends."""
+
+    __tablename__ = "publicity_notices"
+    cycle_id: str = Field(sa_type=String(64), primary_key=True)
+    proposal_version: int = Field(sa_type=Integer, primary_key=True)
+    starts_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    ends_at: datetime = Field(sa_type=UtcDateTime)
+    published_where: str = Field(sa_type=String(200))
+    closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    changed: bool = Field(default=False, sa_type=Boolean)
+    result_version: int | None = Field(default=None, sa_type=Integer)
+
+
+class AnnouncementRow(Base, table=True):
+    """The announcement (发文公布) of a cycle's final list. Immutable."""
+
+    __tablename__ = "announcements"
+    cycle_id: str = Field(sa_type=String(64), primary_key=True)
+    proposal_version: int = Field(sa_type=Integer)
+    document_no: str = Field(sa_type=String(100))
+    announced_at: datetime = Field(sa_type=UtcDateTime)
+    announced_by: str = Field(sa_type=String(128))
+    # The announced (funded) lines as they were announced (model.Proposal's line dicts).
+    lines: list[dict[str, Any]] = Field(sa_type=JSON)
 
 
 class OnSiteReviewRow(Base, table=True):
@@ -201,6 +250,7 @@ ASSIGNMENT_ORDER = (
 )
 COMPLIANCE_ORDER = (_c(ComplianceReviewRow, "application_id"),)  # within one cycle
 OBJECTION_ORDER = (_c(ObjectionRow, "filed_at"), _c(ObjectionRow, "objection_id"))
+NOTICE_ORDER = (_c(PublicityNoticeRow, "proposal_version"),)  # within one cycle
 ON_SITE_ORDER = (
     _c(OnSiteReviewRow, "held_on"),
     _c(OnSiteReviewRow, "recorded_at"),
@@ -382,6 +432,40 @@ class ReviewStore:
         )
         row = (await self.s.execute(q)).scalar_one_or_none()
         return _entity(Proposal, row) if row else None
+
+    # -- publicity notices and the announcement
+
+    async def add_notice(self, notice: PublicityNotice) -> None:
+        await self._add([PublicityNoticeRow(**_values(notice))])
+
+    async def save_notice(self, notice: PublicityNotice) -> None:
+        await self._save(PublicityNoticeRow, (notice.cycle_id, notice.proposal_version), notice)
+
+    async def notice(self, cycle_id: str, proposal_version: int) -> PublicityNotice | None:
+        row = await self.s.get(PublicityNoticeRow, (cycle_id, proposal_version))
+        return _entity(PublicityNotice, row) if row else None
+
+    async def latest_notice(self, cycle_id: str) -> PublicityNotice | None:
+        q = (
+            select(PublicityNoticeRow)
+            .where(col(PublicityNoticeRow.cycle_id) == cycle_id)
+            .order_by(col(PublicityNoticeRow.proposal_version).desc())
+            .limit(1)
+        )
+        row = (await self.s.execute(q)).scalar_one_or_none()
+        return _entity(PublicityNotice, row) if row else None
+
+    async def notices_page(self, cycle_id: str, page: PageRequest) -> Page[PublicityNotice]:
+        q = select(PublicityNoticeRow).where(col(PublicityNoticeRow.cycle_id) == cycle_id)
+        rows, cursor = await keyset_page(self.s, q, NOTICE_ORDER, after=page.after, size=page.size)
+        return Page([_entity(PublicityNotice, r) for r in rows], cursor)
+
+    async def add_announcement(self, announcement: Announcement) -> None:
+        await self._add([AnnouncementRow(**_values(announcement))])
+
+    async def announcement(self, cycle_id: str) -> Announcement | None:
+        row = await self.s.get(AnnouncementRow, cycle_id)
+        return _entity(Announcement, row) if row else None
 
     # -- objections
 

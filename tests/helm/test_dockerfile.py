@@ -71,6 +71,21 @@ def test_final_stage_installs_no_compiler_and_copies_the_venv():
     assert any(op == "RUN" and "--require-hashes" in args for op, args in builder)
 
 
+def test_the_runtime_has_the_cjk_font_official_pdfs_embed():
+    """Review's PDF documents embed WenQuanYi Micro Hei from Debian's fonts-wqy-microhei: an earlier
+    stage installs the package (the final stage runs no package manager) and the final stage copies
+    the font where review looks first."""
+    from services.review.domain.export_files import FONT_FILES
+
+    assert any(
+        op == "RUN" and "apt-get install" in args and "fonts-wqy-microhei" in args
+        for stage in stages()[:-1]
+        for op, args in stage
+    )
+    copies = [args.split() for op, args in stages()[-1] if op == "COPY" and "--from=fonts" in args]
+    assert str(FONT_FILES[0]) in [c[-1] for c in copies], copies
+
+
 def test_runtime_settings():
     final = dict((op, args) for op, args in stages()[-1] if op in ("ENTRYPOINT", "CMD", "WORKDIR"))
     assert json.loads(final["ENTRYPOINT"]) == ["aicc"]

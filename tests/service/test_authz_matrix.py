@@ -77,6 +77,7 @@ ROLE_USER = {
 CYCLE_IN, CYCLE_RV, CYCLE_PUB, CYCLE_FU = "mx-intake", "mx-review", "mx-publicity", "mx-funding"
 FISCAL_YEAR = datetime.now(UTC).year  # the appropriation the matrix's budgets draw from
 FINANCE_OPINION = "secret-finance-opinion"
+CYCLE_ANN = "mx-announced"  # review: publicised without change and announced
 
 
 def stamp(dt: datetime) -> Timestamp:
@@ -285,7 +286,7 @@ async def seed(w: World) -> None:  # noqa: C901 - the matrix world, built in one
     # review, funding and supervision: seeded directly with the workflow's own (system) RPCs.
     rv = w.stub("review", "system")
     base = datetime(2026, 5, 1, tzinfo=UTC)
-    for cycle in (CYCLE_RV, CYCLE_PUB):
+    for cycle in (CYCLE_RV, CYCLE_PUB, CYCLE_ANN):
         cands = [
             rpb.Candidate(
                 application_id=w.rv_app(cycle, k),
@@ -355,6 +356,14 @@ async def seed(w: World) -> None:  # noqa: C901 - the matrix world, built in one
                 cycle_id=cycle, proposal_version=1, ends_at=stamp(datetime.now(UTC) + timedelta(days=5))
             )
         )
+        if cycle == CYCLE_ANN:
+            await rv.ClosePublicity(rpb.ClosePublicityRequest(cycle_id=cycle))
+            await rv.RecordAnnouncement(
+                rpb.RecordAnnouncementRequest(
+                    cycle_id=cycle, document_no="矩阵〔2026〕1号", announced_by="system"
+                )
+            )
+            continue
         obj = await w.stub("review", "app_Q1").FileObjection(
             rpb.FileObjectionRequest(
                 cycle_id=cycle,
@@ -542,6 +551,11 @@ def _reads() -> dict[str, Callable[[World], object]]:
         "ListOnSiteReviews": lambda w: rpb.ListOnSiteReviewsRequest(cycle_id=CYCLE_RV),
         "GetPanelDraw": lambda w: rpb.GetPanelDrawRequest(cycle_id=CYCLE_RV),
         "ListObjections": lambda w: rpb.ListObjectionsRequest(cycle_id=CYCLE_PUB),
+        "ExportDocument": lambda w: rpb.ExportDocumentRequest(
+            cycle_id=CYCLE_ANN, kind=rpb.DOCUMENT_KIND_ANNOUNCEMENT, format=rpb.EXPORT_FORMAT_XLSX
+        ),
+        "ListPublicityNotices": lambda w: rpb.ListPublicityNoticesRequest(cycle_id=CYCLE_PUB),
+        "GetAnnouncement": lambda w: rpb.GetAnnouncementRequest(cycle_id=CYCLE_ANN),
         "GetBudget": lambda w: fpb.GetBudgetRequest(cycle_id=CYCLE_FU),
         "ListDisbursements": lambda w: fpb.ListDisbursementsRequest(cycle_id=CYCLE_FU),
         "ListLedgerEntries": lambda w: fpb.ListLedgerEntriesRequest(cycle_id=CYCLE_FU),
@@ -972,6 +986,42 @@ def _cases() -> list[Case]:
         lambda w: rpb.RecordInvestigationRequest(objection_id=w.objection, upheld=True, findings="x"),
         obj_secrets,
     )
+    # Official documents are the province's and auditors'; publicity and announcement are public acts
+    # (Art. 10) that every signed-in reader may read, whatever their city or organisation.
+    C += _deny(
+        "ExportDocument",
+        "review",
+        "ExportDocument",
+        ["app_J1", "jn_ind", "qd_fin", "expert1", "operator"],
+        lambda w: rpb.ExportDocumentRequest(
+            cycle_id=CYCLE_ANN, kind=rpb.DOCUMENT_KIND_PROPOSAL, format=rpb.EXPORT_FORMAT_PDF
+        ),
+        lambda w: [w.name("J1"), w.rv_app(CYCLE_ANN, "J1")],
+    )
+    C += [
+        Case(
+            f"{m}-public-{u}",
+            "review",
+            m,
+            u,
+            req,
+            "allow",
+            present=present,
+        )
+        for m, req, present in (
+            (
+                "GetAnnouncement",
+                lambda w: rpb.GetAnnouncementRequest(cycle_id=CYCLE_ANN),
+                lambda w: ["矩阵〔2026〕1号", w.name("J1")],
+            ),
+            (
+                "ListPublicityNotices",
+                lambda w: rpb.ListPublicityNoticesRequest(cycle_id=CYCLE_PUB),
+                lambda w: [CYCLE_PUB],
+            ),
+        )
+        for u in ("app_Q1", "qd_ind", "expert1")
+    ]
     C += _deny(
         "FileObjection-wrong-role",
         "review",

@@ -3,16 +3,20 @@ the proposal, publicity, objections; and each kind of error."""
 
 from __future__ import annotations
 
+import io
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import grpc
+import openpyxl
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from pypdf import PdfReader
 
 from aicc.identity.v1 import identity_pb2 as ipb
+from aicc.platform.clock import beijing_date
 from aicc.platform.policy import find_policy
 from aicc.platform.status import read_error
 from aicc.review.v1 import review_pb2 as pb
@@ -216,6 +220,22 @@ async def score_everything(suite, w: World, cycle: str, fractions: dict[str, str
                     assignment_id=a.assignment_id, scores=sheet(fractions[a.application_id])
                 )
             )
+
+
+def investigation(
+    objection_id: str, *, upheld: bool, findings: str = "经核实"
+) -> pb.RecordInvestigationRequest:
+    """A complete investigation record (调查核实), concluded today (Beijing)."""
+    return pb.RecordInvestigationRequest(
+        objection_id=objection_id,
+        upheld=upheld,
+        findings=findings,
+        investigator="王调查（省工信厅数据处）",
+        evidence=["申报材料复核记录", "现场核查笔录"],
+        reply_to_objector="经调查核实，已书面答复异议人",
+        reply_to_applicant="已书面告知申报单位调查结论",
+        investigated_on=beijing_date(datetime.now(UTC)).isoformat(),
+    )
 
 
 async def expect(code: grpc.StatusCode, coro):
@@ -478,34 +498,53 @@ async def test_full_review_from_compliance_to_announcement(suite):
     assert objection.objection_id in err.message
 
     province = suite.stub("review", w.province)
-    await expect(
+    # An investigation is a complete record: who, the conclusion, both replies and the date.
+    err = await expect(
         grpc.StatusCode.INVALID_ARGUMENT,
         province.RecordInvestigation(
             pb.RecordInvestigationRequest(objection_id=objection.objection_id, upheld=True)
         ),
     )
+    assert {v.field for v in err.violations} == {
+        "findings",
+        "investigator",
+        "reply_to_objector",
+        "reply_to_applicant",
+        "investigated_on",
+    }
+    tomorrow = beijing_date(datetime.now(UTC) + timedelta(days=1)).isoformat()
+    late = investigation(objection.objection_id, upheld=True)
+    late.investigated_on = tomorrow
+    err = await expect(grpc.StatusCode.INVALID_ARGUMENT, province.RecordInvestigation(late))
+    assert [v.field for v in err.violations] == ["investigated_on"]
     await expect(
         grpc.StatusCode.NOT_FOUND,
-        province.RecordInvestigation(
-            pb.RecordInvestigationRequest(objection_id="obj_nope", upheld=True, findings="x")
-        ),
+        province.RecordInvestigation(investigation("obj_nope", upheld=True, findings="x")),
     )
     dismissed = await province.RecordInvestigation(
-        pb.RecordInvestigationRequest(
-            objection_id=dismissed_one.objection_id, upheld=False, findings="经核实无问题"
-        )
+        investigation(dismissed_one.objection_id, upheld=False, findings="经核实无问题")
     )
     assert dismissed.objection.status == pb.OBJECTION_STATUS_DISMISSED
     assert not dismissed.HasField("proposal")
 
     upheld = await province.RecordInvestigation(
-        pb.RecordInvestigationRequest(
-            objection_id=objection.objection_id, upheld=True, findings="经核实数据造假"
-        )
+        investigation(objection.objection_id, upheld=True, findings="经核实数据造假")
     )
     assert upheld.objection.status == pb.OBJECTION_STATUS_UPHELD
+    # The investigation is on the objection: investigator, evidence, replies, dates.
+    o = upheld.objection
+    assert o.investigator == "王调查（省工信厅数据处）"
+    assert list(o.evidence) == ["申报材料复核记录", "现场核查笔录"]
+    assert (o.reply_to_objector, o.reply_to_applicant) == (
+        "经调查核实，已书面答复异议人",
+        "已书面告知申报单位调查结论",
+    )
+    assert o.investigated_on == beijing_date(datetime.now(UTC)).isoformat()
+    assert o.HasField("concluded_at")
+    assert o.findings == "经核实数据造假"
     v2 = upheld.proposal
     assert v2.version == 2
+    assert (v2.basis, v2.previous_version) == ("objection_upheld", 1)
     assert objection.objection_id in v2.reason
     assert "app-a" in v2.reason
     lines2 = {x.application_id: x for x in v2.lines}
@@ -513,15 +552,16 @@ async def test_full_review_from_compliance_to_announcement(suite):
     assert lines2["app-b"].rank == 1
     assert lines2["app-b"].amount_fen == 1_000_000 * 100
     assert all(x.organization_id == org_of[x.application_id] for x in v2.lines)
-    # The reserve moved up into the freed budget.
+    # The reserve moved up into the freed budget, and its line says why.
     assert not lines2["app-c"].reserve
     assert lines2["app-c"].amount_fen == 1_000_000 * 100
+    assert objection.objection_id in lines2["app-c"].revision_reason
+    assert v2.allocated_fen == 2_000_000 * 100
+    assert v2.reserve_count == 0
     # A decided objection cannot be decided again.
     await expect(
         grpc.StatusCode.FAILED_PRECONDITION,
-        province.RecordInvestigation(
-            pb.RecordInvestigationRequest(objection_id=objection.objection_id, upheld=False, findings="改判")
-        ),
+        province.RecordInvestigation(investigation(objection.objection_id, upheld=False, findings="改判")),
     )
     # Earlier versions are kept; version 0 is the latest.
     assert (
@@ -550,13 +590,18 @@ async def test_full_review_from_compliance_to_announcement(suite):
     )
     assert [v.field for v in err.violations] == ["page_token"]
 
-    final = (await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id=cycle))).proposal
+    # The upheld objection changed the list: version 2 goes back to PROPOSAL (finance concurrence,
+    # party-group approval and its own publicity before anything is announced or paid).
+    closed = await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id=cycle))
+    final = closed.proposal
+    assert closed.changed
     assert final.version == 2
     assert final.lines
     assert all(x.organization_id == org_of[x.application_id] for x in final.lines)
-    assert (await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id=cycle))).proposal.version == 2
+    again_closed = await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id=cycle))
+    assert (again_closed.proposal.version, again_closed.changed) == (2, True)
     err = await expect(grpc.StatusCode.FAILED_PRECONDITION, appl.FileObjection(obj_req))
-    assert err.metadata["phase"] == "ANNOUNCED"
+    assert err.metadata["phase"] == "PROPOSAL"
 
 
 # ---------------------------------------------------------------------------------- the draw
@@ -778,8 +823,12 @@ async def test_phase_and_publicity_errors(suite):
         ),
     )
     assert err.metadata["phase"] == "PUBLICITY"
-    final = (await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id="cycle-p"))).proposal
-    assert [x.application_id for x in sorted(final.lines, key=lambda x: x.rank)] == ["app-b", "app-c"]
+    closed = await worker.ClosePublicity(pb.ClosePublicityRequest(cycle_id="cycle-p"))
+    assert not closed.changed
+    assert [x.application_id for x in sorted(closed.proposal.lines, key=lambda x: x.rank)] == [
+        "app-b",
+        "app-c",
+    ]
 
 
 async def test_recusal_without_replacement_still_recuses(suite):
@@ -836,6 +885,21 @@ async def test_proposal_flags_a_deviant_expert_and_names_the_tie_breaker(suite):
     assert lines["app-b"].tie_break == ""
     assert (lines["app-c"].rank, lines["app-d"].rank) == (2, 3)
     assert lines["app-c"].tie_break == lines["app-d"].tie_break == "submitted_at"
+    # Officials read the expert's name (identity's display name), never the internal id.
+    name = next(f"专家{k}" for k, uid in w.experts.items() if uid == deviant)
+    assert list(lines["app-b"].flagged_expert_names) == [name]
+    province = suite.stub("review", w.province)
+    export = pb.ExportDocumentRequest(cycle_id=cycle, kind=pb.DOCUMENT_KIND_PROPOSAL)
+    export.format = pb.EXPORT_FORMAT_PDF
+    pdf = (await province.ExportDocument(export)).content
+    text = "".join("".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert f"评审专家{name}的评分与专家组均值偏差较大" in text
+    assert deviant not in text
+    export.format = pb.EXPORT_FORMAT_XLSX
+    ws = openpyxl.load_workbook(io.BytesIO((await province.ExportDocument(export)).content)).active
+    cells = [str(v) for row in ws.iter_rows(values_only=True) for v in row if v is not None]
+    assert any(name in c for c in cells)
+    assert not any(deviant in c for c in cells)
 
 
 # ---------------------------------------------------------------------------------- on-site reviews
@@ -1084,9 +1148,7 @@ async def test_objector_contact_is_encrypted_at_rest_clear_for_province_industry
     assert contacts(await finance.ListObjections(listing)) == masked
     assert contacts(await worker.ListObjections(listing)) == masked
     decided = await province.RecordInvestigation(
-        pb.RecordInvestigationRequest(
-            objection_id=by_mail.objection_id, upheld=False, findings="经核实无问题"
-        )
+        investigation(by_mail.objection_id, upheld=False, findings="经核实无问题")
     )
     assert decided.objection.objector_contact == email
 

@@ -27,7 +27,7 @@ from services.review.domain import assignments, compliance, proposals, publicity
 from services.review.domain.model import Candidate, Material, Phase
 from services.review.domain.panels import Period
 from services.review.store import ReviewStore
-from tests.support.fakes_review import FakeExpertRegistry
+from tests.support.fakes_review import FakeExpertRegistry, FakeIntakeApplications
 
 NOW = datetime(2026, 9, 1, 2, 0, tzinfo=UTC)
 CYCLE = "c-2026"
@@ -80,7 +80,12 @@ async def open_and_decide(uow, *, decide: bool = True) -> None:
         for i, k in enumerate("abc")
     ]
     await compliance.open_review(
-        uow, cycle_id=CYCLE, policy_json=policy_json(), candidates=candidates, now=NOW
+        uow,
+        FakeIntakeApplications(),
+        cycle_id=CYCLE,
+        policy_json=policy_json(),
+        candidates=candidates,
+        now=NOW,
     )
     if decide:
         await compliance.record_compliance(
@@ -232,10 +237,10 @@ async def test_every_proposal_answer_names_the_applicant_organisation(uow, regis
     await open_and_decide(uow)
     await assignments.draw_panels(uow, registry, cycle_id=CYCLE, seed=7, now=NOW)
     await _score_all(uow)
-    computed = await proposals.compute_proposal(uow, cycle_id=CYCLE, budget_fen=0, now=NOW)
+    computed = await proposals.compute_proposal(uow, registry, cycle_id=CYCLE, budget_fen=0, now=NOW)
     expected = {"app-a": "org_a", "app-b": "org_b", "app-c": "org_c"}
     assert {x["application_id"]: x["organization_id"] for x in computed.lines} == expected
-    again = await proposals.compute_proposal(uow, cycle_id=CYCLE, budget_fen=0, now=NOW)
+    again = await proposals.compute_proposal(uow, registry, cycle_id=CYCLE, budget_fen=0, now=NOW)
     assert again == computed
 
     # A version stored before lines named their organisation is answered with it.
@@ -246,9 +251,13 @@ async def test_every_proposal_answer_names_the_applicant_organisation(uow, regis
     assert {x["application_id"]: x["organization_id"] for x in read.lines} == expected
     assert [{k: v for k, v in x.items() if k != "organization_id"} for x in read.lines] == legacy
 
-    await publicity.open_publicity(uow, cycle_id=CYCLE, proposal_version=0, ends_at=NOW + timedelta(days=7))
-    final = await publicity.close_publicity(uow, cycle_id=CYCLE, now=NOW)
+    await publicity.open_publicity(
+        uow, cycle_id=CYCLE, proposal_version=0, ends_at=NOW + timedelta(days=7), published_where="", now=NOW
+    )
+    closed = await publicity.close_publicity(uow, cycle_id=CYCLE, now=NOW)
+    final = closed.proposal
     assert final.version == 2
+    assert not closed.changed
     assert {x["application_id"]: x["organization_id"] for x in final.lines} == expected
 
 
@@ -304,3 +313,56 @@ async def test_the_identity_adapter_reports_identity_unreachable_as_unavailable(
     with pytest.raises(Unavailable) as e:
         await IdentityExpertRegistry(SimpleNamespace(identity=Down())).experts()
     assert e.value.reason == "DEPENDENCY_UNAVAILABLE"
+
+
+# ------------------------------------------------------------------- candidates from intake
+
+
+def _recommended(k: str, cycle: str = CYCLE) -> Candidate:
+    return Candidate(
+        cycle_id=cycle,
+        application_id=f"app-{k}",
+        organization_id=f"org_{k}",
+        operator_organization_id="",
+        enterprise_name=f"企业{k.upper()}",
+        city_code="370200",
+        submitted_at=NOW - timedelta(days=90),
+        materials=[Material(f"m-{k}", "application_form", f"{k}.pdf", "ab" * 32, 10)],
+        uscc=f"91370200MA3C000{k.upper()}XY",
+    )
+
+
+async def test_without_candidates_the_review_opens_with_intakes_recommended_applications(uow):
+    intake = FakeIntakeApplications({CYCLE: [_recommended("a"), _recommended("b"), _recommended("a")]})
+    intake.unavailable_times = 1
+    with pytest.raises(Unavailable):
+        await compliance.open_review(
+            uow, intake, cycle_id=CYCLE, policy_json=policy_json(), candidates=[], now=NOW
+        )
+    async with uow() as repo:
+        assert await repo.cycle(CYCLE) is None  # nothing opened
+    n = await compliance.open_review(
+        uow, intake, cycle_id=CYCLE, policy_json=policy_json(), candidates=[], now=NOW
+    )
+    assert n == 2  # each application once, even when intake lists one twice
+    async with uow() as repo:
+        stored = await repo.candidates(CYCLE)
+    assert [(c.application_id, c.uscc, [m.material_id for m in c.materials]) for c in stored] == [
+        ("app-a", "91370200MA3C000AXY", ["m-a"]),
+        ("app-b", "91370200MA3C000BXY", ["m-b"]),
+    ]
+    # Repeated by the workflow: the same count, intake not asked again.
+    again = await compliance.open_review(
+        uow, intake, cycle_id=CYCLE, policy_json=policy_json(), candidates=[], now=NOW
+    )
+    assert (again, intake.calls) == (2, [CYCLE, CYCLE])
+    # Candidates given in the request (recorded histories) are still taken as they are.
+    given = await compliance.open_review(
+        uow,
+        intake,
+        cycle_id="c-given",
+        policy_json=policy_json(),
+        candidates=[_recommended("z", "c-given")],
+        now=NOW,
+    )
+    assert (given, intake.calls) == (1, [CYCLE, CYCLE])

@@ -334,17 +334,21 @@ class RecordComplianceDecisionsResponse(_message.Message):
 
     DECIDED_FIELD_NUMBER: _builtins.int
     REMAINING_FIELD_NUMBER: _builtins.int
+    COMPLIANT_FIELD_NUMBER: _builtins.int
     decided: _builtins.int
     remaining: _builtins.int
+    compliant: _builtins.int
+    """Of the decided, how many are compliant (the cycle's counts, not only this request's)."""
     def __init__(
         self,
         *,
         decided: _builtins.int = ...,
         remaining: _builtins.int = ...,
+        compliant: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["decided", b"decided", "remaining", b"remaining"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["compliant", b"compliant", "decided", b"decided", "remaining", b"remaining"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1637,8 +1641,13 @@ class ProposalChange(_message.Message):
     PROMOTE_FIELD_NUMBER: _builtins.int
     application_id: _builtins.str
     amount_fen: _builtins.int
+    """At most the line's cap_fen (Art. 11 "at most"); 0 removes the award. With promote, 0 means the
+    line's cap.
+    """
     reason: _builtins.str
+    """Required: recorded on the line as its revision_reason."""
     promote: _builtins.bool
+    """Brings a reserve line into the funded list."""
     def __init__(
         self,
         *,
@@ -1846,6 +1855,8 @@ class PublicityNotice(_message.Message):
     CLOSED_FIELD_NUMBER: _builtins.int
     CHANGED_FIELD_NUMBER: _builtins.int
     OBJECTIONS_FIELD_NUMBER: _builtins.int
+    CLOSED_AT_FIELD_NUMBER: _builtins.int
+    RESULT_VERSION_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     proposal_version: _builtins.int
     published_where: _builtins.str
@@ -1853,10 +1864,16 @@ class PublicityNotice(_message.Message):
     """Open, or closed (with whether upheld objections changed the list)."""
     changed: _builtins.bool
     objections: _builtins.int
+    result_version: _builtins.int
+    """The proposal version the publicity closed with: the publicised one, or the version upheld
+    objections produced (changed).
+    """
     @_builtins.property
     def starts_at(self) -> _timestamp_pb2.Timestamp: ...
     @_builtins.property
     def ends_at(self) -> _timestamp_pb2.Timestamp: ...
+    @_builtins.property
+    def closed_at(self) -> _timestamp_pb2.Timestamp: ...
     def __init__(
         self,
         *,
@@ -1868,10 +1885,12 @@ class PublicityNotice(_message.Message):
         closed: _builtins.bool = ...,
         changed: _builtins.bool = ...,
         objections: _builtins.int = ...,
+        closed_at: _timestamp_pb2.Timestamp | None = ...,
+        result_version: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["ends_at", b"ends_at", "starts_at", b"starts_at"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["closed_at", b"closed_at", "ends_at", b"ends_at", "starts_at", b"starts_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "closed", b"closed", "cycle_id", b"cycle_id", "ends_at", b"ends_at", "objections", b"objections", "proposal_version", b"proposal_version", "published_where", b"published_where", "starts_at", b"starts_at"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["changed", b"changed", "closed", b"closed", "closed_at", b"closed_at", "cycle_id", b"cycle_id", "ends_at", b"ends_at", "objections", b"objections", "proposal_version", b"proposal_version", "published_where", b"published_where", "result_version", b"result_version", "starts_at", b"starts_at"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

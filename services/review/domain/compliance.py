@@ -1,7 +1,8 @@
 """Opening a cycle's review and the provincial compliance review (Art. 9): the workflow opens the
-review with the policy snapshot and the recommended applications, then records one compliance
-decision per application. Also the two lookups every other use case starts from: the review of a
-cycle, and its compliant candidates."""
+review with the policy snapshot; review reads the recommended applications from intake itself (the
+workflow's payloads never carry the year's list); then one compliance decision is recorded per
+application. Also the two lookups every other use case starts from: the review of a cycle, and its
+compliant candidates."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from aicc.platform.errors import FailedPrecondition, FieldViolation, invalid, no
 from aicc.platform.pagination import Page, PageRequest
 from aicc.platform.policy import Policy, PolicyError
 from services.review.domain.model import Candidate, ComplianceReview, Phase, ReviewCycle, few
-from services.review.domain.ports import ReviewRepository, ReviewUnitOfWork
+from services.review.domain.ports import IntakeApplications, ReviewRepository, ReviewUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -52,26 +53,51 @@ def parse_policy(policy_json: str) -> Policy:
         ) from None
 
 
+async def _already_open(repo: ReviewRepository, cycle_id: str, asked: list[Candidate]) -> int:
+    """A repeated opening: the stored candidates' count; refused when it names others."""
+    stored = {c.application_id for c in await repo.candidates(cycle_id)}
+    extra = sorted({c.application_id for c in asked} - stored)
+    if extra:
+        raise FailedPrecondition(
+            f"review of cycle {cycle_id} is already open with other candidates (not among them: {few(extra)})",
+            f"周期 {cycle_id} 的评审已开启，候选名单不同（未包含：{few(extra)}）",
+            reason="REVIEW_ALREADY_OPEN",
+            metadata={"cycle_id": cycle_id},
+        )
+    return len(stored)
+
+
+def _distinct(cycle_id: str, candidates: list[Candidate]) -> list[Candidate]:
+    """The candidates of this cycle, each application once (the first seen)."""
+    seen: dict[str, Candidate] = {}
+    for c in candidates:
+        if c.cycle_id != cycle_id:
+            raise ValueError(f"candidates of another cycle than {cycle_id}")
+        seen.setdefault(c.application_id, c)
+    return list(seen.values())
+
+
 async def open_review(
-    uow: ReviewUnitOfWork, *, cycle_id: str, policy_json: str, candidates: list[Candidate], now: datetime
+    uow: ReviewUnitOfWork,
+    intake: IntakeApplications,
+    *,
+    cycle_id: str,
+    policy_json: str,
+    candidates: list[Candidate],
+    now: datetime,
 ) -> int:
-    """Stores the cycle's policy snapshot and candidates. Repeating the call changes nothing."""
-    if any(c.cycle_id != cycle_id for c in candidates):
-        raise ValueError(f"candidates of another cycle than {cycle_id}")
+    """Stores the cycle's policy snapshot and candidates: those given (histories recorded before
+    review read them itself), or else every application of the cycle intake holds as recommended,
+    with its USCC and materials. Repeating the call changes nothing and does not ask intake again."""
+    asked = _distinct(cycle_id, candidates)
     parse_policy(policy_json)
     async with uow() as repo:
-        existing = await repo.cycle(cycle_id, lock=True)
-        if existing is not None:
-            stored = {c.application_id for c in await repo.candidates(cycle_id)}
-            extra = sorted({c.application_id for c in candidates} - stored)
-            if extra:
-                raise FailedPrecondition(
-                    f"review of cycle {cycle_id} is already open with other candidates (not among them: {few(extra)})",
-                    f"周期 {cycle_id} 的评审已开启，候选名单不同（未包含：{few(extra)}）",
-                    reason="REVIEW_ALREADY_OPEN",
-                    metadata={"cycle_id": cycle_id},
-                )
-            return len(stored)
+        if await repo.cycle(cycle_id) is not None:
+            return await _already_open(repo, cycle_id, asked)
+    found = asked or _distinct(cycle_id, await intake.recommended(cycle_id))
+    async with uow() as repo:
+        if await repo.cycle(cycle_id, lock=True) is not None:  # opened meanwhile by a concurrent retry
+            return await _already_open(repo, cycle_id, asked)
         await repo.add_cycle(
             ReviewCycle(
                 cycle_id=cycle_id,
@@ -81,15 +107,22 @@ async def open_review(
                 recusals=0,
             )
         )
-        await repo.add_candidates(candidates)
-        return len(candidates)
+        await repo.add_candidates(found)
+        return len(found)
+
+
+@dataclass(frozen=True)
+class ComplianceCounts:
+    decided: int
+    compliant: int
+    remaining: int
 
 
 async def record_compliance(
     uow: ReviewUnitOfWork, *, cycle_id: str, decisions: list[DecisionIn], now: datetime
-) -> tuple[int, int]:
-    """One decision per application; repeating an identical decision is a no-op. Returns
-    (decided, remaining)."""
+) -> ComplianceCounts:
+    """One decision per application; repeating an identical decision is a no-op. Answers the
+    cycle's counts: decided, compliant among them, and still to decide."""
     async with uow() as repo:
         cycle = await review_cycle(repo, cycle_id, lock=True)
         existing = {r.application_id: r for r in await repo.compliance_reviews(cycle_id)}
@@ -125,7 +158,8 @@ async def record_compliance(
             new.append(review)
         await repo.add_compliance_reviews(new)
         total = len(await repo.candidates(cycle_id))
-        return len(existing), total - len(existing)
+        compliant = sum(1 for r in existing.values() if r.compliant)
+        return ComplianceCounts(len(existing), compliant, total - len(existing))
 
 
 async def compliance_reviews(

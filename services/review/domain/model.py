@@ -4,18 +4,23 @@ reviews; and the views the use cases answer with. Plain dataclasses: no transpor
 
 The review of one cycle moves through its own phases::
 
-    COMPLIANCE_REVIEW → EXPERT_REVIEW → PROPOSAL → PUBLICITY → ANNOUNCED
+    COMPLIANCE_REVIEW → EXPERT_REVIEW → PROPOSAL → PUBLICITY → PUBLICITY_CLOSED → ANNOUNCED
+                                           ↑            │ (upheld objections changed the list)
+                                           └────────────┘
 
 (finance concurrence and party-group approval happen between PROPOSAL and PUBLICITY in the cycle
-workflow; the review service only keeps the proposal they approve). Every call the workflow makes
-is idempotent: repeating it returns what the first call recorded.
+workflow; the review service keeps every version they see). A list changed during publicity goes
+back to PROPOSAL: the new version needs finance concurrence, party-group approval and its own
+publicity before it is announced. Every call the workflow makes is idempotent: repeating it returns
+what the first call recorded.
 
-Score sheets and proposals are append-only: a correction is a new sheet version, an upheld objection
-a new proposal version.
+Score sheets and proposals are append-only: a correction is a new sheet version; a revision by
+officials or an upheld objection a new proposal version (``basis``, ``previous_version``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -29,7 +34,17 @@ class Phase(StrEnum):
     EXPERT_REVIEW = "EXPERT_REVIEW"
     PROPOSAL = "PROPOSAL"
     PUBLICITY = "PUBLICITY"
+    # Publicity closed without a change to the list: final, awaiting its announcement.
+    PUBLICITY_CLOSED = "PUBLICITY_CLOSED"
     ANNOUNCED = "ANNOUNCED"
+
+
+class ProposalBasis(StrEnum):
+    """Why a proposal version exists."""
+
+    COMPUTED = "computed"  # ranked and allocated from the score sheets (version 1)
+    REVISED = "revised"  # province industry's revision of a returned proposal
+    OBJECTION_UPHELD = "objection_upheld"  # an upheld objection removed an application
 
 
 class AssignmentStatus(StrEnum):
@@ -105,6 +120,8 @@ class Candidate:
     title: str = ""
     # Shown to an assigned expert only after they declare no conflict.
     materials: list[Material] = field(default_factory=list)
+    # The applicant's unified social credit code (intake's Application.uscc), for official lists.
+    uscc: str = ""
 
 
 @dataclass
@@ -165,11 +182,15 @@ class ScoreSheet:
 
 @dataclass(frozen=True)
 class Proposal:
-    """Immutable: an upheld objection appends a new version."""
+    """Immutable: a revision or an upheld objection appends a new version.
+
+    Each line is a dict: :func:`scoring.proposal_to_json_rows` (decimals as strings) plus
+    "organization_id", "uscc", "cap_fen" (the tier's cap, Art. 11 "at most"),
+    "flagged_expert_names" (display names, never ids), and, on a changed line, "revision_reason"
+    and "promoted" ("revision" or "objection")."""
 
     cycle_id: str
     version: int
-    # One dict per line: scoring.proposal_to_json_rows (decimals as strings) + "organization_id".
     lines: list[dict[str, Any]]
     budget_fen: int
     allocated_fen: int
@@ -177,6 +198,23 @@ class Proposal:
     # Applications removed by upheld objections up to this version.
     removed_application_ids: list[str]
     created_at: datetime
+    basis: str = ProposalBasis.COMPUTED  # a ProposalBasis
+    previous_version: int = 0
+    # A revision: who decided it, their note, and the changes as asked (what a retry is compared with).
+    decided_by: str = ""
+    note: str = ""
+    changes: list[dict[str, Any]] = field(default_factory=list)
+
+    def funded(self) -> list[dict[str, Any]]:
+        """The lines with an award, in rank order."""
+        return [x for x in self.lines if is_funded(x)]
+
+    def reserve_count(self) -> int:
+        return sum(1 for x in self.lines if x.get("reserve"))
+
+
+def is_funded(line: Mapping[str, Any]) -> bool:
+    return not line.get("reserve") and int(line.get("amount_fen") or 0) > 0
 
 
 @dataclass
@@ -193,11 +231,48 @@ class Objection:
     filed_at: datetime
     findings: str = ""
     decided_by: str | None = None
-    decided_at: datetime | None = None
+    decided_at: datetime | None = None  # when the investigation was concluded (recorded)
     resulting_proposal_version: int | None = None
+    # The investigation (调查核实): who, the evidence examined, the replies sent, and when.
+    investigator: str = ""
+    evidence: list[str] = field(default_factory=list)
+    reply_to_objector: str = ""
+    reply_to_applicant: str = ""
+    investigated_on: str = ""  # YYYY-MM-DD, Asia/Shanghai
+    # The proposal version publicised when it was filed (its notice).
+    publicised_version: int | None = None
 
     def __post_init__(self) -> None:
         self.status = ObjectionStatus(self.status)
+
+
+@dataclass
+class PublicityNotice:
+    """One publicity (公示) of a proposal version: its period, where it was published, and how it
+    ended. A list changed by upheld objections is publicised again as a new notice."""
+
+    cycle_id: str
+    proposal_version: int
+    starts_at: datetime | None  # None only for notices recorded before notices were kept
+    ends_at: datetime
+    published_where: str
+    closed_at: datetime | None = None
+    changed: bool = False
+    # The version the notice closed with (the publicised one, or the one objections produced).
+    result_version: int | None = None
+
+
+@dataclass(frozen=True)
+class Announcement:
+    """The announcement (发文公布) of the final list: its document number (文号), date and the
+    announced (funded) lines as they were announced."""
+
+    cycle_id: str
+    proposal_version: int
+    document_no: str
+    announced_at: datetime
+    announced_by: str
+    lines: list[dict[str, Any]]
 
 
 @dataclass(frozen=True)

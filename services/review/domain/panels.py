@@ -47,6 +47,8 @@ class ExpertProfile:
     shareholdings: tuple[str, ...] = ()
     consulting: tuple[Period, ...] = ()
     active: bool = True
+    # The name officials' documents show (never the internal id); not a conflict rule.
+    display_name: str = ""
 
     def to_jsonable(self) -> dict[str, Any]:
         def per(p: Period) -> dict[str, Any]:
@@ -63,6 +65,7 @@ class ExpertProfile:
             "shareholdings": list(self.shareholdings),
             "consulting": [per(p) for p in self.consulting],
             "active": self.active,
+            "display_name": self.display_name,
         }
 
     @classmethod
@@ -81,6 +84,7 @@ class ExpertProfile:
             shareholdings=tuple(data.get("shareholdings") or ()),
             consulting=tuple(per(p) for p in data.get("consulting") or ()),
             active=bool(data.get("active", True)),
+            display_name=str(data.get("display_name") or ""),
         )
 
 

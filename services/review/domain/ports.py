@@ -1,6 +1,7 @@
 """What review's use cases need of the world outside its domain: its own records (the repository,
-implemented by ``services/review/store.py``) and identity's expert pool (another service, over gRPC:
-``services/review/adapters.py``; the fake is ``tests/support/fakes_review.py``)."""
+implemented by ``services/review/store.py``), identity's expert pool and intake's recommended
+applications (other services, over gRPC: ``services/review/adapters.py``; the fakes are in
+``tests/support/fakes_review.py``)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Protocol
 from aicc.platform.pagination import Page, PageRequest
 from aicc.platform.ports import UnitOfWork
 from services.review.domain.model import (
+    Announcement,
     Assignment,
     Candidate,
     ComplianceReview,
@@ -16,6 +18,7 @@ from services.review.domain.model import (
     Objection,
     OnSiteReview,
     Proposal,
+    PublicityNotice,
     ReviewCycle,
     ScoreSheet,
 )
@@ -98,6 +101,26 @@ class ReviewRepository(Protocol):
 
     async def latest_proposal(self, cycle_id: str) -> Proposal | None: ...
 
+    # -- publicity notices and the announcement
+
+    async def add_notice(self, notice: PublicityNotice) -> None: ...
+
+    async def save_notice(self, notice: PublicityNotice) -> None: ...
+
+    async def notice(self, cycle_id: str, proposal_version: int) -> PublicityNotice | None: ...
+
+    async def latest_notice(self, cycle_id: str) -> PublicityNotice | None:
+        """The notice of the highest proposal version (the open one while publicity is open)."""
+        ...
+
+    async def notices_page(self, cycle_id: str, page: PageRequest) -> Page[PublicityNotice]:
+        """One page of the cycle's notices, by proposal version."""
+        ...
+
+    async def add_announcement(self, announcement: Announcement) -> None: ...
+
+    async def announcement(self, cycle_id: str) -> Announcement | None: ...
+
     # -- objections
 
     async def add_objection(self, objection: Objection) -> None: ...
@@ -137,6 +160,17 @@ class ExpertRegistry(Protocol):
     raises :class:`aicc.platform.errors.Unavailable`; a refusal by identity its own domain error."""
 
     async def experts(self) -> list[ExpertProfile]: ...
+
+
+class IntakeApplications(Protocol):
+    """Intake's applications, the candidates a cycle's review opens with (Art. 9).
+
+    ``recommended`` answers every application of the cycle that its city recommended (all pages),
+    with the applicant's USCC and the materials experts will read, as review candidates. Asked with
+    the caller's token (the workflow's service account). An unreachable intake raises
+    :class:`aicc.platform.errors.Unavailable`; a refusal by intake its own domain error."""
+
+    async def recommended(self, cycle_id: str) -> list[Candidate]: ...
 
 
 # What every use case is handed: each call opens one transaction with the repository bound to it.
