@@ -7,7 +7,19 @@ from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ColumnElement, Integer, String, Text, UniqueConstraint, func
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    insert,
+    update,
+)
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
@@ -384,13 +396,27 @@ class IntakeStore:
         self.s.add_all([self._change_row(application.cycle_id, c) for c in application.timeline])
         await self.s.flush()
 
+    async def applications_by_id(
+        self, application_ids: list[str], *, for_update: bool = False
+    ) -> dict[str, Application]:
+        rows: list[ApplicationRow] = []
+        for i in range(0, len(application_ids), IN_CHUNK):
+            q = select(ApplicationRow).where(
+                col(ApplicationRow.application_id).in_(application_ids[i : i + IN_CHUNK])
+            )
+            if for_update:
+                q = q.with_for_update()
+            rows.extend((await self.s.execute(q)).scalars())
+        return {a.application_id: a for a in await self._with_timelines(rows)}
+
     async def save_application(self, application: Application) -> None:
-        row = await self._application_row(application.application_id)
+        # The row is in this session's identity map when it was read in this unit of work; the
+        # change is written with the unit of work (or before its next query): many at once.
+        row = await self.s.get(ApplicationRow, application.application_id)
         if row is None:
             raise LookupError(f"application {application.application_id} is not stored")
         for name, value in _application_values(application).items():
             setattr(row, name, value)
-        await self.s.flush()
 
     @staticmethod
     def _change_row(cycle_id: str, c: StatusChange) -> StatusChangeRow:
@@ -403,12 +429,31 @@ class IntakeStore:
             note=c.note,
         )
 
-    async def add_status_change(self, change: StatusChange) -> None:
-        row = await self._application_row(change.application_id)
-        if row is None:
-            raise LookupError(f"application {change.application_id} is not stored")
-        self.s.add(self._change_row(row.cycle_id, change))
-        await self.s.flush()
+    async def add_status_change(self, cycle_id: str, change: StatusChange) -> None:
+        self.s.add(self._change_row(cycle_id, change))  # written with the unit of work, many at once
+
+    async def add_status_changes(self, cycle_id: str, changes: list[StatusChange]) -> None:
+        if not changes:
+            return
+        # Two statements for a whole batch (a year's applications move together at each stage).
+        await self.s.execute(
+            update(ApplicationRow),
+            [{"application_id": c.application_id, "status": c.status.value} for c in changes],
+        )
+        await self.s.execute(
+            insert(StatusChangeRow),
+            [
+                {
+                    "application_id": c.application_id,
+                    "seq": c.seq,
+                    "cycle_id": cycle_id,
+                    "status": c.status.value,
+                    "at": c.at,
+                    "note": c.note,
+                }
+                for c in changes
+            ],
+        )
 
     async def submitted_by_city(self, cycle_id: str) -> dict[str, int]:
         q = (

@@ -599,6 +599,9 @@ async def _apply_and_submit(world, cycle_id: str) -> pb.Application:
                 operator_organization_id=world["operator_org"].organization_id,
                 title="能力中心",
                 service_lines=["compute"],
+                materials=[
+                    pb.Material(kind="application_form", filename="申报书.pdf", sha256="b" * 64, size_bytes=9)
+                ],
             )
         )
     ).application
@@ -633,8 +636,11 @@ async def test_an_application_shows_its_uscc_and_every_status_change(world):
         (pb.APPLICATION_STATUS_SUBMITTED, "提交申报，资格审查通过"),
     ]
     assert got.timeline[0].at.ToDatetime() <= got.timeline[1].at.ToDatetime()
+    # Listed with their history and materials (review reads the recommended ones from here).
     listed = await world["industry"].ListApplications(pb.ListApplicationsRequest(cycle_id="t-history"))
     assert [len(a.timeline) for a in listed.applications] == [2]
+    assert [[m.filename for m in a.materials] for a in listed.applications] == [["申报书.pdf"]]
+    assert [a.uscc for a in listed.applications] == [world["org"].uscc]
 
 
 @pytest.mark.parametrize(("mode", "status"), [("refuse", "INELIGIBLE"), ("flag", "SUBMITTED")])

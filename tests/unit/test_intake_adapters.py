@@ -1,7 +1,7 @@
 """Intake's gRPC adapters to review, funding and identity against stand-in servers over real gRPC:
 every page is read, answers map onto intake's entities, the caller's own token is what the other
 service sees (province finance's for its concurrence), a refusal comes back as the same domain error
-and an unreachable service as UNAVAILABLE."""
+and an unreachable service as UNAVAILABLE. And what a Cycle shows of its workflow's state."""
 
 from __future__ import annotations
 
@@ -23,8 +23,10 @@ from aicc.platform.errors import NotFound, Unavailable
 from aicc.review.v1 import review_pb2 as rpb
 from aicc.review.v1 import review_pb2_grpc
 from services.intake.adapters import FundingRecordsClient, IdentityRegistryClient, ReviewRecordsClient
-from services.intake.domain.model import EligibilityRules, PaymentStatus, ProposalLine
+from services.intake.api import cycle_pb
+from services.intake.domain.model import Cycle, EligibilityRules, PaymentStatus, ProposalLine
 from tests.support.suite import free_port, suite_settings
+from workflows.cycle.models import Attention, Counts, CycleStatus, Phase
 
 DECIDED = datetime(2026, 5, 1, 8, tzinfo=UTC)
 
@@ -274,3 +276,53 @@ async def test_an_unreachable_service_is_unavailable(tmp_path):
             await ReviewRecordsClient(clients).compliance_reviews("c1")
     finally:
         await clients.close()
+
+
+def test_a_cycle_shows_needs_attention_and_the_current_deadline_from_the_workflow():
+    cycle = Cycle(
+        "c1",
+        "t",
+        "demo",
+        "{}",
+        "province",
+        "370000",
+        [],
+        Phase.PUBLISHED,
+        "",
+        0,
+        0,
+        DECIDED,
+        DECIDED,
+        DECIDED,
+        "cycle-c1",
+        "u",
+        DECIDED,
+        policy_version="demo/v2",
+        policy_sha256="ab" * 32,
+    )
+    status = CycleStatus(
+        "c1",
+        Phase.APPLYING,
+        Counts(),
+        [],
+        0,
+        "",
+        attention=Attention(
+            "open_budget",
+            "no appropriation open for 2027",
+            "2027 年度预算指标未下达",
+            "2026-05-01T08:00:00+00:00",
+        ),
+        deadline="2026-05-03T08:00:00+00:00",
+    )
+    msg = cycle_pb(cycle, status)
+    assert (msg.policy_version, msg.policy_sha256) == ("demo/v2", "ab" * 32)
+    assert msg.needs_attention
+    assert msg.attention_reason == "open_budget: no appropriation open for 2027"
+    assert msg.attention_reason_zh == "2027 年度预算指标未下达"
+    assert msg.attention_since.ToDatetime(tzinfo=UTC) == DECIDED
+    assert msg.current_deadline.ToDatetime(tzinfo=UTC) == datetime(2026, 5, 3, 8, tzinfo=UTC)
+    calm = cycle_pb(cycle, CycleStatus("c1", Phase.APPLYING, Counts(), [], 0, ""))
+    assert not calm.needs_attention
+    assert not calm.HasField("attention_since")
+    assert not calm.HasField("current_deadline")

@@ -77,16 +77,11 @@ async def applications_in_cycle(
 ) -> list[Application]:
     """The cycle's applications of these ids; any that is not one of them is NOT_FOUND, every such
     id listed (an official corrects them all at once)."""
-    found: list[Application] = []
-    missing: list[str] = []
     async with uow() as repo:
         await cycle_of(repo, cycle_id)
-        for aid in ids:
-            app = await repo.application(aid)
-            if app is None or app.cycle_id != cycle_id:
-                missing.append(aid)
-            else:
-                found.append(app)
+        stored = await repo.applications_by_id(ids)
+    found = [stored[aid] for aid in ids if aid in stored and stored[aid].cycle_id == cycle_id]
+    missing = [aid for aid in ids if aid not in stored or stored[aid].cycle_id != cycle_id]
     if missing:
         raise NotFound(
             f"not applications of cycle {cycle_id}: {_listed(missing)}",

@@ -34,7 +34,7 @@ MOVES_FROM: dict[OutcomeStage, frozenset[ApplicationStatus]] = {
     OutcomeStage.ANNOUNCED: frozenset(LISTED),
     OutcomeStage.DISBURSED: frozenset({S.AWARDED, S.PAYMENT_REFUSED, S.PAID}),
 }
-BATCH = 200  # applications per transaction
+BATCH = 500  # applications per transaction
 
 
 @dataclass(frozen=True)
@@ -108,12 +108,15 @@ async def _apply(
     ids = sorted(outcomes)
     for i in range(0, len(ids), BATCH):
         async with uow() as repo:
-            for aid in ids[i : i + BATCH]:
-                app = await repo.application(aid, for_update=True)
-                if app is None or app.cycle_id != cycle_id or app.status not in moves_from:
-                    continue
-                o = outcomes[aid]
-                updated += await timeline.move(repo, app, o.status, at=o.at, note=o.note)
+            apps = await repo.applications_by_id(ids[i : i + BATCH], for_update=True)
+            steps = [
+                timeline.step(app, outcomes[aid].status, at=outcomes[aid].at, note=outcomes[aid].note)
+                for aid, app in sorted(apps.items())
+                if app.cycle_id == cycle_id and app.status in moves_from
+            ]
+            moved = [s for s in steps if s is not None]
+            await repo.add_status_changes(cycle_id, moved)
+            updated += len(moved)
     return updated
 
 

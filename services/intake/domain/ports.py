@@ -67,14 +67,26 @@ class IntakeRepository(Protocol):
 
     async def application_of(self, cycle_id: str, organization_id: str) -> Application | None: ...
 
+    async def applications_by_id(
+        self, application_ids: list[str], *, for_update: bool = False
+    ) -> dict[str, Application]:
+        """The stored ones of these applications, by id (unknown ids left out)."""
+        ...
+
     async def add_application(self, application: Application, materials: list[Material]) -> None: ...
 
     async def save_application(self, application: Application) -> None:
         """Stores the application's fields; its timeline grows only by ``add_status_change``."""
         ...
 
-    async def add_status_change(self, change: StatusChange) -> None:
-        """Appends one step to an application's history (a second step with the same seq fails)."""
+    async def add_status_change(self, cycle_id: str, change: StatusChange) -> None:
+        """Appends one step to the history of an application of that cycle (a second step with the
+        same seq fails)."""
+        ...
+
+    async def add_status_changes(self, cycle_id: str, changes: list[StatusChange]) -> None:
+        """Many applications of the cycle moved at once: each one's status set to its step's and the
+        step appended to its history."""
         ...
 
     async def submitted_by_city(self, cycle_id: str) -> dict[str, int]:

@@ -30,19 +30,28 @@ def first_step(application_id: str, status: ApplicationStatus, at: datetime, not
     return StatusChange(application_id, 1, status, at, note)
 
 
+def step(app: Application, status: ApplicationStatus, *, at: datetime, note: str) -> StatusChange | None:
+    """The application moved to ``status`` with one more step of its history (in memory; the
+    caller stores it); None when it is there already with the same note."""
+    last = app.timeline[-1] if app.timeline else None
+    if app.status == status and last is not None and last.status == status and last.note == note:
+        return None
+    change = StatusChange(app.application_id, (last.seq if last else 0) + 1, status, at, note)
+    app.status = status
+    app.timeline.append(change)
+    return change
+
+
 async def move(
     repo: IntakeRepository, app: Application, status: ApplicationStatus, *, at: datetime, note: str
 ) -> bool:
-    """Moves the application to ``status`` with one more step of its history; False (nothing
-    stored) when it is there already with the same note."""
-    last = app.timeline[-1] if app.timeline else None
-    if app.status == status and last is not None and last.status == status and last.note == note:
+    """Moves the application to ``status`` and stores it with its new step; False (nothing stored)
+    when it is there already with the same note."""
+    change = step(app, status, at=at, note=note)
+    if change is None:
         return False
-    step = StatusChange(app.application_id, (last.seq if last else 0) + 1, status, at, note)
-    app.status = status
-    app.timeline.append(step)
     await repo.save_application(app)
-    await repo.add_status_change(step)
+    await repo.add_status_change(app.cycle_id, change)
     return True
 
 
