@@ -4,7 +4,7 @@ Decisions that advance a cycle go to its workflow through the domain's ``CycleWo
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -14,26 +14,53 @@ from aicc.intake.v1 import intake_pb2 as pb
 from aicc.intake.v1 import intake_pb2_grpc
 from aicc.platform.auth import principal
 from aicc.platform.clock import now_utc
-from aicc.platform.convert import ts
+from aicc.platform.convert import from_ts, ts
+from aicc.platform.errors import present
 from aicc.platform.pagination import PageRequest, PageTokens, page_size
 from aicc.platform.ports import UnitOfWork
 from aicc.platform.validation import Check
-from services.intake.domain import applications, cycles, decisions, recommendations, workflow_records
+from services.intake.domain import (
+    applications,
+    cycles,
+    decisions,
+    outcomes,
+    recommendations,
+    workflow_records,
+)
 from services.intake.domain.model import (
     Application,
     ApplicationDraft,
     ApplicationFilter,
     ApplicationStatus,
+    BureauOpinion,
     Cycle,
+    CycleDecision,
     CycleView,
+    DecisionKind,
     Declaration,
     Instance,
     Material,
     MaterialInput,
+    OutcomeStage,
+    Recommendation,
+    RecommendationLine,
     Signoff,
 )
-from services.intake.domain.ports import CycleWorkflows, IdentityRegistry, IntakeRepository
-from workflows.cycle.models import ComplianceItem, CycleStatus, Phase, RecommendationItem
+from services.intake.domain.ports import (
+    CycleWorkflows,
+    FundingRecords,
+    IdentityRegistry,
+    IntakeRepository,
+    ReviewRecords,
+)
+from workflows.cycle.models import (
+    CITY_ROLES,
+    ComplianceItem,
+    CycleStatus,
+    Phase,
+    ProposalChange,
+    RecommendationItem,
+)
 
 Context = grpc.aio.ServicerContext
 
@@ -45,6 +72,13 @@ STATUS_TO_PB: dict[ApplicationStatus, pb.ApplicationStatus.ValueType] = {
     s: pb.ApplicationStatus.Value(f"APPLICATION_STATUS_{s.value}") for s in ApplicationStatus
 }
 PB_TO_STATUS = {v: k for k, v in STATUS_TO_PB.items()}
+KIND_TO_PB: dict[DecisionKind, pb.CycleDecisionKind.ValueType] = {
+    k: pb.CycleDecisionKind.Value(f"CYCLE_DECISION_KIND_{k.value}") for k in DecisionKind
+}
+PB_TO_KIND = {v: k for k, v in KIND_TO_PB.items()}
+STAGES: dict[pb.OutcomeStage.ValueType, OutcomeStage] = {
+    pb.OutcomeStage.Value(f"OUTCOME_STAGE_{s.value}"): s for s in OutcomeStage
+}
 
 
 class IntakeDeps(Protocol):
@@ -60,6 +94,12 @@ class IntakeDeps(Protocol):
     def workflows(self) -> CycleWorkflows:
         """The connected workflow adapter (UNAVAILABLE until Temporal is connected)."""
         ...
+
+    @property
+    def review(self) -> ReviewRecords: ...
+
+    @property
+    def funding(self) -> FundingRecords: ...
 
     @property
     def page_tokens(self) -> PageTokens: ...
@@ -95,8 +135,11 @@ def cycle_pb(c: Cycle, status: CycleStatus | None = None) -> pb.Cycle:
         publicity_ends_at=ts(datetime.fromisoformat(status.publicity_ends_at))
         if status and status.publicity_ends_at
         else None,
+        policy_version=c.policy_version,
+        policy_sha256=c.policy_sha256,
     )
     if status:
+        _attention(msg, status)
         msg.history.extend(
             pb.PhaseRecord(
                 phase=PHASE_TO_PB[Phase(h.phase)], entered_at=ts(datetime.fromisoformat(h.at)), note=h.note
@@ -117,6 +160,20 @@ def cycle_pb(c: Cycle, status: CycleStatus | None = None) -> pb.Cycle:
             )
         )
     return msg
+
+
+def _attention(msg: pb.Cycle, status: CycleStatus) -> None:
+    """Needs attention (the reason, since when) and the current phase's deadline, from the workflow."""
+    if status.deadline:
+        msg.current_deadline.FromDatetime(datetime.fromisoformat(status.deadline).astimezone(UTC))
+    a = status.attention
+    if a is None:
+        return
+    msg.needs_attention = True
+    msg.attention_reason = f"{a.step}: {a.reason}" if a.step else a.reason
+    msg.attention_reason_zh = a.reason_zh
+    if a.since:
+        msg.attention_since.FromDatetime(datetime.fromisoformat(a.since).astimezone(UTC))
 
 
 def _cycle_view_pb(view: CycleView) -> pb.Cycle:
@@ -142,7 +199,13 @@ def application_pb(a: Application, materials: list[Material] | None = None) -> p
         else None,
         submitted_at=ts(a.submitted_at),
         eligibility_failures=[
-            pb.EligibilityFailure(rule=f.rule, article=f.article, message=f.message, message_zh=f.message_zh)
+            pb.EligibilityFailure(
+                rule=f.rule,
+                article=f.article,
+                message=f.message,
+                message_zh=f.message_zh,
+                flag_only=f.flag_only,
+            )
             for f in a.eligibility_failures
         ],
         recommendation_document_no=a.recommendation_document_no,
@@ -157,6 +220,55 @@ def application_pb(a: Application, materials: list[Material] | None = None) -> p
             for m in materials or []
         ],
         created_at=ts(a.created_at),
+        timeline=[
+            pb.StatusChange(status=STATUS_TO_PB[s.status], at=ts(s.at), note=s.note) for s in a.timeline
+        ],
+        uscc=a.uscc,
+    )
+
+
+def recommendation_pb(r: Recommendation) -> pb.Recommendation:
+    """A recorded joint recommendation: each application with both bureaus' opinions."""
+    return pb.Recommendation(
+        cycle_id=r.cycle_id,
+        city_code=r.city_code,
+        document_no=r.document_no,
+        items=[
+            pb.RecommendationItem(
+                application_id=i.application_id,
+                recommended=i.recommended,
+                opinion=i.opinion,
+                opinions=[pb.BureauOpinion(role=o.role, opinion=o.opinion) for o in i.opinions],
+            )
+            for i in r.items
+        ],
+        signoffs=[
+            pb.Signoff(
+                role=s.role,
+                user_id=s.user_id,
+                display_name=s.display_name,
+                signed_at=ts(datetime.fromisoformat(s.signed_at)) if s.signed_at else None,
+            )
+            for s in r.signoffs
+        ],
+        complete=True,
+    )
+
+
+def decision_pb(d: CycleDecision) -> pb.CycleDecision:
+    return pb.CycleDecision(
+        decision_id=d.decision_id,
+        cycle_id=d.cycle_id,
+        kind=KIND_TO_PB[d.kind],
+        actor_user_id=d.actor_user_id,
+        actor_name=d.actor_name,
+        role=d.role,
+        proposal_version=d.proposal_version,
+        approve=d.approve,
+        opinion=d.opinion,
+        reference=d.reference,
+        decided_at=ts(d.decided_at),
+        details=dict(d.details),
     )
 
 
@@ -174,6 +286,13 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
 
     def _next_token(self, rpc: str, cursor: list[object] | None, query: Mapping[str, object]) -> str:
         return self.deps.page_tokens.issue(cursor, caller=principal().user_id, rpc=rpc, query=query)
+
+    @staticmethod
+    def _check_cycle_id(cycle_id: str) -> None:
+        """A request that names only its cycle."""
+        v = Check()
+        v.identifier("cycle_id", cycle_id)
+        v.done()
 
     # ---------------------------------------------------------------- cycles
 
@@ -204,9 +323,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         return pb.CreateCycleResponse(cycle=cycle_pb(cycle))
 
     async def GetCycle(self, request: pb.GetCycleRequest, context: Context) -> pb.GetCycleResponse:
-        v = Check()
-        v.identifier("cycle_id", request.cycle_id)
-        v.done()
+        self._check_cycle_id(request.cycle_id)
         view = await cycles.get_cycle(
             uow=self.deps.uow, workflows=self.deps.workflows, cycle_id=request.cycle_id
         )
@@ -287,7 +404,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             page=page,
         )
         return pb.ListApplicationsResponse(
-            applications=[application_pb(a) for a in found.items],
+            applications=[application_pb(d.application, d.materials) for d in found.items],
             next_page_token=self._next_token("ListApplications", found.next_cursor, query),
         )
 
@@ -379,9 +496,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     async def ConcludeExpertReview(
         self, request: pb.ConcludeExpertReviewRequest, context: Context
     ) -> pb.ConcludeExpertReviewResponse:
-        v = Check()
-        v.identifier("cycle_id", request.cycle_id)
-        v.done()
+        self._check_cycle_id(request.cycle_id)
         version = await decisions.conclude_expert_review(
             uow=self.deps.uow, workflows=self.deps.workflows, principal=principal(), cycle_id=request.cycle_id
         )
@@ -405,6 +520,8 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         view = await decisions.decide_finance_concurrence(
             uow=self.deps.uow,
             workflows=self.deps.workflows,
+            review=self.deps.review,
+            funding=self.deps.funding,
             principal=principal(),
             cycle_id=request.cycle_id,
             proposal_version=request.proposal_version,
@@ -466,9 +583,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     async def ConcludeSupervision(
         self, request: pb.ConcludeSupervisionRequest, context: Context
     ) -> pb.ConcludeSupervisionResponse:
-        v = Check()
-        v.identifier("cycle_id", request.cycle_id)
-        v.done()
+        self._check_cycle_id(request.cycle_id)
         view = await decisions.conclude_supervision(
             uow=self.deps.uow,
             workflows=self.deps.workflows,
@@ -477,6 +592,77 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             summary=request.summary,
         )
         return pb.ConcludeSupervisionResponse(cycle=_cycle_view_pb(view))
+
+    async def ReviseProposal(
+        self, request: pb.ReviseProposalRequest, context: Context
+    ) -> pb.ReviseProposalResponse:
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.positive("proposal_version", request.proposal_version)
+        if v.required("changes", list(request.changes)):
+            v.unique("changes", [c.application_id for c in request.changes])
+            for i, c in enumerate(request.changes):
+                v.identifier(f"changes[{i}].application_id", c.application_id)
+                v.non_negative(f"changes[{i}].amount_fen", c.amount_fen)
+                v.required(f"changes[{i}].reason", c.reason) and v.max_length(
+                    f"changes[{i}].reason", c.reason, 2000
+                )
+        v.max_length("note", request.note, 2000)
+        v.done()
+        version, view = await decisions.revise_proposal(
+            uow=self.deps.uow,
+            workflows=self.deps.workflows,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            proposal_version=request.proposal_version,
+            changes=[
+                ProposalChange(c.application_id, c.amount_fen, c.reason, c.promote) for c in request.changes
+            ],
+            note=request.note,
+        )
+        return pb.ReviseProposalResponse(cycle=_cycle_view_pb(view), proposal_version=version)
+
+    async def ExtendDeadline(
+        self, request: pb.ExtendDeadlineRequest, context: Context
+    ) -> pb.ExtendDeadlineResponse:
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        phase = PB_TO_PHASE.get(request.phase)
+        if v.enum_set("phase", request.phase) and phase not in decisions.EXTENDABLE:
+            v.fail(
+                "phase",
+                f"must be one of {', '.join(decisions.EXTENDABLE)} (a phase with a deadline)",
+                f"须为有截止时间的阶段：{'、'.join(decisions.EXTENDABLE)}",
+            )
+        if not request.HasField("new_deadline"):
+            v.fail("new_deadline", "is required", "必填")
+        v.required("reason", request.reason) and v.max_length("reason", request.reason, 2000)
+        v.done()
+        view = await decisions.extend_deadline(
+            uow=self.deps.uow,
+            workflows=self.deps.workflows,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            phase=present(phase, "phase"),
+            new_deadline=present(from_ts(request.new_deadline), "new_deadline"),
+            reason=request.reason,
+            now=now_utc(),
+        )
+        return pb.ExtendDeadlineResponse(cycle=_cycle_view_pb(view))
+
+    async def ResumeCycle(self, request: pb.ResumeCycleRequest, context: Context) -> pb.ResumeCycleResponse:
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.required("note", request.note) and v.max_length("note", request.note, 2000)
+        v.done()
+        view = await decisions.resume_cycle(
+            uow=self.deps.uow,
+            workflows=self.deps.workflows,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            note=request.note,
+        )
+        return pb.ResumeCycleResponse(cycle=_cycle_view_pb(view))
 
     # ---------------------------------------------------------------- the workflow's activities
 
@@ -500,40 +686,166 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     async def CloseApplicationWindow(
         self, request: pb.CloseApplicationWindowRequest, context: Context
     ) -> pb.CloseApplicationWindowResponse:
-        v = Check()
-        v.identifier("cycle_id", request.cycle_id)
-        v.done()
-        dossiers = await workflow_records.close_application_window(
+        self._check_cycle_id(request.cycle_id)
+        by_city = await workflow_records.close_application_window(
             uow=self.deps.uow, cycle_id=request.cycle_id
         )
         return pb.CloseApplicationWindowResponse(
-            submitted=[application_pb(d.application, d.materials) for d in dossiers]
+            cities=[pb.CitySubmissions(city_code=c, submitted=n) for c, n in by_city.items()],
+            total=sum(by_city.values()),
         )
 
-    async def RecordRecommendation(
-        self, request: pb.RecordRecommendationRequest, context: Context
-    ) -> pb.RecordRecommendationResponse:
-        r = request.recommendation
+    @staticmethod
+    def _check_recommendation(r: pb.Recommendation) -> None:
         v = Check()
         v.identifier("recommendation.cycle_id", r.cycle_id)
         v.required("recommendation.city_code", r.city_code)
         v.required("recommendation.document_no", r.document_no)
-        if len({s.role for s in r.signoffs}) != 2:
+        if len({s.role for s in r.signoffs}) != 2 or not {s.role for s in r.signoffs} <= set(CITY_ROLES):
             v.fail(
                 "recommendation.signoffs",
                 "needs the sign-offs of city industry and city finance",
                 "须有市工信局和市财政局共同签署",
             )
+        for i, item in enumerate(r.items):
+            roles = [o.role for o in item.opinions]
+            if len(set(roles)) != len(roles) or not set(roles) <= set(CITY_ROLES):
+                v.fail(
+                    f"recommendation.items[{i}].opinions",
+                    "at most one opinion of each city bureau",
+                    "每个市级部门至多一条意见",
+                )
         v.done()
-        marked = await recommendations.record_recommendation(
+
+    async def RecordRecommendation(
+        self, request: pb.RecordRecommendationRequest, context: Context
+    ) -> pb.RecordRecommendationResponse:
+        r = request.recommendation
+        self._check_recommendation(r)
+        recorded = await recommendations.record_recommendation(
             uow=self.deps.uow,
             cycle_id=r.cycle_id,
             city_code=r.city_code,
             document_no=r.document_no,
-            items=[RecommendationItem(i.application_id, i.recommended, i.opinion) for i in r.items],
+            items=[
+                RecommendationLine(
+                    i.application_id,
+                    i.recommended,
+                    i.opinion,
+                    tuple(BureauOpinion(o.role, o.opinion) for o in i.opinions),
+                )
+                for i in r.items
+            ],
             signoffs=[
                 Signoff(x.role, x.user_id, x.display_name, x.signed_at.ToJsonString()) for x in r.signoffs
             ],
             now=now_utc(),
         )
-        return pb.RecordRecommendationResponse(applications=[application_pb(a) for a in marked])
+        return pb.RecordRecommendationResponse(recommended=recorded.recommended)
+
+    async def RecordCycleDecision(
+        self, request: pb.RecordCycleDecisionRequest, context: Context
+    ) -> pb.RecordCycleDecisionResponse:
+        d = request.decision
+        v = Check()
+        v.identifier("decision.cycle_id", d.cycle_id)
+        if v.enum_set("decision.kind", d.kind) and d.kind not in PB_TO_KIND:
+            v.fail("decision.kind", "is not a kind of cycle decision", "不是年度申报的决定类型")
+        v.required("idempotency_key", request.idempotency_key) and v.max_length(
+            "idempotency_key", request.idempotency_key, 200
+        )
+        v.max_length("decision.reference", d.reference, 200)
+        v.non_negative("decision.proposal_version", d.proposal_version)
+        v.done()
+        now = now_utc()
+        recorded = await workflow_records.record_cycle_decision(
+            uow=self.deps.uow,
+            decision=CycleDecision(
+                decision_id="",
+                cycle_id=d.cycle_id,
+                kind=PB_TO_KIND[d.kind],
+                idempotency_key=request.idempotency_key,
+                actor_user_id=d.actor_user_id,
+                actor_name=d.actor_name,
+                role=d.role,
+                proposal_version=d.proposal_version,
+                approve=d.approve,
+                opinion=d.opinion,
+                reference=d.reference,
+                decided_at=from_ts(d.decided_at) or now,
+                details=dict(d.details),
+                recorded_at=now,
+            ),
+            now=now,
+        )
+        return pb.RecordCycleDecisionResponse(decision=decision_pb(recorded))
+
+    async def RecordApplicationOutcomes(
+        self, request: pb.RecordApplicationOutcomesRequest, context: Context
+    ) -> pb.RecordApplicationOutcomesResponse:
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        if v.enum_set("stage", request.stage) and request.stage not in STAGES:
+            v.fail("stage", "is not an outcome stage", "不是结果阶段")
+        v.non_negative("proposal_version", request.proposal_version)
+        v.done()
+        updated = await outcomes.record_application_outcomes(
+            uow=self.deps.uow,
+            review=self.deps.review,
+            funding=self.deps.funding,
+            cycle_id=request.cycle_id,
+            stage=STAGES[request.stage],
+            proposal_version=request.proposal_version,
+            now=now_utc(),
+        )
+        return pb.RecordApplicationOutcomesResponse(updated=updated)
+
+    # ---------------------------------------------------------------- the records of a year
+
+    async def ListRecommendations(
+        self, request: pb.ListRecommendationsRequest, context: Context
+    ) -> pb.ListRecommendationsResponse:
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.city_code("city_code", request.city_code, required=False)
+        v.done()
+        query = {"cycle_id": request.cycle_id, "city_code": request.city_code}
+        page = self._page("ListRecommendations", request.page_size, request.page_token, query)
+        found = await recommendations.list_recommendations(
+            uow=self.deps.uow,
+            principal=principal(),
+            cycle_id=request.cycle_id,
+            city_code=request.city_code or None,
+            page=page,
+        )
+        return pb.ListRecommendationsResponse(
+            recommendations=[recommendation_pb(r) for r in found.items],
+            next_page_token=self._next_token("ListRecommendations", found.next_cursor, query),
+        )
+
+    async def ListCycleDecisions(
+        self, request: pb.ListCycleDecisionsRequest, context: Context
+    ) -> pb.ListCycleDecisionsResponse:
+        self._check_cycle_id(request.cycle_id)
+        query = {"cycle_id": request.cycle_id}
+        page = self._page("ListCycleDecisions", request.page_size, request.page_token, query)
+        found = await workflow_records.list_cycle_decisions(
+            uow=self.deps.uow, cycle_id=request.cycle_id, page=page
+        )
+        return pb.ListCycleDecisionsResponse(
+            decisions=[decision_pb(d) for d in found.items],
+            next_page_token=self._next_token("ListCycleDecisions", found.next_cursor, query),
+        )
+
+    async def GetCyclePolicy(
+        self, request: pb.GetCyclePolicyRequest, context: Context
+    ) -> pb.GetCyclePolicyResponse:
+        self._check_cycle_id(request.cycle_id)
+        c = await cycles.get_cycle_policy(uow=self.deps.uow, cycle_id=request.cycle_id)
+        return pb.GetCyclePolicyResponse(
+            cycle_id=c.cycle_id,
+            policy_id=c.policy_id,
+            policy_version=c.policy_version,
+            policy_sha256=c.policy_sha256,
+            policy_json=c.policy_json,
+        )

@@ -1,5 +1,6 @@
-"""How intake is served: the use cases' dependencies (its store's unit of work, the identity
-registry over gRPC, the cycle workflows over Temporal, page tokens) and its servicer."""
+"""How intake is served: the use cases' dependencies (its store's unit of work, identity's
+registry, review's and funding's records over gRPC, the cycle workflows over Temporal, page tokens)
+and its servicer."""
 
 from __future__ import annotations
 
@@ -14,10 +15,16 @@ from aicc.platform.pagination import PageTokens
 from aicc.platform.ports import UnitOfWork
 from aicc.platform.server import BaseApp, Runtime, ServiceSpec
 from aicc.platform.temporal import connect
-from services.intake.adapters import IdentityRegistryClient
+from services.intake.adapters import FundingRecordsClient, IdentityRegistryClient, ReviewRecordsClient
 from services.intake.api import IntakeServicer
 from services.intake.domain.model import Instance
-from services.intake.domain.ports import CycleWorkflows, IdentityRegistry, IntakeRepository
+from services.intake.domain.ports import (
+    CycleWorkflows,
+    FundingRecords,
+    IdentityRegistry,
+    IntakeRepository,
+    ReviewRecords,
+)
 from services.intake.gateway import CycleGateway
 from services.intake.store import IntakeStore
 
@@ -27,6 +34,9 @@ class IntakeApp(BaseApp):
         super().__init__(rt)
         self.uow: UnitOfWork[IntakeRepository] = unit_of_work(rt.db, IntakeStore)
         self.identity: IdentityRegistry = IdentityRegistryClient(rt.clients)
+        # Read and asked to record with the caller's token (a test may set fakes of its own).
+        self.review: ReviewRecords = ReviewRecordsClient(rt.clients)
+        self.funding: FundingRecords = FundingRecordsClient(rt.clients)
         self.page_tokens = PageTokens(rt.audit_key)
         self.instance = Instance(rt.settings.instance_scope, rt.settings.instance_city_code)
         self.policy_dir: Path | None = rt.settings.policy_dir

@@ -78,6 +78,10 @@ CYCLE_IN, CYCLE_RV, CYCLE_PUB, CYCLE_FU = "mx-intake", "mx-review", "mx-publicit
 FISCAL_YEAR = datetime.now(UTC).year  # the appropriation the matrix's budgets draw from
 FINANCE_OPINION = "secret-finance-opinion"
 CYCLE_ANN = "mx-announced"  # review: publicised without change and announced
+# intake's records of a year (issue 9): recommendations of both cities and a decision, recorded by the
+# workflow's own (system) RPCs on a cycle written straight into intake's store.
+CYCLE_REC = "mx-intake-records"
+REC_DOC = {JINAN: "济工信联字〔2026〕矩阵1号", QINGDAO: "青工信联字〔2026〕矩阵1号"}
 
 
 def stamp(dt: datetime) -> Timestamp:
@@ -438,8 +442,106 @@ async def seed(w: World) -> None:  # noqa: C901 - the matrix world, built in one
         k = next(k for k in ENTERPRISES if w.rv_app(CYCLE_FU, k) == t.application_id)
         w.targets.setdefault(k, []).append(t.target_id)
 
+    await seed_intake_records(w)
+
     # intake: the city review starts once the window (opened above) closes.
     await _wait_phase(w, "CITY_REVIEW")
+
+
+async def seed_intake_records(w: World) -> None:
+    """intake (issue 9): CYCLE_REC with each enterprise's application submitted, both cities'
+    joint recommendations with each bureau's opinion, and one decision in the cycle's log."""
+    from aicc.platform.db import unit_of_work
+    from services.intake.domain.model import Application, ApplicationStatus, Cycle
+    from services.intake.store import IntakeStore
+    from workflows.cycle.models import Phase
+
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    async with unit_of_work(w.suite.hosts["intake"].runtime.db, IntakeStore)() as repo:
+        await repo.add_cycle(
+            Cycle(
+                CYCLE_REC,
+                "矩阵记录",
+                "demo",
+                "{}",
+                "province",
+                "370000",
+                [],
+                Phase.CITY_REVIEW,
+                "",
+                0,
+                0,
+                at,
+                at,
+                at,
+                f"cycle-{CYCLE_REC}",
+                "test",
+                at,
+            )
+        )
+        for k, city in ENTERPRISES.items():
+            await repo.add_application(
+                Application(
+                    w.rv_app(CYCLE_REC, k),
+                    CYCLE_REC,
+                    w.orgs[k],
+                    w.orgs[f"{k}-op"],
+                    w.name(k),
+                    city,
+                    w.title(k),
+                    ["compute"],
+                    ApplicationStatus.SUBMITTED,
+                    "test",
+                    at,
+                ),
+                [],
+            )
+    system = w.stub("intake", "system")
+    for city in (JINAN, QINGDAO):
+        await system.RecordRecommendation(
+            inpb.RecordRecommendationRequest(
+                recommendation=inpb.Recommendation(
+                    cycle_id=CYCLE_REC,
+                    city_code=city,
+                    document_no=REC_DOC[city],
+                    items=[
+                        inpb.RecommendationItem(
+                            application_id=w.rv_app(CYCLE_REC, k),
+                            recommended=True,
+                            opinion=f"secret-opinion-{k}",
+                            opinions=[
+                                inpb.BureauOpinion(role=authz.CITY_INDUSTRY, opinion=f"secret-opinion-{k}"),
+                                inpb.BureauOpinion(role=authz.CITY_FINANCE, opinion=f"secret-finance-{k}"),
+                            ],
+                        )
+                        for k, c in ENTERPRISES.items()
+                        if c == city
+                    ],
+                    signoffs=[
+                        inpb.Signoff(
+                            role=authz.CITY_INDUSTRY, user_id="u1", display_name="甲", signed_at=stamp(at)
+                        ),
+                        inpb.Signoff(
+                            role=authz.CITY_FINANCE, user_id="u2", display_name="乙", signed_at=stamp(at)
+                        ),
+                    ],
+                )
+            )
+        )
+    await system.RecordCycleDecision(
+        inpb.RecordCycleDecisionRequest(
+            decision=inpb.CycleDecision(
+                cycle_id=CYCLE_REC,
+                kind=inpb.CYCLE_DECISION_KIND_FINANCE_CONCURRENCE,
+                actor_user_id=w.users["prov_fin"],
+                role=authz.PROVINCE_FINANCE,
+                proposal_version=1,
+                approve=True,
+                opinion="secret-concurrence-opinion",
+            ),
+            idempotency_key="matrix:finance:v1",
+        )
+    )
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -542,6 +644,9 @@ def _reads() -> dict[str, Callable[[World], object]]:
         "ListCycles": lambda w: inpb.ListCyclesRequest(),
         "GetApplication": lambda w: inpb.GetApplicationRequest(application_id=w.apps["J1"]),
         "ListApplications": lambda w: inpb.ListApplicationsRequest(cycle_id=CYCLE_IN),
+        "ListRecommendations": lambda w: inpb.ListRecommendationsRequest(cycle_id=CYCLE_REC),
+        "ListCycleDecisions": lambda w: inpb.ListCycleDecisionsRequest(cycle_id=CYCLE_REC),
+        "GetCyclePolicy": lambda w: inpb.GetCyclePolicyRequest(cycle_id=CYCLE_IN),
         "ListAssignments": lambda w: rpb.ListAssignmentsRequest(cycle_id=CYCLE_RV),
         "GetProposal": lambda w: rpb.GetProposalRequest(cycle_id=CYCLE_PUB),
         "ExportProposal": lambda w: rpb.ExportProposalRequest(
@@ -843,6 +948,64 @@ def _cases() -> list[Case]:
         ["qd_ind", "qd_fin", "app_J1", "prov_ind", "auditor"],
         sign,
         lambda w: [w.title("J1")],
+    )
+
+    # intake (issue 9): a city reads its own city's joint recommendation only, whatever it asks for.
+    recs = lambda w: inpb.ListRecommendationsRequest(cycle_id=CYCLE_REC, city_code=JINAN)  # noqa: E731
+    jn_rec = lambda w: [REC_DOC[JINAN], "secret-opinion-J1", "secret-finance-J2"]  # noqa: E731
+    qd_rec = lambda w: [REC_DOC[QINGDAO], "secret-finance-Q1"]  # noqa: E731
+    C += [
+        Case(
+            f"ListRecommendations-other-city-{u}",
+            "intake",
+            "ListRecommendations",
+            u,
+            recs,
+            "filter",
+            jn_rec,
+            qd_rec,
+        )
+        for u in ("qd_ind", "qd_fin")
+    ]
+    C += [
+        Case(
+            f"ListRecommendations-own-city-{u}",
+            "intake",
+            "ListRecommendations",
+            u,
+            lambda w: inpb.ListRecommendationsRequest(cycle_id=CYCLE_REC),
+            "allow",
+            qd_rec,
+            jn_rec,
+        )
+        for u in ("jn_ind", "jn_fin")
+    ]
+    C += [
+        Case(
+            "ListRecommendations-province",
+            "intake",
+            "ListRecommendations",
+            "prov_fin",
+            lambda w: inpb.ListRecommendationsRequest(cycle_id=CYCLE_REC),
+            "allow",
+            present=lambda w: [*jn_rec(w), *qd_rec(w)],
+        )
+    ]
+    C += _deny(
+        "ListCycleDecisions",
+        "intake",
+        "ListCycleDecisions",
+        ["app_J1", "jn_ind", "qd_fin", "expert1", "operator"],
+        lambda w: inpb.ListCycleDecisionsRequest(cycle_id=CYCLE_REC),
+        lambda w: ["secret-concurrence-opinion"],
+    )
+    C += _deny(
+        "ListRecommendations",
+        "intake",
+        "ListRecommendations",
+        ["app_J1", "expert1", "operator"],
+        recs,
+        jn_rec,
     )
 
     # review: assignments (experts), compliance, proposal, objections

@@ -1,14 +1,26 @@
 """In-process stand-ins for intake's outbound ports (``services/intake/domain/ports.py``): the
-identity registry and the cycle workflows. Each records what it was asked, so a test can prove that
-a refused request reached neither."""
+identity registry, review's and funding's records, and the cycle workflows. Each records what it was
+asked, so a test can prove that a refused request reached none of them."""
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import date
 
-from aicc.platform.errors import AlreadyExists, DomainError
-from services.intake.domain.model import Eligibility, Organization, OrganizationKind
+from aicc.platform.errors import AlreadyExists, DomainError, not_found
+from services.intake.domain.model import (
+    ComplianceOutcome,
+    Disbursement,
+    Eligibility,
+    EligibilityFailure,
+    EligibilityRules,
+    FinanceConcurrence,
+    Organization,
+    OrganizationKind,
+    Proposal,
+    ProposalLine,
+)
 from workflows.cycle.models import (
     CitySignoff,
     ComplianceDecisions,
@@ -16,27 +28,66 @@ from workflows.cycle.models import (
     Conclusion,
     CycleInput,
     CycleStatus,
+    DeadlineExtension,
     ProposalDecision,
+    ProposalRevision,
     PublicityOutcome,
+    Resumption,
     SignoffResult,
 )
+
+# What identity applies when a request carries no rules (the province's policy, Art. 5(1)).
+PROVINCE_RULES = EligibilityRules(
+    require_legal_person=True,
+    require_green_threshold=True,
+    serious_dishonesty_lookback_years=3,
+    division_prefix="37",
+)
+
+
+@dataclass(frozen=True)
+class RegistryFacts:
+    """What identity's registry knows of an enterprise for the Art. 5(1) screen."""
+
+    division: str  # GB/T 2260 code of its registration, e.g. "370102"
+    legal_person: bool = True
+    green: bool = True
+    dishonest_in: int | None = None  # the year of a serious-dishonesty record, if any
 
 
 @dataclass
 class FakeIdentityRegistry:
-    """Organisations by id (an unknown one is None, as NOT_FOUND from identity); every organisation
-    eligible unless ``screen`` says otherwise."""
+    """Organisations by id (an unknown one is None, as NOT_FOUND from identity). The screen honours
+    the rules it is given (the province's when none), as identity's CheckEligibility does: legal
+    person, green threshold, serious dishonesty within the look-back years, territory prefix.
+    ``screen`` overrides the answer for an organisation."""
 
     organizations: dict[str, Organization] = field(default_factory=dict)
+    facts: dict[str, RegistryFacts] = field(default_factory=dict)
     screen: dict[str, Eligibility] = field(default_factory=dict)
     looked_up: list[str] = field(default_factory=list)
     checked: list[tuple[str, date]] = field(default_factory=list)
+    rules_seen: list[EligibilityRules | None] = field(default_factory=list)
 
-    def enterprise(self, organization_id: str, city_code: str, name: str = "") -> Organization:
+    def enterprise(
+        self,
+        organization_id: str,
+        city_code: str,
+        name: str = "",
+        *,
+        division: str = "",
+        dishonest_in: int | None = None,
+    ) -> Organization:
+        division = division or city_code[:4] + "02"
         org = Organization(
-            organization_id, name or f"企业 {organization_id}", OrganizationKind.ENTERPRISE, city_code
+            organization_id,
+            name or f"企业 {organization_id}",
+            OrganizationKind.ENTERPRISE,
+            city_code,
+            uscc=f"91{division}{zlib.crc32(organization_id.encode()):010d}",
         )
         self.organizations[organization_id] = org
+        self.facts[organization_id] = RegistryFacts(division, dishonest_in=dishonest_in)
         return org
 
     def operator_org(self, organization_id: str, parent: Organization) -> Organization:
@@ -54,9 +105,100 @@ class FakeIdentityRegistry:
         self.looked_up.append(organization_id)
         return self.organizations.get(organization_id)
 
-    async def eligibility(self, organization_id: str, as_of: date) -> Eligibility:
+    async def eligibility(
+        self, organization_id: str, as_of: date, rules: EligibilityRules | None = None
+    ) -> Eligibility:
         self.checked.append((organization_id, as_of))
-        return self.screen.get(organization_id, Eligibility(eligible=True))
+        self.rules_seen.append(rules)
+        if organization_id in self.screen:
+            return self.screen[organization_id]
+        facts = self.facts.get(organization_id, RegistryFacts("370102"))
+        failures = _screen(facts, rules or PROVINCE_RULES, as_of)
+        return Eligibility(not failures, failures)
+
+
+def _screen(f: RegistryFacts, r: EligibilityRules, as_of: date) -> list[EligibilityFailure]:
+    failures = []
+    if r.require_legal_person and not f.legal_person:
+        failures.append(
+            EligibilityFailure("legal_person", "Art. 5(1)", "not a legal person", "不具备独立法人资格")
+        )
+    if r.require_green_threshold and not f.green:
+        failures.append(
+            EligibilityFailure("green_threshold", "Art. 5(1)", "below the green threshold", "未达绿色门槛")
+        )
+    if f.dishonest_in is not None and as_of.year - f.dishonest_in < r.serious_dishonesty_lookback_years:
+        failures.append(
+            EligibilityFailure(
+                "serious_dishonesty",
+                "Art. 5(1)",
+                f"serious dishonesty in {f.dishonest_in}",
+                f"{f.dishonest_in} 年有严重失信记录",
+            )
+        )
+    if not f.division.startswith(r.division_prefix):
+        failures.append(
+            EligibilityFailure(
+                "territory", "Art. 5(1)", f"not registered under {r.division_prefix}", "注册地不在本辖区"
+            )
+        )
+    return failures
+
+
+@dataclass
+class FakeReviewRecords:
+    """Review's compliance results and proposal versions by cycle; every read recorded."""
+
+    compliance: dict[str, list[ComplianceOutcome]] = field(default_factory=dict)
+    proposals: dict[tuple[str, int], Proposal] = field(default_factory=dict)
+    reads: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def propose(self, cycle_id: str, version: int, *lines: ProposalLine) -> Proposal:
+        p = Proposal(cycle_id, version, list(lines))
+        self.proposals[(cycle_id, version)] = p
+        return p
+
+    async def compliance_reviews(self, cycle_id: str) -> list[ComplianceOutcome]:
+        self.reads.append(("compliance", cycle_id, 0))
+        return list(self.compliance.get(cycle_id, []))
+
+    async def proposal(self, cycle_id: str, version: int) -> Proposal:
+        self.reads.append(("proposal", cycle_id, version))
+        if version == 0:
+            versions = [v for c, v in self.proposals if c == cycle_id]
+            version = max(versions, default=0)
+        found = self.proposals.get((cycle_id, version))
+        if found is None:
+            raise not_found("proposal", f"{cycle_id} v{version}", "拟支持名单")
+        return found
+
+
+@dataclass
+class FakeFundingRecords:
+    """Funding's disbursements by cycle, and finance concurrences kept once per cycle and version
+    (a repeat answers the first record, as funding does)."""
+
+    payments: dict[str, list[Disbursement]] = field(default_factory=dict)
+    concurrences: dict[tuple[str, int], FinanceConcurrence] = field(default_factory=dict)
+    recorded: list[tuple[str, int, bool, str, list[ProposalLine]]] = field(default_factory=list)
+    refusal: DomainError | None = None
+
+    async def disbursements(self, cycle_id: str) -> list[Disbursement]:
+        return list(self.payments.get(cycle_id, []))
+
+    async def record_finance_concurrence(
+        self, cycle_id: str, proposal_version: int, agree: bool, opinion: str, lines: list[ProposalLine]
+    ) -> FinanceConcurrence:
+        if self.refusal is not None:
+            err, self.refusal = self.refusal, None
+            raise err
+        self.recorded.append((cycle_id, proposal_version, agree, opinion, list(lines)))
+        key = (cycle_id, proposal_version)
+        if key not in self.concurrences:
+            self.concurrences[key] = FinanceConcurrence(
+                cycle_id, proposal_version, agree, opinion, len(lines)
+            )
+        return self.concurrences[key]
 
 
 @dataclass
@@ -89,6 +231,9 @@ class FakeCycleWorkflows:
             err, self.refusal = self.refusal, None
             raise err
         self.decisions.append((cycle_id, update, arg))
+
+    def updates(self, name: str) -> list[object]:
+        return [a for _, u, a in self.decisions if u == name]
 
     async def sign_city_recommendation(self, cycle_id: str, signoff: CitySignoff) -> SignoffResult:
         self._decide(cycle_id, "sign_city_recommendation", signoff)
@@ -129,3 +274,17 @@ class FakeCycleWorkflows:
     async def conclude_supervision(self, cycle_id: str, conclusion: Conclusion) -> str:
         self._decide(cycle_id, "conclude_supervision", conclusion)
         return "CLOSED"
+
+    async def revise_proposal(self, cycle_id: str, revision: ProposalRevision) -> int:
+        self._decide(cycle_id, "revise_proposal", revision)
+        self.proposal_version += 1
+        return self.proposal_version
+
+    async def extend_deadline(self, cycle_id: str, extension: DeadlineExtension) -> str:
+        self._decide(cycle_id, "extend_deadline", extension)
+        return extension.new_deadline
+
+    async def resume(self, cycle_id: str, resumption: Resumption) -> str:
+        self._decide(cycle_id, "resume", resumption)
+        status = self.statuses.get(cycle_id)
+        return str(status.phase) if status else ""

@@ -589,10 +589,15 @@ class EligibilityFailure(_message.Message):
     ARTICLE_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
     MESSAGE_ZH_FIELD_NUMBER: _builtins.int
+    FLAG_ONLY_FIELD_NUMBER: _builtins.int
     rule: _builtins.str
     article: _builtins.str
     message: _builtins.str
     message_zh: _builtins.str
+    flag_only: _builtins.bool
+    """A finding shown to the reviewers that does not make the application ineligible, e.g. an
+    earlier award under the programme when the policy's eligibility.earlier_award is "flag".
+    """
     def __init__(
         self,
         *,
@@ -600,10 +605,11 @@ class EligibilityFailure(_message.Message):
         article: _builtins.str = ...,
         message: _builtins.str = ...,
         message_zh: _builtins.str = ...,
+        flag_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "message", b"message", "message_zh", b"message_zh", "rule", b"rule"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["article", b"article", "flag_only", b"flag_only", "message", b"message", "message_zh", b"message_zh", "rule", b"rule"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -1537,16 +1543,22 @@ class RecordRecommendationResponse(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     APPLICATIONS_FIELD_NUMBER: _builtins.int
+    RECOMMENDED_FIELD_NUMBER: _builtins.int
+    recommended: _builtins.int
+    """How many applications the recorded recommendation recommends (the first record's, on a repeat)."""
     @_builtins.property
-    def applications(self) -> _containers.RepeatedCompositeFieldContainer[Global___Application]: ...
+    def applications(self) -> _containers.RepeatedCompositeFieldContainer[Global___Application]:
+        """Deprecated: left empty (a city's list does not belong in a workflow payload); see recommended."""
+
     def __init__(
         self,
         *,
         applications: _abc.Iterable[Global___Application] | None = ...,
+        recommended: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications", b"applications", "recommended", b"recommended"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

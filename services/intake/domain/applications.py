@@ -1,7 +1,9 @@
 """Applications: drafted by the applicant enterprise for itself with its registered operating
 organisation (Art. 5(3)), submitted inside the window with the authenticity declaration (Art. 8),
-screened against the Art. 5 hard rules by the identity registry. An applicant sees its own
-organisation's applications, a city official its city's; another's answers NOT_FOUND."""
+screened against the Art. 5 hard rules of the cycle's own policy by the identity registry, and
+against intake's own records for an earlier award under the programme (Art. 11, one-time award:
+refused or flagged as the policy says). An applicant sees its own organisation's applications, a
+city official its city's; another's answers NOT_FOUND. Every status change is kept (``timeline``)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,8 @@ from aicc.platform.errors import (
 from aicc.platform.ids import new_id
 from aicc.platform.pagination import Page, PageRequest
 from aicc.platform.ports import Clock, UnitOfWork
-from services.intake.domain.cycles import cycle_of, require_cycle
+from services.intake.domain import timeline
+from services.intake.domain.cycles import cycle_of, eligibility_rules, require_cycle
 from services.intake.domain.model import (
     Application,
     ApplicationDraft,
@@ -31,6 +34,8 @@ from services.intake.domain.model import (
     Cycle,
     Declaration,
     Dossier,
+    Eligibility,
+    EligibilityFailure,
     Material,
     OrganizationKind,
 )
@@ -160,6 +165,10 @@ async def create_application(
             status=ApplicationStatus.DRAFT,
             created_by=principal.user_id,
             created_at=now,
+            uscc=org.uscc,
+        )
+        app.timeline.append(
+            timeline.first_step(app.application_id, ApplicationStatus.DRAFT, now, timeline.DRAFTED)
         )
         materials = [
             Material(
@@ -201,10 +210,45 @@ async def list_applications(
     principal: Principal,
     where: ApplicationFilter,
     page: PageRequest,
-) -> Page[Application]:
-    """ListApplications: one page of the applications the caller may see that match ``where``."""
+) -> Page[Dossier]:
+    """ListApplications: one page of the applications the caller may see that match ``where``,
+    each with its materials (review reads the recommended ones, materials included, from here)."""
     async with uow() as repo:
-        return await repo.applications_page(visible_filter(principal, where), page)
+        found = await repo.applications_page(visible_filter(principal, where), page)
+        materials = await repo.materials_of([a.application_id for a in found.items])
+    return Page([Dossier(a, materials[a.application_id]) for a in found.items], found.next_cursor)
+
+
+def earlier_award_finding(earlier: list[Application], mode: str) -> EligibilityFailure | None:
+    """Art. 11 (一次性奖补): an organisation awarded in an earlier cycle is refused, or only flagged
+    to the reviewers when the cycle's policy says ``earlier_award: flag``."""
+    if not earlier:
+        return None
+    cycles = "、".join(sorted({a.cycle_id for a in earlier}))
+    flag = mode == "flag"
+    outcome = (
+        ("flagged for the reviewers", "提请评审关注") if flag else ("not eligible again", "不得重复申报")
+    )
+    return EligibilityFailure(
+        rule="earlier_award",
+        article="Art. 11",
+        message=f"already awarded under the programme in cycle {cycles} (one-time award, Art. 11): {outcome[0]}",
+        message_zh=f"已在 {cycles} 年度获得奖补（第十一条一次性奖补），{outcome[1]}",
+        flag_only=flag,
+    )
+
+
+def screened(result: Eligibility, finding: EligibilityFailure | None) -> Eligibility:
+    """Identity's screen together with intake's own finding on an earlier award."""
+    if finding is None:
+        return result
+    return Eligibility(result.eligible and finding.flag_only, [*result.failures, finding])
+
+
+def _declared(app: Application, declaration: Declaration, at: datetime, screen: Eligibility) -> None:
+    app.declaration = Declaration(declaration.signer_name, declaration.signer_title, True, at)
+    app.submitted_at = at
+    app.eligibility_failures = list(screen.failures)
 
 
 async def submit_application(
@@ -217,22 +261,28 @@ async def submit_application(
     clock: Clock,
 ) -> Dossier:
     """SubmitApplication: the caller's own draft, inside the window, with the declaration signed;
-    the eligibility screen decides SUBMITTED or INELIGIBLE (its failures recorded)."""
+    the eligibility screen (the cycle policy's rules, and an earlier award under the programme)
+    decides SUBMITTED or INELIGIBLE, its failures and flags recorded."""
     check_declaration(declaration.signer_name, declaration.accepted)
     now = clock()
     async with uow() as repo:
         app = visible_or_not_found(principal, await repo.application(application_id), application_id)
-        check_may_submit(principal, await cycle_of(repo, app.cycle_id), app, now)
-    result = await identity.eligibility(app.organization_id, beijing_date(now))
+        cycle = await cycle_of(repo, app.cycle_id)
+        check_may_submit(principal, cycle, app, now)
+    rules = eligibility_rules(cycle)
+    result = await identity.eligibility(app.organization_id, beijing_date(now), rules)
     async with uow() as repo:
         app = visible_or_not_found(
             principal, await repo.application(application_id, for_update=True), application_id
         )
         # Nothing changed meanwhile (another submission, the window closing).
         check_may_submit(principal, await cycle_of(repo, app.cycle_id), app, clock())
-        app.declaration = Declaration(declaration.signer_name, declaration.signer_title, True, now)
-        app.submitted_at = now
-        app.eligibility_failures = list(result.failures)
-        app.status = ApplicationStatus.SUBMITTED if result.eligible else ApplicationStatus.INELIGIBLE
-        await repo.save_application(app)
+        earlier = await repo.awarded_elsewhere(app.organization_id, app.cycle_id)
+        screen = screened(result, earlier_award_finding(earlier, rules.earlier_award if rules else "refuse"))
+        _declared(app, declaration, now, screen)
+        if screen.eligible:
+            status, note = ApplicationStatus.SUBMITTED, timeline.submitted_note(screen.failures)
+        else:
+            status, note = ApplicationStatus.INELIGIBLE, timeline.ineligible_note(screen.failures)
+        await timeline.move(repo, app, status, at=now, note=note)
         return Dossier(app, await repo.materials(app.application_id))

@@ -1,12 +1,17 @@
-"""Cycles: created from a policy (snapshotted), within its validity window (Art. 19) and the
-instance's jurisdiction (Art. 18); dates of the call fixed at creation (Art. 7). The cycle's
-workflow is started in the same unit of work, so a cycle is recorded only if its workflow runs."""
+"""Cycles: created from a policy (snapshotted with its version and SHA-256, readable back), within
+its validity (Art. 19: created while it is in force, the application window closing before it
+lapses) and the instance's jurisdiction (Art. 18); dates of the call fixed at creation (Art. 7).
+The cycle's workflow is started in the same unit of work, so a cycle is recorded only if its
+workflow runs."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from aicc.platform.auth import Principal
 from aicc.platform.clock import beijing_date
@@ -16,9 +21,9 @@ from aicc.platform.pagination import Page, PageRequest
 from aicc.platform.policy import Duration, Policy, PolicyError, PolicyNotFound, find_policy, load_policy_text
 from aicc.platform.ports import UnitOfWork
 from aicc.platform.workdays import deadline_after
-from services.intake.domain.model import Cycle, CycleView, Instance
+from services.intake.domain.model import Cycle, CycleView, EligibilityRules, Instance
 from services.intake.domain.ports import CycleWorkflows, IntakeRepository
-from workflows.cycle.models import Actor, CycleInput, Phase, Span, TargetTemplate, workflow_id
+from workflows.cycle.models import Actor, CycleInput, Phase, Span, TargetTemplate, TierCap, workflow_id
 
 
 def after(start: datetime, d: Duration) -> datetime:
@@ -82,11 +87,67 @@ def check_may_create(policy: Policy, *, now: datetime, scope: str, city_code: st
         )
 
 
+def check_window_within_validity(policy_id: str, valid_until: date, closes_at: datetime) -> None:
+    """Art. 19: the call's application window must close while its policy is in force."""
+    closing_day = beijing_date(closes_at)
+    if closing_day > valid_until:
+        raise FailedPrecondition(
+            f"the application window would close on {closing_day}, after policy {policy_id} lapses on "
+            f"{valid_until} (Art. 19); shorten the window or use a policy in force until then",
+            f"申报截止日 {closing_day} 晚于实施细则 {policy_id} 的有效期止 {valid_until}（第十九条），"
+            "请缩短申报期限或使用届时仍有效的实施细则",
+            reason="WINDOW_AFTER_POLICY_VALIDITY",
+            metadata={"valid_until": str(valid_until), "applications_close_on": str(closing_day)},
+        )
+
+
 def plan(policy: Policy, now: datetime) -> CyclePlan:
     s = policy.schedule
     opens = after(now, s.applications_open_after)
     closes = after(opens, s.application_window)
     return CyclePlan(opens, closes, after(closes, s.city_review))
+
+
+def snapshot_sha256(policy_json: str) -> str:
+    """SHA-256 (hex) of a policy snapshot: its canonical JSON (sorted keys), UTF-8."""
+    return hashlib.sha256(policy_json.encode("utf-8")).hexdigest()
+
+
+def snapshot_version(policy_id: str, sha256: str, known: list[str]) -> str:
+    """``<policy_id>/v<n>``: n counts the distinct contents of that policy id this instance has
+    used, in the order first used (the same file gives the same version)."""
+    n = known.index(sha256) + 1 if sha256 in known else len(known) + 1
+    return f"{policy_id}/v{n}"
+
+
+def _snapshot(cycle: Cycle) -> dict[str, Any]:
+    try:
+        data = json.loads(cycle.policy_json)
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def eligibility_rules(cycle: Cycle) -> EligibilityRules | None:
+    """The eligibility section of the cycle's policy snapshot; None when it has none."""
+    e = _snapshot(cycle).get("eligibility")
+    if not isinstance(e, dict):
+        return None
+    return EligibilityRules(
+        require_legal_person=bool(e.get("require_legal_person", True)),
+        require_green_threshold=bool(e.get("require_green_threshold", True)),
+        serious_dishonesty_lookback_years=int(e.get("serious_dishonesty_lookback_years", 3)),
+        division_prefix=str(e.get("division_prefix", "37")),
+        earlier_award=str(e.get("earlier_award", "refuse")),
+    )
+
+
+def valid_until(cycle: Cycle) -> date | None:
+    """The last day the cycle's policy is in force, from its snapshot."""
+    try:
+        return date.fromisoformat(str(_snapshot(cycle)["valid_until"]))
+    except (KeyError, ValueError):
+        return None
 
 
 def workflow_input(cycle_id: str, policy: Policy, p: CyclePlan) -> CycleInput:
@@ -106,6 +167,11 @@ def workflow_input(cycle_id: str, policy: Policy, p: CyclePlan) -> CycleInput:
             TargetTemplate(t.code, t.description, t.unit, str(t.target_value))
             for t in policy.performance_targets
         ],
+        # The year whose appropriation the envelope is drawn from: the year the call opens (Beijing).
+        fiscal_year=beijing_date(p.applications_open_at).year,
+        # Art. 11 "at most": a tier's amount is the cap of every line in it.
+        tier_caps=[TierCap(t.key, t.amount_fen) for t in policy.tiers],
+        published_where=policy.publication.published_where,
     )
 
 
@@ -144,15 +210,19 @@ async def create_cycle(
     instance: Instance,
     now: datetime,
 ) -> Cycle:
-    """CreateCycle: the policy in force here and now, the call's dates fixed, the workflow started."""
+    """CreateCycle: the policy in force here and now, the call's dates fixed (the window closing
+    inside the policy's validity), the snapshot's version and hash kept, the workflow started."""
     check_may_create(policy, now=now, scope=instance.scope, city_code=instance.city_code)
     dates = plan(policy, now)
+    check_window_within_validity(policy.policy_id, policy.valid_until, dates.applications_close_at)
     inp = workflow_input(cycle_id, policy, dates)
+    sha256 = snapshot_sha256(inp.policy_json)
     async with uow() as repo:
         if await repo.cycle(cycle_id):
             raise AlreadyExists(
                 f"cycle {cycle_id} already exists", f"年度申报 {cycle_id} 已存在", reason="CYCLE_EXISTS"
             )
+        version = snapshot_version(policy.policy_id, sha256, await repo.policy_snapshots(policy.policy_id))
         cycle = Cycle(
             cycle_id=cycle_id,
             title=title,
@@ -171,6 +241,8 @@ async def create_cycle(
             workflow_id=workflow_id(cycle_id),
             created_by=principal.user_id,
             created_at=now,
+            policy_version=version,
+            policy_sha256=sha256,
         )
         await repo.add_cycle(cycle)
         # Inside the unit of work: if the workflow cannot start, the cycle is not recorded.
@@ -190,3 +262,8 @@ async def list_cycles(*, uow: UnitOfWork[IntakeRepository], page: PageRequest) -
     """ListCycles: every reader sees every cycle, a page at a time."""
     async with uow() as repo:
         return await repo.cycles_page(page)
+
+
+async def get_cycle_policy(*, uow: UnitOfWork[IntakeRepository], cycle_id: str) -> Cycle:
+    """GetCyclePolicy: the cycle with the policy snapshot it was created from (every reader)."""
+    return await require_cycle(uow, cycle_id)

@@ -1,6 +1,7 @@
-"""Intake's entities: cycles, applications with their materials, cities' joint recommendations, and
-what intake reads of the identity registry. Plain data; the phase of a cycle is the workflow's
-:class:`~workflows.cycle.models.Phase`."""
+"""Intake's entities: cycles, applications with their materials and status history, cities' joint
+recommendations, the decision log of a cycle, and what intake reads of the other services (the
+identity registry; review's compliance results and proposals; funding's disbursements). Plain data;
+the phase of a cycle is the workflow's :class:`~workflows.cycle.models.Phase`."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from workflows.cycle.models import CycleStatus, Phase, RecommendationItem
+from workflows.cycle.models import CycleStatus, Phase
 
 
 class ApplicationStatus(StrEnum):
@@ -17,6 +18,18 @@ class ApplicationStatus(StrEnum):
     INELIGIBLE = "INELIGIBLE"
     RECOMMENDED = "RECOMMENDED"
     NOT_RECOMMENDED = "NOT_RECOMMENDED"
+    COMPLIANT = "COMPLIANT"
+    NON_COMPLIANT = "NON_COMPLIANT"
+    PROPOSED = "PROPOSED"  # on the proposal with an amount (拟支持)
+    RESERVE = "RESERVE"  # qualifying, unfunded, in rank order (备选)
+    NOT_FUNDED = "NOT_FUNDED"  # scored, not on the list
+    AWARDED = "AWARDED"  # announced (发文公布)
+    PAID = "PAID"
+    PAYMENT_REFUSED = "PAYMENT_REFUSED"
+
+
+# An organisation holding one of these in an earlier cycle was awarded under the programme (Art. 11).
+AWARD_STATUSES = (ApplicationStatus.AWARDED, ApplicationStatus.PAID)
 
 
 class OrganizationKind(StrEnum):
@@ -47,6 +60,10 @@ class Cycle:
     workflow_id: str
     created_by: str
     created_at: datetime
+    # The snapshot's version ("<policy_id>/v<n>": the n-th distinct content of that policy id this
+    # instance has used) and the SHA-256 of policy_json (canonical JSON: sorted keys, UTF-8).
+    policy_version: str = ""
+    policy_sha256: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +98,20 @@ class EligibilityFailure:
     article: str
     message: str
     message_zh: str
+    # Shown to the reviewers, not a reason of ineligibility (e.g. an earlier award, policy "flag").
+    flag_only: bool = False
+
+
+@dataclass(frozen=True)
+class EligibilityRules:
+    """The eligibility section of a cycle's policy (Art. 5(1); a city's policy may differ, Art. 18),
+    as identity's screen takes it, and intake's own earlier-award rule (Art. 11)."""
+
+    require_legal_person: bool
+    require_green_threshold: bool
+    serious_dishonesty_lookback_years: int
+    division_prefix: str
+    earlier_award: str = "refuse"  # "refuse" | "flag"
 
 
 @dataclass(frozen=True)
@@ -98,6 +129,7 @@ class Organization:
     kind: OrganizationKind
     city_code: str
     parent_organization_id: str = ""
+    uscc: str = ""
 
 
 @dataclass
@@ -118,6 +150,18 @@ class MaterialInput:
     size_bytes: int
 
 
+@dataclass(frozen=True)
+class StatusChange:
+    """One step of an application's history (kept, never overwritten): the status it moved to,
+    when, and a note in Chinese for the applicant (reasons, amounts in 万元)."""
+
+    application_id: str
+    seq: int  # 1, 2, … per application
+    status: ApplicationStatus
+    at: datetime
+    note: str
+
+
 @dataclass
 class Application:
     application_id: str
@@ -136,6 +180,9 @@ class Application:
     submitted_at: datetime | None = None
     recommendation_document_no: str = ""
     recommendation_opinion: str = ""
+    uscc: str = ""
+    # Every status the application has had, oldest first (loaded with it; appended by ``timeline.move``).
+    timeline: list[StatusChange] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -174,6 +221,22 @@ class Signoff:
     signed_at: str  # RFC 3339, as the workflow recorded it
 
 
+@dataclass(frozen=True)
+class BureauOpinion:
+    role: str  # "city_industry" | "city_finance"
+    opinion: str
+
+
+@dataclass(frozen=True)
+class RecommendationLine:
+    """One application in a city's joint recommendation, with each bureau's opinion."""
+
+    application_id: str
+    recommended: bool
+    opinion: str  # the first bureau's (as the request carried it)
+    opinions: tuple[BureauOpinion, ...] = ()
+
+
 @dataclass
 class Recommendation:
     """A city's joint recommendation document (联合行文), signed by both bureaus."""
@@ -181,6 +244,120 @@ class Recommendation:
     cycle_id: str
     city_code: str
     document_no: str
-    items: list[RecommendationItem]
+    items: list[RecommendationLine]
     signoffs: list[Signoff]
     recorded_at: datetime
+
+    @property
+    def recommended(self) -> int:
+        return sum(1 for i in self.items if i.recommended)
+
+
+class DecisionKind(StrEnum):
+    """What a recorded decision of a cycle is (intake's CycleDecisionKind without its prefix)."""
+
+    COMPLIANCE = "COMPLIANCE"
+    EXPERT_REVIEW_CONCLUDED = "EXPERT_REVIEW_CONCLUDED"
+    FINANCE_CONCURRENCE = "FINANCE_CONCURRENCE"
+    PROPOSAL_REVISED = "PROPOSAL_REVISED"
+    PROPOSAL_RESUBMITTED = "PROPOSAL_RESUBMITTED"
+    PARTY_GROUP = "PARTY_GROUP"
+    PUBLICITY_OUTCOME = "PUBLICITY_OUTCOME"
+    DEADLINE_EXTENDED = "DEADLINE_EXTENDED"
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"
+    RESUMED = "RESUMED"
+    SUPERVISION_CONCLUDED = "SUPERVISION_CONCLUDED"
+
+
+@dataclass(frozen=True)
+class CycleDecision:
+    """A decision the cycle's workflow accepted, as the official record keeps it (once per key)."""
+
+    decision_id: str
+    cycle_id: str
+    kind: DecisionKind
+    idempotency_key: str
+    actor_user_id: str
+    actor_name: str
+    role: str
+    proposal_version: int
+    approve: bool
+    opinion: str
+    reference: str
+    decided_at: datetime
+    details: dict[str, str]
+    recorded_at: datetime
+
+
+# ---------------------------------------------------------------- what other services own
+
+
+class OutcomeStage(StrEnum):
+    """A stage whose outcome intake copies onto its applications (RecordApplicationOutcomes)."""
+
+    COMPLIANCE = "COMPLIANCE"
+    PROPOSAL = "PROPOSAL"
+    ANNOUNCED = "ANNOUNCED"
+    DISBURSED = "DISBURSED"
+
+
+@dataclass(frozen=True)
+class ComplianceOutcome:
+    """Review's compliance result for one application (Art. 9)."""
+
+    application_id: str
+    compliant: bool
+    reasons: tuple[str, ...] = ()
+    decided_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ProposalLine:
+    """One line of a proposal version as review holds it."""
+
+    application_id: str
+    organization_id: str
+    city_code: str
+    tier: str  # "excellent" | "advanced" | "none"
+    amount_fen: int
+    reserve: bool
+    rank: int
+
+    @property
+    def funded(self) -> bool:
+        return self.amount_fen > 0 and not self.reserve
+
+
+@dataclass(frozen=True)
+class Proposal:
+    cycle_id: str
+    version: int
+    lines: list[ProposalLine]
+
+
+class PaymentStatus(StrEnum):
+    REQUESTED = "REQUESTED"
+    PAID = "PAID"
+    FAILED = "FAILED"
+
+
+@dataclass(frozen=True)
+class Disbursement:
+    """Funding's record of one payment request for an award."""
+
+    application_id: str
+    amount_fen: int
+    status: PaymentStatus
+    treasury_reference: str = ""
+    failure: str = ""
+
+
+@dataclass(frozen=True)
+class FinanceConcurrence:
+    """Province finance's concurrence (or return) as funding recorded it (Art. 10)."""
+
+    cycle_id: str
+    proposal_version: int
+    agree: bool
+    opinion: str
+    lines: int
