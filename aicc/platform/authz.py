@@ -113,7 +113,7 @@ RULES: dict[str, Rule] = {
     IN + "GetCyclePolicy": _r(*READERS_ALL),
     IN + "ReviseProposal": _w(PROVINCE_INDUSTRY),
     IN + "ExtendDeadline": _w(PROVINCE_INDUSTRY),
-    IN + "ResumeCycle": _w(PROVINCE_INDUSTRY, OPERATOR),
+    IN + "ResumeCycle": _w(PROVINCE_INDUSTRY),
     # review
     RV + "OpenReview": _w(SYSTEM),
     RV + "RecordComplianceDecisions": _w(SYSTEM),

@@ -134,6 +134,10 @@ class CycleGateway:
     ) -> R:
         handle = self._handle(cycle_id)
         update_id = f"{getattr(update, '__name__', 'update')}-{uuid.uuid4().hex}"
+        actor = getattr(arg, "actor", None)
+        if actor is not None and not actor.request_id:
+            # The workflow takes a decision once: a payload replayed from its history is refused.
+            actor.request_id = update_id
         waits = iter(self.backoffs())
         while True:
             try:
@@ -193,15 +197,14 @@ class CycleGateway:
     async def conclude_supervision(self, cycle_id: str, conclusion: Conclusion) -> str:
         return await self._decide(cycle_id, CycleWorkflow.conclude_supervision, conclusion)
 
-    # The updates below are the lead's (issue 9): revise_proposal(ProposalRevision) -> int (the new
-    # version), extend_deadline(DeadlineExtension) -> str (the deadline as extended, ISO 8601 UTC),
-    # resume(Resumption) -> str (the phase resumed in). Remove each "type: ignore" once they exist.
+    # revise_proposal → the new version; extend_deadline → the deadline as extended (ISO 8601 UTC);
+    # resume → the phase resumed in.
 
     async def revise_proposal(self, cycle_id: str, revision: ProposalRevision) -> int:
-        return await self._decide(cycle_id, CycleWorkflow.revise_proposal, revision)  # type: ignore[attr-defined]
+        return await self._decide(cycle_id, CycleWorkflow.revise_proposal, revision)
 
     async def extend_deadline(self, cycle_id: str, extension: DeadlineExtension) -> str:
-        return await self._decide(cycle_id, CycleWorkflow.extend_deadline, extension)  # type: ignore[attr-defined]
+        return await self._decide(cycle_id, CycleWorkflow.extend_deadline, extension)
 
     async def resume(self, cycle_id: str, resumption: Resumption) -> str:
-        return await self._decide(cycle_id, CycleWorkflow.resume, resumption)  # type: ignore[attr-defined]
+        return await self._decide(cycle_id, CycleWorkflow.resume, resumption)

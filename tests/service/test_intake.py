@@ -6,6 +6,7 @@ each error kind (bad input naming fields, unknown ids, wrong phase, duplicates).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import sys
@@ -20,7 +21,6 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from temporalio.testing import WorkflowEnvironment
 
 from aicc.funding.v1 import funding_pb2 as fpb
-from aicc.funding.v1 import funding_pb2_grpc
 from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.intake.v1 import intake_pb2 as pb
 from aicc.platform.clients import Clients
@@ -30,7 +30,6 @@ from aicc.platform.policy import default_policy_dir, find_policy
 from aicc.platform.status import read_error
 from aicc.platform.temporal import connect
 from aicc.review.v1 import review_pb2 as rpb
-from services.funding.api import FundingServicer
 from services.identity.domain.uscc import make_uscc
 from services.intake.domain.model import (
     Application,
@@ -163,20 +162,15 @@ def _this_year() -> int:
     return beijing_date(datetime.now(UTC)).year
 
 
-# Funding keeps appropriations once it implements them (issue 9); until then cycles need none.
-APPROPRIATIONS = (
-    FundingServicer.OpenAppropriation is not funding_pb2_grpc.FundingServiceServicer.OpenAppropriation
-)
-
-
 async def _open_appropriations(funding, *years: int) -> None:
     """Province finance opens the programme's appropriations the cycles draw from (Art. 3-4)."""
-    if not APPROPRIATIONS:
-        return
     for year in years:
         await funding.OpenAppropriation(
             fpb.OpenAppropriationRequest(
-                fiscal_year=year, budget_document_no=f"鲁财工指〔{year}〕1号", amount_fen=10**12
+                fiscal_year=year,
+                budget_document_no=f"鲁财工指〔{year}〕1号",
+                amount_fen=10**12,
+                performance_targets="支持约15家工业领域AI能力中心",
             )
         )
 
@@ -648,9 +642,20 @@ async def test_an_application_shows_its_uscc_and_every_status_change(world):
 @pytest.mark.parametrize(("mode", "status"), [("refuse", "INELIGIBLE"), ("flag", "SUBMITTED")])
 async def test_an_enterprise_awarded_in_an_earlier_cycle_is_refused_or_flagged(world, mode, status):
     org = world["org"].organization_id
-    await _seed_apps(
+    (seeded,) = await _seed_apps(
         world, f"t-award-{mode}-2026", [(org, "370100", ApplicationStatus.AWARDED)], phase=Phase.CLOSED
     )
+    try:
+        await _second_year_application(world, mode, status)
+    finally:
+        # The module's enterprise is shared: later tests expect it never to have been awarded.
+        async with _store(world)() as repo:
+            earlier = await repo.application(seeded, for_update=True)
+            assert earlier is not None
+            await repo.save_application(dataclasses.replace(earlier, status=ApplicationStatus.NOT_FUNDED))
+
+
+async def _second_year_application(world, mode: str, status: str) -> None:
     text = _policy_text(applications_open_after="PT0S", application_window="P1D").replace(
         "earlier_award: refuse", f"earlier_award: {mode}"
     )
@@ -1118,7 +1123,7 @@ async def test_an_extended_window_takes_submissions_after_its_old_close(world):
     done = await _apply_and_submit(world, "t-extend")
     assert done.status == pb.APPLICATION_STATUS_SUBMITTED
     log = await world["auditor"].ListCycleDecisions(pb.ListCycleDecisionsRequest(cycle_id="t-extend"))
-    assert [d.kind for d in log.decisions] == [pb.CYCLE_DECISION_KIND_DEADLINE_EXTENDED]
+    assert [d.kind for d in log.decisions] == [pb.CYCLE_DECISION_KIND_DEADLINE_EXTENDED], log.decisions
     assert log.decisions[0].opinion == "系统停机，顺延一小时"
 
 

@@ -698,7 +698,12 @@ async def test_a_deadline_of_the_current_phase_is_extended_with_a_reason(env):
         extended = [d for d in stand.decisions if d.kind == "DEADLINE_EXTENDED"]
         assert len(extended) == 1
         assert extended[0].opinion == "申报截止日系统故障停机4小时"
-        assert extended[0].details == {"from": old.isoformat(), "to": new.isoformat()}
+        assert extended[0].details == {
+            "phase": "APPLYING",
+            "from": old.isoformat(),
+            "to": new.isoformat(),
+            "new_deadline": new.isoformat(),
+        }
 
 
 async def test_a_refused_step_needs_attention_until_resumed_then_the_year_closes(env):

@@ -267,8 +267,7 @@ class CycleActivities:
                 ],
             ),
         )
-        compliant = sum(1 for d in x.decisions if d.compliant)
-        return ComplianceOutcome(decided=resp.decided, compliant=compliant, remaining=resp.remaining)
+        return ComplianceOutcome(decided=resp.decided, compliant=resp.compliant, remaining=resp.remaining)
 
     @activity.defn(name="draw_panels")
     async def draw_panels(self, x: PanelDraw) -> int:

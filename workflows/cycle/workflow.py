@@ -931,7 +931,12 @@ class CycleWorkflow:
                 actor=e.actor,
                 opinion=e.reason,
                 reference=str(e.phase),
-                details={"from": present(self.deadline, "deadline").isoformat(), "to": new.isoformat()},
+                details={
+                    "phase": str(e.phase),
+                    "from": present(self.deadline, "deadline").isoformat(),
+                    "to": new.isoformat(),
+                    "new_deadline": new.isoformat(),
+                },
             )
             self.deadline = new
             if self.phase == Phase.PUBLICITY:
