@@ -19,6 +19,7 @@ import time
 import grpc
 
 from aicc.cli.demo.province import ENTERPRISES, EXPERTS, Demo, say
+from aicc.cli.demo.records import read_records
 from aicc.cli.demo.year import NeedsAttention, Year, _phase
 from aicc.platform.settings import Settings
 from aicc.platform.status import read_error
@@ -40,6 +41,8 @@ async def _drive(settings: Settings, years: int = 1) -> int:
             final = await year.run()
             await demo.login("sd.finance")
             await year.award_table()
+            if _phase(final) == "CLOSED":
+                await read_records(demo, year.cycle_id)
             if _phase(final) != "CLOSED":
                 return 1
             say(f"cycle {year.cycle_id} CLOSED in {time.monotonic() - year.started:.1f}s")
