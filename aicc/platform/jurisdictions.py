@@ -21,6 +21,7 @@ __all__ = [
     "city_name",
     "get",
     "load_jurisdictions",
+    "of_prefix",
 ]
 
 LEVELS = ("province", "city")
@@ -117,3 +118,17 @@ def city_name(code: str) -> str:
     """The Chinese name of a jurisdiction code (``370200`` → 青岛市); the code itself when unknown."""
     j = _by_code().get(str(code))
     return j.name if j else str(code)
+
+
+def of_prefix(prefix: str) -> Jurisdiction | None:
+    """The jurisdiction a GB/T 2260 prefix (2, 4 or 6 digits) lies in: ``37`` → 山东省, ``3702`` →
+    青岛市, ``370212`` (a county-level code) → 青岛市, ``370000`` → 山东省. None for a malformed prefix
+    or one outside the province and its current cities (e.g. ``11``, or ``3712``: 莱芜, merged)."""
+    if not isinstance(prefix, str) or len(prefix) not in (2, 4, 6) or not prefix.isascii():
+        return None
+    if not prefix.isdigit():
+        return None
+    exact = _by_code().get(prefix.ljust(6, "0"))
+    if exact is not None:
+        return exact
+    return city_for_division(prefix) if len(prefix) == 6 else None

@@ -30,6 +30,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
+from sqlalchemy.exc import OperationalError
 
 from aicc.platform import audit, telemetry, tls
 from aicc.platform.auth import Principal, TokenVerifier, current_principal
@@ -37,6 +38,7 @@ from aicc.platform.authz import UNAUTHENTICATED_PREFIXES, Rule, rule_for
 from aicc.platform.clients import Clients
 from aicc.platform.db import Database, safe_url
 from aicc.platform.errors import DomainError, PermissionDenied, Unauthenticated
+from aicc.platform.readiness import WriteProbe
 from aicc.platform.settings import Settings, get_settings
 from aicc.platform.status import code_name, from_downstream, internal_status, to_status
 
@@ -54,6 +56,8 @@ class Runtime:
     verifier: TokenVerifier | None = None
     # HMAC-SM3 key of this service's audit chain (empty: auditing off, e.g. a bare test Runtime).
     audit_key: bytes = b""
+    # Whether the database takes writes (health follows it); None: no probe (a bare test Runtime).
+    write_probe: WriteProbe | None = None
 
 
 class ServiceApp(Protocol):
@@ -124,21 +128,31 @@ OBJECT_FIELDS = (
 LOGIN = "/aicc.identity.v1.IdentityService/Login"
 
 
+def _string_id(request: Any, desc: Any) -> str:
+    """A non-empty string field of :data:`OBJECT_FIELDS`, else of any other ``*_id``."""
+    named = [desc.fields_by_name.get(name) for name in OBJECT_FIELDS]
+    others = [f for f in desc.fields if f.name.endswith("_id")]
+    for f in [*named, *others]:
+        if f is not None and f.type == f.TYPE_STRING and not f.is_repeated and getattr(request, f.name):
+            return str(getattr(request, f.name))
+    return ""
+
+
 def object_of(request: object) -> str:
+    """The id of the object a request acts on (:func:`_string_id`); else the same one level down, in a
+    message field, as in ``{conclusion: {cycle_id: …}}``."""
     desc = getattr(request, "DESCRIPTOR", None)
     if desc is None:
         return ""
-    for name in OBJECT_FIELDS:
-        f = desc.fields_by_name.get(name)
-        if f is not None and f.type == f.TYPE_STRING and not f.is_repeated:
-            value = getattr(request, name)
-            if value:
-                return str(value)
-    for f in desc.fields:
-        if f.name.endswith("_id") and f.type == f.TYPE_STRING and not f.is_repeated:
-            value = getattr(request, f.name)
-            if value:
-                return str(value)
+    inner = [
+        getattr(request, f.name)
+        for f in desc.fields
+        if f.type == f.TYPE_MESSAGE and not f.is_repeated and request.HasField(f.name)  # type: ignore[attr-defined]
+    ]
+    for message in (request, *inner):
+        found = _string_id(message, message.DESCRIPTOR)
+        if found:
+            return found
     return ""
 
 
@@ -258,6 +272,8 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
         else:
             err = None
             log.error("unhandled error in %s (trace %s)", method, telemetry.current_trace_id(), exc_info=exc)
+            if isinstance(exc, OperationalError) and self._rt.write_probe is not None:
+                self._rt.write_probe.suspect()  # the database may have stopped taking writes
         if err is None:
             await self._audit(method, request, who, "INTERNAL")
             st = internal_status(telemetry.current_trace_id())
@@ -372,6 +388,10 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
 
 # ---------------------------------------------------------------------- health and reflection
 
+# The health "service" the liveness probe asks for: the process runs and answers (the readiness
+# names follow the database, aicc/platform/readiness.py).
+LIVENESS = "aicc.liveness"
+
 
 class HealthServicer(health.aio.HealthServicer):  # type: ignore[name-defined]
     """grpc.health.v1 with ``List`` answered (the reference servicer leaves it unimplemented, which
@@ -482,8 +502,12 @@ class ServiceHost(Generic[A]):
         enable_reflection(self.server, spec.service_names)
         self.port: int | None = None
         self.health_server: grpc.aio.Server | None = None
+        self._probe_task: asyncio.Task[None] | None = None
 
     async def _set_health(self, status: health_pb2.HealthCheckResponse.ServingStatus.ValueType) -> None:
+        """Readiness: the server ("") and each of its services. Liveness (:data:`LIVENESS`) is set
+        SERVING once started and is not taken back by a failing database: restarting the process
+        would not make the database take writes."""
         for name in ("", *self.spec.service_names):
             await self.health.set(name, status)
 
@@ -519,11 +543,37 @@ class ServiceHost(Generic[A]):
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
         await self.app.start()
-        await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+        await self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+        await self._start_write_probe()
         return self.port
+
+    async def _start_write_probe(self) -> None:
+        """SERVING now — or, with the write probe on, once (and while) the database takes writes."""
+        interval = self.settings.write_probe_seconds
+        if not interval:
+            await self._set_health(health_pb2.HealthCheckResponse.SERVING)
+            return
+
+        async def follow(ok: bool) -> None:
+            HC = health_pb2.HealthCheckResponse
+            await self._set_health(HC.SERVING if ok else HC.NOT_SERVING)
+
+        probe = WriteProbe(
+            self.runtime.db,
+            service=self.spec.name,
+            interval=interval,
+            timeout=self.settings.write_probe_timeout_seconds,
+            on_change=follow,
+        )
+        self.runtime.write_probe = probe
+        await probe.check()
+        self._probe_task = asyncio.create_task(probe.run(), name=f"{self.spec.name}-write-probe")
 
     async def stop(self, grace: float | None = None) -> None:
         await self.health.enter_graceful_shutdown()
+        if self._probe_task is not None:
+            self._probe_task.cancel()
+            await asyncio.gather(self._probe_task, return_exceptions=True)
         await self.server.stop(self.settings.grace_seconds if grace is None else grace)
         if self.health_server is not None:
             await self.health_server.stop(0)

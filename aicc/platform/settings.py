@@ -64,6 +64,10 @@ class Settings(BaseSettings):
     listen_host: str = "[::]"
     # A plaintext port serving only grpc.health.v1 (kubelet gRPC probes cannot do mTLS); 0 = off.
     health_port: int = 0
+    # Readiness sees failing writes (aicc/platform/readiness.py): a tiny write every this many seconds;
+    # NOT_SERVING while it fails (0 = no probe). A probe that takes longer than the timeout failed.
+    write_probe_seconds: float = Field(default=5.0, ge=0)
+    write_probe_timeout_seconds: float = Field(default=10.0, gt=0)
     grace_seconds: float = 5.0
 
     temporal_address: str = "127.0.0.1:7233"

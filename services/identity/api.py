@@ -12,14 +12,14 @@ import grpc
 
 from aicc.identity.v1 import identity_pb2 as pb
 from aicc.identity.v1 import identity_pb2_grpc
-from aicc.platform import authz
+from aicc.platform import authz, jurisdictions
 from aicc.platform.auth import principal
 from aicc.platform.convert import ts
 from aicc.platform.errors import present
 from aicc.platform.pagination import PageRequest, PageTokens, page_size
 from aicc.platform.ports import Clock, UnitOfWork
 from aicc.platform.validation import Check
-from services.identity.domain import experts, login, organizations, personal, registry, users
+from services.identity.domain import eligibility, experts, login, organizations, personal, registry, users
 from services.identity.domain.experts import RelationIn
 from services.identity.domain.model import (
     ExpertProfile,
@@ -98,6 +98,32 @@ def expert_pb(x: ExpertProfile) -> pb.Expert:
             if r.kind == RelationKind.CONSULTING
         ],
         active=e.active,
+    )
+
+
+def _eligibility_rules(v: Check, request: pb.CheckEligibilityRequest) -> eligibility.EligibilityRules:
+    """The policy's eligibility section the caller sends; the province's defaults when it sends none."""
+    if not request.HasField("rules"):
+        return eligibility.PROVINCE_DEFAULTS
+    r = request.rules
+    years = r.serious_dishonesty_lookback_years
+    if not 0 <= years <= eligibility.MAX_LOOKBACK_YEARS:
+        n = eligibility.MAX_LOOKBACK_YEARS
+        v.fail("rules.serious_dishonesty_lookback_years", f"must be 0 to {n} years", f"须为0至{n}年")
+    if (
+        v.required("rules.division_prefix", r.division_prefix)
+        and jurisdictions.of_prefix(r.division_prefix) is None
+    ):
+        v.fail(
+            "rules.division_prefix",
+            "must be a GB/T 2260 division prefix of 2, 4 or 6 digits within Shandong, e.g. 37 or 3702",
+            "须为山东省内2、4或6位行政区划代码前缀，如 37、3702",
+        )
+    return eligibility.EligibilityRules(
+        require_legal_person=r.require_legal_person,
+        require_green_threshold=r.require_green_threshold,
+        serious_dishonesty_lookback_years=years,
+        division_prefix=r.division_prefix,
     )
 
 
@@ -416,12 +442,14 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         v = Check()
         v.identifier("organization_id", request.organization_id)
         as_of = v.iso_date("as_of_date", request.as_of_date)
+        rules = _eligibility_rules(v, request)
         v.done()
         failures = await registry.check_eligibility(
             self.d.uow,
             actor=principal(),
             organization_id=request.organization_id,
             as_of=present(as_of, "as_of_date"),
+            rules=rules,
         )
         return pb.CheckEligibilityResponse(
             eligible=not failures,

@@ -212,8 +212,10 @@ def test_aicc_processes_have_grpc_probes_and_commands(renders, env):
         (c,) = dep["spec"]["template"]["spec"]["containers"]
         assert c["args"] == ["serve", name]
         assert {p["name"]: p["containerPort"] for p in c["ports"]} == {"grpc": port, "health": 8081}
-        for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        for probe in ("startupProbe", "readinessProbe"):
             assert c[probe]["grpc"] == {"port": 8081, "service": ""}, f"{name} {probe}"
+        # alive while its database refuses writes (only readiness follows the database)
+        assert c["livenessProbe"]["grpc"] == {"port": 8081, "service": "aicc.liveness"}, name
         assert env_of(c)["AICC_HEALTH_PORT"]["value"] == "8081"
         assert env_of(c)[f"AICC_{name.upper()}_PORT"]["value"] == str(port)
         svc = r.get("Service", f"{RELEASE}-{name}")
@@ -234,7 +236,7 @@ def test_health_port_zero_probes_the_service_port(helm):
         if o["metadata"]["name"] == f"{RELEASE}-review" and o["kind"] == "Deployment"
     )
     c = dep["spec"]["template"]["spec"]["containers"][0]
-    assert c["livenessProbe"]["grpc"] == {"port": 50053, "service": ""}
+    assert c["livenessProbe"]["grpc"] == {"port": 50053, "service": "aicc.liveness"}
     assert "AICC_HEALTH_PORT" not in env_of(c)
 
 

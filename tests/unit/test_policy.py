@@ -158,6 +158,13 @@ def test_maxima_must_sum_to_100():
         (lambda d: d["schedule"].update(application_window="P1W"), "schedule.application_window"),
         (lambda d: d["schedule"].update(publicity={"working_days": 5, "x": 1}), "schedule.publicity"),
         (lambda d: d.pop("quota"), "quota"),
+        # identity checks at most 10 years back, within Shandong and its current cities
+        (
+            lambda d: d["eligibility"].update(serious_dishonesty_lookback_years=11),
+            "eligibility.serious_dishonesty_lookback_years",
+        ),
+        (lambda d: d["eligibility"].update(division_prefix="11"), "eligibility.division_prefix"),
+        (lambda d: d["eligibility"].update(division_prefix="3712"), "eligibility.division_prefix"),
     ],
 )
 def test_single_rule_violations(mutate, path):

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
+from aicc.platform import jurisdictions
 from aicc.platform.policy.coercions import (
     Code,
     Dec,
@@ -67,8 +68,19 @@ class Eligibility(FrozenModel):
 
     require_legal_person: StrictBool
     require_green_threshold: StrictBool
-    serious_dishonesty_lookback_years: NonNegInt
+    # identity checks 0 to 10 years (services/identity/domain/eligibility.py MAX_LOOKBACK_YEARS)
+    serious_dishonesty_lookback_years: Annotated[NonNegInt, Field(le=10)]
     division_prefix: Annotated[Code, Field(pattern=r"^\d{2}(\d{2}){0,2}$")]
+
+    @field_validator("division_prefix")
+    @classmethod
+    def _in_the_province(cls, v: str) -> str:
+        if jurisdictions.of_prefix(v) is None:
+            raise ValueError(
+                "must name Shandong or one of its cities (GB/T 2260), e.g. 37 or 3702 / 须为山东省或其下辖市的行政区划代码前缀"
+            )
+        return v
+
     # Art. 11 "一次性奖补": an enterprise already awarded under the programme is refused
     # (INELIGIBLE, citing Art. 11) or only flagged to the reviewers.
     earlier_award: Literal["refuse", "flag"] = "refuse"

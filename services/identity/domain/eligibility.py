@@ -3,13 +3,19 @@
 Rules checked by :func:`evaluate_eligibility` (``Failure.rule``):
 
 * ``enterprise``            — the applicant is an enterprise (Art. 5(1));
-* ``legal_person``          — able to bear civil liability independently, i.e. a legal person (Art. 5(1));
+* ``legal_person``          — able to bear civil liability independently, i.e. a legal person (Art. 5(1)),
+                              when the policy requires it;
 * ``registered_in_region``  — the USCC is valid and its division code (positions 3-8) lies in the
-                              programme's region, Shandong by default (Art. 18, scope of the measures);
+                              programme's region, Shandong by default, a city's under a city policy
+                              (Art. 18, scope of the measures);
 * ``no_serious_dishonesty`` — no 严重失信 record whose period intersects the ``lookback_years`` years
                               before the reference date (Art. 5(1)); one failure per offending record;
 * ``green_threshold``       — the 绿色门槛 is met as of the reference date (Art. 5(1)); a missing
                               status, or one dated after the reference date, fails when required.
+
+The numbers and the territory are the cycle's policy's (:class:`EligibilityRules`, its eligibility
+section); the province's defaults (:data:`PROVINCE_DEFAULTS`) apply when a caller names none. The
+failure messages cite them.
 
 The attested/judged parts of Art. 5(2)-(3) are for reviewers and are not checked here.
 """
@@ -25,18 +31,39 @@ from aicc.platform import jurisdictions
 from services.identity.domain.uscc import check_uscc, division_code
 
 __all__ = [
+    "MAX_LOOKBACK_YEARS",
+    "PROVINCE_DEFAULTS",
     "SERIOUS_DISHONESTY",
     "CreditRecord",
+    "EligibilityRules",
     "Failure",
     "GreenThresholdStatus",
     "OrgFacts",
     "evaluate_eligibility",
+    "evaluate_under",
     "lookback_start",
 ]
 
 SERIOUS_DISHONESTY = "serious_dishonesty"
 ART_5_1 = "Art. 5(1)"
 ART_18 = "Art. 18"
+
+
+MAX_LOOKBACK_YEARS = 10
+
+
+@dataclass(frozen=True)
+class EligibilityRules:
+    """A policy's eligibility section (Art. 5(1); a city's policy may differ, Art. 18)."""
+
+    require_legal_person: bool = True
+    require_green_threshold: bool = True
+    serious_dishonesty_lookback_years: int = 3
+    # GB/T 2260 prefix the applicant must be registered under: "37" Shandong, "3702" Qingdao.
+    division_prefix: str = "37"
+
+
+PROVINCE_DEFAULTS = EligibilityRules()
 
 
 @dataclass(frozen=True)
@@ -82,11 +109,13 @@ def lookback_start(as_of: date, years: int) -> date:
 
 
 def _region_name(prefix: str) -> tuple[str, str]:
-    try:
-        j = jurisdictions.get(prefix.ljust(6, "0"))
-        return j.name_en, j.name
-    except KeyError:
+    """The territory a division prefix designates: 山东省, 青岛市, or a county-level code in its city."""
+    j = jurisdictions.of_prefix(prefix)
+    if j is None:
         return f"region {prefix}*", f"{prefix}*地区"
+    if j.code == prefix.ljust(6, "0"):
+        return j.name_en, j.name
+    return f"division {prefix} of {j.name_en}", f"{j.name}行政区划 {prefix}"
 
 
 def _fmt_period(r: CreditRecord) -> tuple[str, str]:
@@ -95,8 +124,8 @@ def _fmt_period(r: CreditRecord) -> tuple[str, str]:
     return f"{r.start_date.isoformat()} to {end_en}", f"{r.start_date.isoformat()} 至 {end_zh}"
 
 
-def _legal_form(org: OrgFacts) -> list[Failure]:
-    """Art. 5(1): an enterprise able to bear civil liability independently."""
+def _legal_form(org: OrgFacts, require_legal_person: bool) -> list[Failure]:
+    """Art. 5(1): an enterprise able to bear civil liability independently (the latter when required)."""
     failures: list[Failure] = []
     if org.kind != "enterprise":
         failures.append(
@@ -108,7 +137,7 @@ def _legal_form(org: OrgFacts) -> list[Failure]:
             )
         )
     # … able to bear civil liability independently.
-    if not org.legal_person:
+    if require_legal_person and not org.legal_person:
         failures.append(
             Failure(
                 "legal_person",
@@ -229,9 +258,10 @@ def evaluate_eligibility(
     as_of: date,
     credit_records: Sequence[CreditRecord],
     green: GreenThresholdStatus | None,
-    lookback_years: int = 3,
-    division_prefix: str = "37",
-    require_green: bool = True,
+    lookback_years: int = PROVINCE_DEFAULTS.serious_dishonesty_lookback_years,
+    division_prefix: str = PROVINCE_DEFAULTS.division_prefix,
+    require_green: bool = PROVINCE_DEFAULTS.require_green_threshold,
+    require_legal_person: bool = PROVINCE_DEFAULTS.require_legal_person,
 ) -> list[Failure]:
     """Every failed Art. 5 hard rule for ``org`` at reference date ``as_of`` (empty list = eligible).
 
@@ -242,8 +272,29 @@ def evaluate_eligibility(
     if lookback_years < 0:
         raise ValueError("lookback_years must be >= 0")
     return [
-        *_legal_form(org),
+        *_legal_form(org, require_legal_person),
         *_registered_in_region(org, division_prefix),
         *_credit(org, as_of, credit_records, lookback_years),
         *(_green_threshold(org, as_of, green) if require_green else []),
     ]
+
+
+def evaluate_under(
+    org: OrgFacts,
+    rules: EligibilityRules,
+    *,
+    as_of: date,
+    credit_records: Sequence[CreditRecord],
+    green: GreenThresholdStatus | None,
+) -> list[Failure]:
+    """:func:`evaluate_eligibility` under a policy's eligibility section."""
+    return evaluate_eligibility(
+        org,
+        as_of=as_of,
+        credit_records=credit_records,
+        green=green,
+        lookback_years=rules.serious_dishonesty_lookback_years,
+        division_prefix=rules.division_prefix,
+        require_green=rules.require_green_threshold,
+        require_legal_person=rules.require_legal_person,
+    )

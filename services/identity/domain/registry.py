@@ -135,9 +135,10 @@ async def check_eligibility(
     actor: Principal,
     organization_id: str,
     as_of: date,
-    lookback_years: int = 3,
+    rules: eligibility.EligibilityRules = eligibility.PROVINCE_DEFAULTS,
 ) -> list[eligibility.Failure]:
-    """Every failed Art. 5 hard rule of an organisation the actor may see (others look missing)."""
+    """Every failed Art. 5 hard rule of an organisation the actor may see (others look missing), under
+    the cycle's policy's ``rules`` (the province's defaults when the caller names none)."""
     async with uow() as repo:
         org = await repo.organization(organization_id)
         if org is None or not authz.can_see_organization(actor, org.organization_id, org.city_code):
@@ -147,6 +148,4 @@ async def check_eligibility(
     facts = eligibility.OrgFacts(
         organization_id=org.organization_id, kind=org.kind.value, legal_person=org.legal_person, uscc=org.uscc
     )
-    return eligibility.evaluate_eligibility(
-        facts, as_of=as_of, credit_records=records, green=green, lookback_years=lookback_years
-    )
+    return eligibility.evaluate_under(facts, rules, as_of=as_of, credit_records=records, green=green)
