@@ -330,11 +330,14 @@ class CycleActivities:
             end = workdays.deadline_after(
                 datetime.fromisoformat(x.start), seconds=x.span.seconds, working_days=x.span.working_days
             )
-        except workdays.WorkdayCalendarError as e:  # a person must add the year's calendar: a refusal
+        except workdays.WorkdayCalendarError as e:  # a person must add (or fix) the year's calendar
+            reason = (
+                "INVALID_WORKDAY_CALENDAR"
+                if isinstance(e, workdays.InvalidCalendarFile)
+                else "NO_WORKDAY_CALENDAR"
+            )
             raise to_application_error(
-                FailedPrecondition(
-                    str(e), str(e), reason="NO_WORKDAY_CALENDAR", metadata={"year": str(e.year)}
-                )
+                FailedPrecondition(e.en, e.zh, reason=reason, metadata={"year": str(e.year), "file": e.file})
             ) from None
         return end.isoformat()
 
