@@ -28,6 +28,7 @@ import chinese_calendar as _cc
 
 from aicc.platform.calendars import CalendarFile, CalendarFileError, load_calendar_file
 from aicc.platform.clock import SHANGHAI
+from aicc.platform.errors import FailedPrecondition
 
 __all__ = [
     "CALENDAR_DIR_ENV",
@@ -39,6 +40,7 @@ __all__ = [
     "default_calendar_dir",
     "is_working_day",
     "known_years",
+    "refusal",
 ]
 
 CALENDAR_DIR_ENV = "AICC_CALENDAR_DIR"
@@ -68,6 +70,8 @@ class WorkdayCalendarError(ValueError):
     """The official holiday calendar for ``year`` is not known to this installation; ``file`` is
     the calendar file that would make it known; ``en`` and ``zh`` say so to a person."""
 
+    reason = "NO_WORKDAY_CALENDAR"
+
     def __init__(
         self, year: int, known: tuple[int, int] | None = None, *, directory: Path | None = None
     ) -> None:
@@ -89,6 +93,8 @@ class WorkdayCalendarError(ValueError):
 class InvalidCalendarFile(WorkdayCalendarError):
     """The calendar file for ``year`` exists but is invalid: ``problems`` says why."""
 
+    reason = "INVALID_WORKDAY_CALENDAR"
+
     def __init__(self, year: int, error: CalendarFileError) -> None:
         self.year = year
         self.file = error.source
@@ -102,6 +108,12 @@ class InvalidCalendarFile(WorkdayCalendarError):
             f"{year}年工作日历文件 {error.source} 无效：{listed}。请修正后（aicc calendar check 校验）恢复。"
         )
         ValueError.__init__(self, f"{self.en} / {self.zh}")
+
+
+def refusal(e: WorkdayCalendarError) -> FailedPrecondition:
+    """The domain error for a count that needs a calendar a person must add or fix (intake's
+    CreateCycle, the worker's deadline activity): FAILED_PRECONDITION naming the year and the file."""
+    return FailedPrecondition(e.en, e.zh, reason=e.reason, metadata={"year": str(e.year), "file": e.file})
 
 
 @lru_cache(maxsize=1)

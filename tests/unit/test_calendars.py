@@ -27,6 +27,7 @@ from aicc.platform.workdays import (
     deadline_after,
     is_working_day,
     known_years,
+    refusal,
 )
 from services.intake.domain.cycles import plan
 
@@ -263,6 +264,9 @@ def test_an_invalid_file_in_the_directory_is_never_skipped(cal_dir):
     assert e.value.file == str(cal_dir / "2027.yaml")
     assert "2027-09-27 is a Monday" in e.value.en
     assert isinstance(e.value, WorkdayCalendarError)  # the workflow needs attention, it does not fail
+    refused = refusal(e.value)
+    assert refused.reason == "INVALID_WORKDAY_CALENDAR"
+    assert refused.metadata == {"year": "2027", "file": str(cal_dir / "2027.yaml")}
 
 
 # ---------------------------------------------------------------- intake refuses, the CLI checks

@@ -21,7 +21,7 @@ from aicc.intake.v1 import intake_pb2 as inpb
 from aicc.platform import workdays
 from aicc.platform.clients import Clients
 from aicc.platform.convert import ts
-from aicc.platform.errors import FailedPrecondition, error_for
+from aicc.platform.errors import error_for
 from aicc.platform.settings import Settings
 from aicc.platform.status import is_transient, read_error
 from aicc.review.v1 import review_pb2 as rpb
@@ -331,14 +331,7 @@ class CycleActivities:
                 datetime.fromisoformat(x.start), seconds=x.span.seconds, working_days=x.span.working_days
             )
         except workdays.WorkdayCalendarError as e:  # a person must add (or fix) the year's calendar
-            reason = (
-                "INVALID_WORKDAY_CALENDAR"
-                if isinstance(e, workdays.InvalidCalendarFile)
-                else "NO_WORKDAY_CALENDAR"
-            )
-            raise to_application_error(
-                FailedPrecondition(e.en, e.zh, reason=reason, metadata={"year": str(e.year), "file": e.file})
-            ) from None
+            raise to_application_error(workdays.refusal(e)) from None
         return end.isoformat()
 
     @activity.defn(name="open_publicity")

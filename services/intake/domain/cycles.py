@@ -20,7 +20,7 @@ from aicc.platform.errors import not_found as _not_found
 from aicc.platform.pagination import Page, PageRequest
 from aicc.platform.policy import Duration, Policy, PolicyError, PolicyNotFound, find_policy, load_policy_text
 from aicc.platform.ports import UnitOfWork
-from aicc.platform.workdays import InvalidCalendarFile, WorkdayCalendarError, deadline_after
+from aicc.platform.workdays import WorkdayCalendarError, deadline_after, refusal
 from services.intake.domain.model import Cycle, CycleView, EligibilityRules, Instance
 from services.intake.domain.ports import CycleWorkflows, IntakeRepository
 from workflows.cycle.models import Actor, CycleInput, Phase, Span, TargetTemplate, TierCap, workflow_id
@@ -110,13 +110,7 @@ def plan(policy: Policy, now: datetime) -> CyclePlan:
         closes = after(opens, s.application_window)
         return CyclePlan(opens, closes, after(closes, s.city_review))
     except WorkdayCalendarError as e:
-        invalid = isinstance(e, InvalidCalendarFile)
-        raise FailedPrecondition(
-            e.en,
-            e.zh,
-            reason="INVALID_WORKDAY_CALENDAR" if invalid else "NO_WORKDAY_CALENDAR",
-            metadata={"year": str(e.year), "file": e.file},
-        ) from None
+        raise refusal(e) from None
 
 
 def snapshot_sha256(policy_json: str) -> str:
