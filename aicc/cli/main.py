@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "aicc.cli.audit_cmd",
     "aicc.cli.demo",
     "aicc.cli.policy_cmd",
+    "aicc.cli.calendar_cmd",
     "aicc.cli.rank",
     "aicc.cli.uscc_cmd",
 ]

@@ -11,6 +11,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from aicc.platform.calendars import load_calendar_file, load_calendar_text
+
 from .conftest import (
     CHART,
     ENVIRONMENTS,
@@ -85,6 +87,8 @@ def test_helm_lint_strict_passes(helm, env):
         ({"instance": {"scope": "city", "cityCode": "", "provinceIntakeAddress": ""}}, "cityCode"),
         ({"secrets": {"temporalCodecKeys": {"existingSecret": ""}}}, "temporalCodecKeys"),
         ({"temporal": {"address": "temporal-frontend.temporal.svc:7233"}}, "/temporal/tls/existingSecret"),
+        ({"calendars": {"extra": {"2027.yml": "year: 2027"}}}, "2027.yml"),
+        ({"calendars": {"extra": {"2027.yaml": ""}}}, "/calendars/extra/2027.yaml"),
     ],
 )
 def test_bad_values_are_refused_naming_the_key(helm, tmp_path, overrides, named):
@@ -109,7 +113,7 @@ def test_policy_content_from_values_is_used(helm, tmp_path):
     out = run_helm(
         helm, *template_args(None, "--set", "policy.name=my-city-2026", "--set-file", f"policy.content={f}")
     ).stdout
-    cm = next(o for o in parse_manifests(out) if o["kind"] == "ConfigMap")
+    cm = next(o for o in parse_manifests(out) if o["metadata"]["name"] == f"{RELEASE}-policies")
     assert cm["data"] == {"my-city-2026.yaml": text.rstrip("\n")}
 
 
@@ -136,7 +140,7 @@ def test_rendered_object_kinds(renders):
         assert kinds.count("Deployment") == 6, env
         assert kinds.count("Service") == 5 + (env == "city-qingdao"), env
         assert kinds.count("Job") == 1
-        assert kinds.count("ConfigMap") == 1
+        assert kinds.count("ConfigMap") == 2  # the policy and the working-day calendars
         assert "Secret" not in kinds
     assert len(renders["province"].of_kind("HorizontalPodAutoscaler")) == 5
     assert renders["city-qingdao"].of_kind("HorizontalPodAutoscaler") == []
@@ -373,7 +377,7 @@ def test_common_environment(renders, env):
 @pytest.mark.parametrize("env", list(ENVS))
 def test_policy_configmap_is_the_policy_file(renders, env):
     name = yaml.safe_load((ENVIRONMENTS / f"{env}.yaml").read_text(encoding="utf-8"))["policy"]["name"]
-    (cm,) = renders[env].of_kind("ConfigMap")
+    cm = renders[env].get("ConfigMap", f"{RELEASE}-policies")
     assert list(cm["data"]) == [f"{name}.yaml"]
     policy = yaml.safe_load(cm["data"][f"{name}.yaml"])
     source = ROOT / "policies" / f"{name}.yaml"
@@ -389,6 +393,77 @@ def test_chart_policies_are_in_sync_with_policies_dir():
     )
     assert proc.returncode == 0, f"run tools/sync_chart_policies.sh:\n{proc.stdout}{proc.stderr}"
     assert (CHART / "files" / "policies" / "shandong-2026.yaml").exists()
+    assert (CHART / "files" / "calendars" / "2026.yaml").exists()
+
+
+# ---------------------------------------------------------------- working-day calendars
+
+CALENDAR_USERS = {"intake", "worker"}  # the processes that count working days
+
+
+@pytest.mark.parametrize("env", list(ENVS))
+def test_calendar_configmap_is_the_repositorys_calendars(renders, env):
+    cm = renders[env].get("ConfigMap", f"{RELEASE}-calendars")
+    repo = {p.name: p for p in sorted((ROOT / "policies" / "calendars").glob("*.yaml"))}
+    assert "2026.yaml" in repo
+    assert list(cm["data"]) == list(repo)
+    for name, path in repo.items():
+        raw = path.read_bytes()
+        assert cm["data"][name] == raw.decode("utf-8").rstrip("\n")
+        assert load_calendar_text(raw, source=name, expect_year=int(path.stem)).year == int(path.stem)
+
+
+@pytest.mark.parametrize("env", list(ENVS))
+def test_calendars_are_mounted_where_working_days_are_counted(renders, env):
+    seen = set()
+    for workload, spec in renders[env].pod_specs():
+        comp = component(workload)
+        container = spec["containers"][0]
+        e = env_of(container)
+        mounts = {m["name"]: m for m in container.get("volumeMounts", [])}
+        volumes = {v["name"]: v for v in spec.get("volumes", [])}
+        annotations = workload["spec"]["template"]["metadata"].get("annotations", {})
+        if comp in CALENDAR_USERS:
+            seen.add(comp)
+            assert e["AICC_CALENDAR_DIR"]["value"] == "/etc/aicc/calendars"
+            assert mounts["calendars"] == {
+                "name": "calendars",
+                "mountPath": "/etc/aicc/calendars",
+                "readOnly": True,
+            }
+            assert volumes["calendars"]["configMap"]["name"] == f"{RELEASE}-calendars"
+            assert re.fullmatch(r"[0-9a-f]{64}", annotations["checksum/calendars"])
+        else:
+            assert "AICC_CALENDAR_DIR" not in e, comp
+            assert "calendars" not in volumes, comp
+    assert seen == CALENDAR_USERS
+
+
+def test_an_extra_calendar_year_from_values_is_mounted(helm, renders, tmp_path):
+    fixture = ROOT / "tests" / "fixtures" / "calendars" / "2027.yaml"
+    values = tmp_path / "calendars.yaml"
+    values.write_text(
+        yaml.safe_dump({"calendars": {"extra": {"2027.yaml": fixture.read_text(encoding="utf-8")}}}),
+        encoding="utf-8",
+    )
+    out = run_helm(helm, *template_args("province", "-f", str(values))).stdout
+    objects = parse_manifests(out)
+    cm = next(
+        o for o in objects if o["kind"] == "ConfigMap" and o["metadata"]["name"] == f"{RELEASE}-calendars"
+    )
+    assert list(cm["data"]) == ["2025.yaml", "2026.yaml", "2027.yaml"]
+    mounted = tmp_path / "mounted"
+    mounted.mkdir()
+    for name, text in cm["data"].items():
+        (mounted / name).write_text(text + "\n", encoding="utf-8")
+    assert load_calendar_file(mounted / "2027.yaml").notice.document_no == "TEST-FIXTURE-2027"
+    worker = next(o for o in objects if o["kind"] == "Deployment" and component(o) == "worker")
+    before = renders["province"].get("Deployment", f"{RELEASE}-worker")
+    key = "checksum/calendars"
+    assert (
+        worker["spec"]["template"]["metadata"]["annotations"][key]
+        != before["spec"]["template"]["metadata"]["annotations"][key]
+    )  # the worker and intake roll with the new year
 
 
 # ---------------------------------------------------------------- network policies

@@ -31,7 +31,7 @@ UV = Path(sys.executable).parent / "uv"
 PACKAGE_TREES = ("aicc", "services", "workflows")
 # Files under the package trees that are code or data the installed package needs.
 SHIPPED_SUFFIXES = {".py", ".pyi", ".yaml", ".yml", ".mako", ".csv", ".json", ".sql", ".txt", ".typed"}
-CLI_COMMANDS = ("up", "serve", "worker", "migrate", "demo", "policy", "rank", "uscc")
+CLI_COMMANDS = ("up", "serve", "worker", "migrate", "demo", "policy", "calendar", "rank", "uscc")
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -158,8 +158,10 @@ def test_wheel_carries_jurisdictions_and_the_shipped_policies(wheel_names):
     policies = sorted(p.name for p in (ROOT / "policies").glob("*.yaml"))
     assert "shandong-2026.yaml" in policies
     assert "demo.yaml" in policies
+    calendars = sorted(f"calendars/{p.name}" for p in (ROOT / "policies" / "calendars").glob("*.yaml"))
+    assert "calendars/2026.yaml" in calendars
     shipped = sorted(n.removeprefix("aicc/policies/") for n in wheel_names if n.startswith("aicc/policies/"))
-    assert shipped == policies
+    assert shipped == sorted(policies + calendars)
     assert not any(n.startswith("policies/") for n in wheel_names), "policies must not be a top-level package"
 
 
@@ -211,6 +213,16 @@ def test_aicc_policy_check_and_show_the_shipped_policies(venv, workdir):
     shown = json.loads(aicc(venv, "policy", "show", "shandong-2026", "--format", "json", cwd=workdir).stdout)
     assert shown["policy_id"] == "shandong-2026"
     assert shown["indicator_list"]
+
+
+def test_aicc_calendar_check_finds_the_shipped_calendars(venv, workdir):
+    out = aicc(venv, "calendar", "check", cwd=workdir).stdout
+    for path in sorted((ROOT / "policies" / "calendars").glob("*.yaml")):
+        line = next(
+            x for x in out.splitlines() if x.startswith("OK ") and x.split(":")[0].endswith(path.name)
+        )
+        assert f"year {path.stem} " in line
+        assert "/aicc/policies/calendars/" in line  # the wheel's copy, not the checkout's
 
 
 def test_aicc_migrate_creates_every_services_database(venv, workdir, tmp_path):

@@ -6,7 +6,9 @@ a refused step needing attention until resumed), and payloads that do not grow w
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import shutil
 import sys
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -20,6 +22,7 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
 from workflows.cycle import models as m
+from workflows.cycle.activities import CycleActivities
 from workflows.cycle.workflow import CycleWorkflow
 
 BIN = Path(sys.executable).parent
@@ -773,6 +776,53 @@ async def test_a_missing_working_day_calendar_needs_attention_naming_the_file(en
             CycleWorkflow.resume, m.Resumption(_actor("province_industry"), "已添加2027年日历")
         )
         await _wait_phase(env, handle, "PUBLICITY", step=timedelta(minutes=1))
+
+
+async def test_a_2027_calendar_added_while_the_cycle_waits_lets_it_resume(env, tmp_path, monkeypatch):
+    """The real deadline activity reads AICC_CALENDAR_DIR when it runs: without a 2027 calendar the
+    publicity period cannot be counted and the cycle needs attention naming the file to add; once
+    the file is there, a resume counts it — 5 working days from Tue 2027-09-28 09:00 across the
+    (test fixture's) National Day holiday and adjusted Saturday end Mon 2027-10-11 09:00 Beijing."""
+    monkeypatch.setenv("AICC_CALENDAR_DIR", str(tmp_path))
+    real = CycleActivities(clients=None)  # deadline_after calls no service
+
+    @activity.defn(name="deadline_after")
+    async def deadline_after(x: m.DeadlineRequest) -> str:
+        # The test server's clock is today's; the period is counted from a fixed instant in 2027.
+        return await real.deadline_after(m.DeadlineRequest("2027-09-28T01:00:00+00:00", x.span))
+
+    stand = StandIns(TWO_CITIES)
+    stand.queue = f"q-{uuid.uuid4()}"
+    activities = [a for a in stand.all() if a.__name__ != "deadline_after"] + [deadline_after]
+    now = (await env.get_current_time()).astimezone(UTC)
+    inp = dataclasses.replace(_input("calendar-2027", now), publicity=m.Span(working_days=5))
+    async with Worker(env.client, task_queue=stand.queue, workflows=[CycleWorkflow], activities=activities):
+        handle = await env.client.start_workflow(
+            CycleWorkflow.run, inp, id=m.workflow_id("calendar-2027"), task_queue=stand.queue
+        )
+        await _to_finance(env, handle)
+        await handle.execute_update(
+            "decide_finance_concurrence", m.ProposalDecision(_actor("province_finance"), 1, True, "同意")
+        )
+        await _wait_phase(env, handle, "PARTY_GROUP_APPROVAL")
+        await handle.execute_update(
+            "decide_party_group_approval",
+            m.ProposalDecision(_actor("party_group"), 1, True, "同意", "厅党组会〔2026〕1次"),
+        )
+        st = await _wait_attention(env, handle)
+        assert st.phase == "PARTY_GROUP_APPROVAL"
+        assert st.attention.step == "deadline"
+        assert f"Add {tmp_path / '2027.yaml'}" in st.attention.reason
+        assert "2027年法定节假日安排未知" in st.attention.reason_zh
+        shutil.copy(
+            Path(__file__).parents[1] / "fixtures" / "calendars" / "2027.yaml", tmp_path / "2027.yaml"
+        )
+        await handle.execute_update(
+            CycleWorkflow.resume, m.Resumption(_actor("province_industry"), "已添加2027年工作日历")
+        )
+        st = await _wait_phase(env, handle, "PUBLICITY", step=timedelta(minutes=1))
+        assert st.attention is None
+        assert datetime.fromisoformat(st.publicity_ends_at) == datetime(2027, 10, 11, 1, 0, tzinfo=UTC)
 
 
 async def test_an_outage_longer_than_the_old_retry_budget_is_survived(env):

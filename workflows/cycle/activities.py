@@ -21,7 +21,7 @@ from aicc.intake.v1 import intake_pb2 as inpb
 from aicc.platform import workdays
 from aicc.platform.clients import Clients
 from aicc.platform.convert import ts
-from aicc.platform.errors import FailedPrecondition, error_for
+from aicc.platform.errors import error_for
 from aicc.platform.settings import Settings
 from aicc.platform.status import is_transient, read_error
 from aicc.review.v1 import review_pb2 as rpb
@@ -329,12 +329,8 @@ class CycleActivities:
             end = workdays.deadline_after(
                 datetime.fromisoformat(x.start), seconds=x.span.seconds, working_days=x.span.working_days
             )
-        except workdays.WorkdayCalendarError as e:  # a person must add the year's calendar: a refusal
-            raise to_application_error(
-                FailedPrecondition(
-                    str(e), str(e), reason="NO_WORKDAY_CALENDAR", metadata={"year": str(e.year)}
-                )
-            ) from None
+        except workdays.WorkdayCalendarError as e:  # a person must add (or fix) the year's calendar
+            raise to_application_error(workdays.refusal(e)) from None
         return end.isoformat()
 
     @activity.defn(name="open_publicity")

@@ -20,7 +20,7 @@ from aicc.platform.errors import not_found as _not_found
 from aicc.platform.pagination import Page, PageRequest
 from aicc.platform.policy import Duration, Policy, PolicyError, PolicyNotFound, find_policy, load_policy_text
 from aicc.platform.ports import UnitOfWork
-from aicc.platform.workdays import deadline_after
+from aicc.platform.workdays import WorkdayCalendarError, deadline_after, refusal
 from services.intake.domain.model import Cycle, CycleView, EligibilityRules, Instance
 from services.intake.domain.ports import CycleWorkflows, IntakeRepository
 from workflows.cycle.models import Actor, CycleInput, Phase, Span, TargetTemplate, TierCap, workflow_id
@@ -102,10 +102,15 @@ def check_window_within_validity(policy_id: str, valid_until: date, closes_at: d
 
 
 def plan(policy: Policy, now: datetime) -> CyclePlan:
+    """The call's dates; a deadline in a year without an official calendar is refused, naming the
+    calendar file to add (nothing is created)."""
     s = policy.schedule
-    opens = after(now, s.applications_open_after)
-    closes = after(opens, s.application_window)
-    return CyclePlan(opens, closes, after(closes, s.city_review))
+    try:
+        opens = after(now, s.applications_open_after)
+        closes = after(opens, s.application_window)
+        return CyclePlan(opens, closes, after(closes, s.city_review))
+    except WorkdayCalendarError as e:
+        raise refusal(e) from None
 
 
 def snapshot_sha256(policy_json: str) -> str:

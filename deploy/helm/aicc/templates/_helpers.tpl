@@ -377,3 +377,44 @@ required with an external cluster). Call with the root context. */}}
   readOnly: true
 {{- end }}
 {{- end -}}
+
+{{/* ---------------------------------------------------------------- working-day calendars
+The calendar ConfigMap, for the processes that count working days (intake fixes a call's dates, the
+worker times a phase). AICC_CALENDAR_DIR is read at every count: a year added by `calendars.extra`
+is used once the kubelet has updated the volume (the checksum annotation also rolls the pods). */}}
+{{- define "aicc.calendarEnv" -}}
+- name: AICC_CALENDAR_DIR
+  value: {{ .Values.calendars.mountPath | quote }}
+{{- end -}}
+
+{{- define "aicc.calendarVolume" -}}
+- name: calendars
+  configMap:
+    name: {{ include "aicc.fullname" . }}-calendars
+{{- end -}}
+
+{{- define "aicc.calendarVolumeMount" -}}
+- name: calendars
+  mountPath: {{ .Values.calendars.mountPath }}
+  readOnly: true
+{{- end -}}
+
+{{/* The calendar files as ConfigMap data: files/calendars/*.yaml, then calendars.extra (same name replaces). */}}
+{{- define "aicc.calendarFiles" -}}
+{{- $data := dict -}}
+{{- range $path, $_ := .Files.Glob "files/calendars/*.yaml" }}
+{{- $_ := set $data (base $path) ($.Files.Get $path) }}
+{{- end }}
+{{- range $name, $content := .Values.calendars.extra }}
+{{- $_ := set $data $name $content }}
+{{- end }}
+{{- range $name := keys $data | sortAlpha }}
+{{ $name }}: |-
+  {{- index $data $name | trimSuffix "\n" | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/* Only the files' content: the same calendars give the same checksum in every namespace. */}}
+{{- define "aicc.calendarChecksum" -}}
+checksum/calendars: {{ include "aicc.calendarFiles" . | sha256sum }}
+{{- end -}}
