@@ -212,8 +212,8 @@ class CycleActivities:
         resp = await _call(
             self.c.intake.RecordRecommendation, inpb.RecordRecommendationRequest(recommendation=rec)
         )
-        recommended = sum(1 for a in resp.applications if a.status == inpb.APPLICATION_STATUS_RECOMMENDED)
-        return RecommendationOutcome(recommended=recommended)
+        # Intake answers the count (the city's list stays in intake: no payload grows with the year).
+        return RecommendationOutcome(recommended=resp.recommended)
 
     @activity.defn(name="open_review")
     async def open_review(self, x: ReviewOpening) -> int:
