@@ -124,21 +124,31 @@ OBJECT_FIELDS = (
 LOGIN = "/aicc.identity.v1.IdentityService/Login"
 
 
+def _string_id(request: Any, desc: Any) -> str:
+    """A non-empty string field of :data:`OBJECT_FIELDS`, else of any other ``*_id``."""
+    named = [desc.fields_by_name.get(name) for name in OBJECT_FIELDS]
+    others = [f for f in desc.fields if f.name.endswith("_id")]
+    for f in [*named, *others]:
+        if f is not None and f.type == f.TYPE_STRING and not f.is_repeated and getattr(request, f.name):
+            return str(getattr(request, f.name))
+    return ""
+
+
 def object_of(request: object) -> str:
+    """The id of the object a request acts on (:func:`_string_id`); else the same one level down, in a
+    message field, as in ``{conclusion: {cycle_id: …}}``."""
     desc = getattr(request, "DESCRIPTOR", None)
     if desc is None:
         return ""
-    for name in OBJECT_FIELDS:
-        f = desc.fields_by_name.get(name)
-        if f is not None and f.type == f.TYPE_STRING and not f.is_repeated:
-            value = getattr(request, name)
-            if value:
-                return str(value)
-    for f in desc.fields:
-        if f.name.endswith("_id") and f.type == f.TYPE_STRING and not f.is_repeated:
-            value = getattr(request, f.name)
-            if value:
-                return str(value)
+    inner = [
+        getattr(request, f.name)
+        for f in desc.fields
+        if f.type == f.TYPE_MESSAGE and not f.is_repeated and request.HasField(f.name)  # type: ignore[attr-defined]
+    ]
+    for message in (request, *inner):
+        found = _string_id(message, message.DESCRIPTOR)
+        if found:
+            return found
     return ""
 
 

@@ -585,7 +585,11 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     async def ConcludeSupervision(
         self, request: pb.ConcludeSupervisionRequest, context: Context
     ) -> pb.ConcludeSupervisionResponse:
-        self._check_cycle_id(request.cycle_id)
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        # supervision records the summary as the conclusion (required there, at most 20000 characters)
+        v.required("summary", request.summary) and v.max_length("summary", request.summary, 20000)
+        v.done()
         view = await decisions.conclude_supervision(
             uow=self.deps.uow,
             workflows=self.deps.workflows,

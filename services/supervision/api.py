@@ -13,7 +13,7 @@ from aicc.platform.ports import Clock, UnitOfWork
 from aicc.platform.validation import Check
 from aicc.supervision.v1 import supervision_pb2 as pb
 from aicc.supervision.v1 import supervision_pb2_grpc
-from services.supervision.domain import evaluations, reports, status, targets
+from services.supervision.domain import conclusions, evaluations, reports, status, targets
 from services.supervision.domain.model import (
     AwardRef,
     Evaluation,
@@ -21,6 +21,7 @@ from services.supervision.domain.model import (
     MonitoringReport,
     PerformanceTarget,
     ReportedValue,
+    SupervisionConclusion,
     TargetTemplate,
 )
 from services.supervision.domain.ports import SupervisionRepository
@@ -69,6 +70,18 @@ def evaluation_pb(e: Evaluation) -> pb.Evaluation:
         comments=e.comments,
         evaluated_by=e.evaluated_by,
         evaluated_at=ts(e.evaluated_at),
+    )
+
+
+def conclusion_pb(c: SupervisionConclusion) -> pb.SupervisionConclusion:
+    return pb.SupervisionConclusion(
+        cycle_id=c.cycle_id,
+        summary=c.summary,
+        concluded_by=c.concluded_by,
+        concluded_by_name=c.concluded_by_name,
+        concluded_at=ts(c.concluded_at),
+        awards=c.awards,
+        evaluated=c.evaluated,
     )
 
 
@@ -212,3 +225,39 @@ class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
         v.done()
         s = await status.supervision_status(uow=self.uow, cycle_id=request.cycle_id)
         return pb.GetSupervisionStatusResponse(awards=s.awards, reported=s.reported, evaluated=s.evaluated)
+
+    async def RecordSupervisionConclusion(
+        self, request: pb.RecordSupervisionConclusionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RecordSupervisionConclusionResponse:
+        c = request.conclusion
+        v = Check()
+        if v.required("conclusion", request.HasField("conclusion")):
+            v.identifier("conclusion.cycle_id", c.cycle_id)
+            if v.required("conclusion.summary", c.summary):
+                v.max_length("conclusion.summary", c.summary, conclusions.MAX_SUMMARY)
+            v.identifier("conclusion.concluded_by", c.concluded_by)
+            v.max_length("conclusion.concluded_by_name", c.concluded_by_name, 200)
+            v.non_negative("conclusion.awards", c.awards)
+            v.non_negative("conclusion.evaluated", c.evaluated)
+            # concluded_at is the service's clock; a time the caller sends is not taken
+        v.done()
+        recorded = await conclusions.record_conclusion(
+            uow=self.uow,
+            cycle_id=c.cycle_id,
+            summary=c.summary,
+            concluded_by=c.concluded_by,
+            concluded_by_name=c.concluded_by_name,
+            awards=c.awards,
+            evaluated=c.evaluated,
+            now=self.clock(),
+        )
+        return pb.RecordSupervisionConclusionResponse(conclusion=conclusion_pb(recorded))
+
+    async def GetSupervisionConclusion(
+        self, request: pb.GetSupervisionConclusionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetSupervisionConclusionResponse:
+        v = Check()
+        v.identifier("cycle_id", request.cycle_id)
+        v.done()
+        found = await conclusions.get_conclusion(uow=self.uow, cycle_id=request.cycle_id)
+        return pb.GetSupervisionConclusionResponse(conclusion=conclusion_pb(found))

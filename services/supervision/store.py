@@ -24,6 +24,7 @@ from services.supervision.domain.model import (
     MonitoringReport,
     PerformanceTarget,
     SupervisedCycle,
+    SupervisionConclusion,
     SupervisionStatus,
 )
 from services.supervision.domain.ports import DuplicateKey
@@ -94,6 +95,19 @@ class EvaluationRow(Base, table=True):
     comments: str = Field(sa_type=Text)
     evaluated_by: str = Field(sa_type=String(64))
     evaluated_at: datetime = Field(sa_type=UtcDateTime)
+
+
+class ConclusionRow(Base, table=True):
+    """A cycle's supervision conclusion: one per cycle (the key), written once, never changed."""
+
+    __tablename__ = "supervision_conclusions"
+    cycle_id: str = Field(sa_type=String(128), primary_key=True)
+    summary: str = Field(sa_type=Text)
+    concluded_by: str = Field(sa_type=String(128))
+    concluded_by_name: str = Field(sa_type=String(200))
+    concluded_at: datetime = Field(sa_type=UtcDateTime)
+    awards: int
+    evaluated: int
 
 
 # The order targets are listed (and paged) in; the last column is unique.
@@ -189,6 +203,13 @@ class SupervisionStore:
 
     async def add_evaluation(self, evaluation: Evaluation) -> None:
         await self._add(EvaluationRow(**{**values_of(evaluation), "grade": evaluation.grade.value}))
+
+    async def conclusion(self, cycle_id: str) -> SupervisionConclusion | None:
+        row = await self.s.get(ConclusionRow, cycle_id)
+        return None if row is None else to_entity(SupervisionConclusion, row)
+
+    async def add_conclusion(self, conclusion: SupervisionConclusion) -> None:
+        await self._add(ConclusionRow(**values_of(conclusion)))
 
     async def status(self, cycle_id: str) -> SupervisionStatus:
         awards = select(func.count()).select_from(AwardRow).where(AwardRow.cycle_id == cycle_id)

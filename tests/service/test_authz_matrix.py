@@ -78,6 +78,8 @@ CYCLE_IN, CYCLE_RV, CYCLE_PUB, CYCLE_FU = "mx-intake", "mx-review", "mx-publicit
 FISCAL_YEAR = datetime.now(UTC).year  # the appropriation the matrix's budgets draw from
 FINANCE_OPINION = "secret-finance-opinion"
 CYCLE_ANN = "mx-announced"  # review: publicised without change and announced
+CYCLE_SU = "mx-supervised"  # supervision: concluded
+SUPERVISION_SUMMARY = "矩阵年度绩效监管结论"
 # intake's records of a year (issue 9): recommendations of both cities and a decision, recorded by the
 # workflow's own (system) RPCs on a cycle written straight into intake's store.
 CYCLE_REC = "mx-intake-records"
@@ -441,6 +443,16 @@ async def seed(w: World) -> None:  # noqa: C901 - the matrix world, built in one
     for t in targets.targets:
         k = next(k for k in ENTERPRISES if w.rv_app(CYCLE_FU, k) == t.application_id)
         w.targets.setdefault(k, []).append(t.target_id)
+    # a concluded supervision (a cycle that ended without awards)
+    su = w.stub("supervision", "system")
+    await su.CreatePerformanceTargets(spb.CreatePerformanceTargetsRequest(cycle_id=CYCLE_SU))
+    await su.RecordSupervisionConclusion(
+        spb.RecordSupervisionConclusionRequest(
+            conclusion=spb.SupervisionConclusion(
+                cycle_id=CYCLE_SU, summary=SUPERVISION_SUMMARY, concluded_by=w.users["prov_ind"]
+            )
+        )
+    )
 
     await seed_intake_records(w)
 
@@ -669,6 +681,7 @@ def _reads() -> dict[str, Callable[[World], object]]:
         "ListFinanceConcurrences": lambda w: fpb.ListFinanceConcurrencesRequest(cycle_id=CYCLE_FU),
         "GetSupervisionStatus": lambda w: spb.GetSupervisionStatusRequest(cycle_id=CYCLE_FU),
         "ListPerformanceTargets": lambda w: spb.ListPerformanceTargetsRequest(cycle_id=CYCLE_FU),
+        "GetSupervisionConclusion": lambda w: spb.GetSupervisionConclusionRequest(cycle_id=CYCLE_SU),
     }
 
 
@@ -1361,6 +1374,27 @@ def _cases() -> list[Case]:
         lambda w: spb.GetSupervisionStatusRequest(cycle_id=CYCLE_FU),
         t_j1,
     )
+    conclusion = lambda w: spb.GetSupervisionConclusionRequest(cycle_id=CYCLE_SU)  # noqa: E731
+    C += _deny(
+        "GetSupervisionConclusion",
+        "supervision",
+        "GetSupervisionConclusion",
+        ["app_J1", "jn_ind", "qd_fin", "expert1", "operator"],
+        conclusion,
+        lambda w: [SUPERVISION_SUMMARY],
+    )
+    C += [
+        Case(
+            f"GetSupervisionConclusion-{u}",
+            "supervision",
+            "GetSupervisionConclusion",
+            u,
+            conclusion,
+            "allow",
+            present=lambda w: [SUPERVISION_SUMMARY],
+        )
+        for u in ("prov_ind", "prov_fin", "party", "auditor")
+    ]
     return C
 
 

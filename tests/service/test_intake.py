@@ -1194,3 +1194,20 @@ async def _wait_attention(stub, cycle_id: str, needs: bool, within: float = 30) 
             f"{cycle_id}: needs_attention stayed {c.needs_attention}"
         )
         await asyncio.sleep(0.2)
+
+
+async def test_a_supervision_conclusion_needs_its_summary(world):
+    # The summary is the conclusion supervision records: refused here, before it reaches the workflow.
+    ind = world["industry"]
+    for summary in ("", "  ", "结" * 20001):
+        err = await _error(
+            ind.ConcludeSupervision(
+                pb.ConcludeSupervisionRequest(cycle_id="t-no-such-cycle", summary=summary)
+            )
+        )
+        assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert [v.field for v in err.violations] == ["summary"]
+    err = await _error(
+        ind.ConcludeSupervision(pb.ConcludeSupervisionRequest(cycle_id="t-no-such-cycle", summary="完成"))
+    )
+    assert err.code == grpc.StatusCode.NOT_FOUND

@@ -1,14 +1,20 @@
-"""Supervision over gRPC (identity + supervision in process): targets, monitoring reports, evaluations."""
+"""Supervision over gRPC (identity + supervision in process): targets, monitoring reports, evaluations,
+the supervision conclusion."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import sqlite3
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import grpc
 import pytest
 import pytest_asyncio
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.engine import make_url
 
 from aicc.supervision.v1 import supervision_pb2 as pb
 from tests.support.seed import create_users, enterprise, error_of
@@ -75,6 +81,7 @@ async def shared(tmp_path_factory):
                 ("app-b", ["applicant"], org_b, ""),
                 ("qd-industry", ["city_industry"], "", QINGDAO),
                 ("prov-industry", ["province_industry"], "", ""),
+                ("auditor-1", ["auditor"], "", ""),
             ],
         )
         system = suite.stub("supervision", await suite.worker_token())
@@ -487,3 +494,196 @@ async def test_targets_are_listed_in_pages(world: World) -> None:
     )
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in err.violations] == ["page_size"]
+
+
+# ---------------------------------------------------------------- the supervision conclusion
+
+SU = "/aicc.supervision.v1.SupervisionService/"
+
+
+def _conclusion(
+    cycle_id: str, summary: str = "年度绩效评价完成，两个项目均达到预期。", **kw
+) -> pb.SupervisionConclusion:
+    values = {"concluded_by": "usr_prov", "concluded_by_name": "省工信厅 张处长", "awards": 2, "evaluated": 2}
+    values.update(kw)
+    return pb.SupervisionConclusion(cycle_id=cycle_id, summary=summary, **values)
+
+
+async def _evaluate_all(w: World) -> None:
+    """Both awards reported by their recipients and evaluated by the province."""
+    targets = await w.create_targets()
+    prov = await w.as_user("prov-industry")
+    for username, app in (("app-a", "app-1"), ("app-b", "app-2")):
+        target = next(t for t in targets if t.application_id == app)
+        await (await w.as_user(username)).SubmitMonitoringReport(
+            pb.SubmitMonitoringReportRequest(
+                cycle_id=w.cycle,
+                application_id=app,
+                values=[pb.ReportedValue(target_id=target.target_id, value="50")],
+                narrative="全年目标完成。",
+            )
+        )
+        await prov.RecordEvaluation(
+            pb.RecordEvaluationRequest(cycle_id=w.cycle, application_id=app, grade=pb.EVALUATION_GRADE_GOOD)
+        )
+
+
+def _audit_rows(w: World, action: str) -> list[dict]:
+    path = make_url(w.suite.settings.database_url("supervision")).database
+    with sqlite3.connect(str(path)) as conn:
+        conn.row_factory = sqlite3.Row
+        rows = conn.execute("SELECT * FROM audit_log WHERE action = ? ORDER BY seq", (SU + action,))
+        return [dict(r) for r in rows]
+
+
+async def test_supervision_conclusion_is_recorded_once_and_read_back(world: World) -> None:
+    w = world
+    record = w.system.RecordSupervisionConclusion
+    prov = await w.as_user("prov-industry")
+    await w.create_targets()
+    # not before every award is evaluated, and nothing to read yet
+    err = await error_of(record(pb.RecordSupervisionConclusionRequest(conclusion=_conclusion(w.cycle))))
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "NOT_ALL_EVALUATED"
+    assert err.message_zh
+    err = await error_of(prov.GetSupervisionConclusion(pb.GetSupervisionConclusionRequest(cycle_id=w.cycle)))
+    assert err.code == grpc.StatusCode.NOT_FOUND
+    assert err.reason == "SUPERVISION_CONCLUSION_NOT_FOUND"
+
+    await _evaluate_all(w)
+    # the counts the concluder saw must be supervision's own
+    err = await error_of(
+        record(pb.RecordSupervisionConclusionRequest(conclusion=_conclusion(w.cycle, awards=3, evaluated=3)))
+    )
+    assert err.code == grpc.StatusCode.FAILED_PRECONDITION
+    assert err.reason == "COUNTS_DIFFER"
+    assert err.metadata["awards"] == "2"
+
+    # the time is the server's: a time the caller sends is not taken
+    sent = _conclusion(w.cycle)
+    sent.concluded_at.CopyFrom(Timestamp(seconds=978_307_200))  # 2001-01-01
+    before = datetime.now(UTC)
+    first = (await record(pb.RecordSupervisionConclusionRequest(conclusion=sent))).conclusion
+    after = datetime.now(UTC)
+    assert before <= first.concluded_at.ToDatetime(tzinfo=UTC) <= after
+    assert (first.cycle_id, first.summary, first.concluded_by, first.concluded_by_name) == (
+        w.cycle,
+        sent.summary,
+        "usr_prov",
+        "省工信厅 张处长",
+    )
+    assert (first.awards, first.evaluated) == (2, 2)
+
+    # the same conclusion again (a retried activity) answers the stored record
+    again = (await record(pb.RecordSupervisionConclusionRequest(conclusion=_conclusion(w.cycle)))).conclusion
+    assert again == first
+    # another conclusion for the same cycle is refused, and the first stays
+    for other in (
+        _conclusion(w.cycle, summary="改写的结论"),
+        _conclusion(w.cycle, concluded_by="usr_other"),
+    ):
+        err = await error_of(record(pb.RecordSupervisionConclusionRequest(conclusion=other)))
+        assert err.code == grpc.StatusCode.ALREADY_EXISTS
+        assert err.reason == "CONCLUSION_EXISTS"
+        assert err.message_zh
+
+    # province readers and the auditor read it; the applicant and the city do not
+    for username in ("prov-industry", "auditor-1"):
+        stub = await w.as_user(username)
+        got = (
+            await stub.GetSupervisionConclusion(pb.GetSupervisionConclusionRequest(cycle_id=w.cycle))
+        ).conclusion
+        assert got == first
+    for username in ("app-a", "qd-industry"):
+        stub = await w.as_user(username)
+        err = await error_of(
+            stub.GetSupervisionConclusion(pb.GetSupervisionConclusionRequest(cycle_id=w.cycle))
+        )
+        assert err.code == grpc.StatusCode.PERMISSION_DENIED
+    # only the workflow (system) records it: not even province industry directly
+    err = await error_of(
+        prov.RecordSupervisionConclusion(
+            pb.RecordSupervisionConclusionRequest(conclusion=_conclusion(w.cycle, summary="越权结论"))
+        )
+    )
+    assert err.code == grpc.StatusCode.PERMISSION_DENIED
+
+    # every attempt is in supervision's audit chain, under the cycle's id, with its outcome
+    rows = [r for r in _audit_rows(w, "RecordSupervisionConclusion") if r["object_id"] == w.cycle]
+    assert [r["outcome"] for r in rows] == [
+        "FAILED_PRECONDITION",
+        "FAILED_PRECONDITION",
+        "OK",
+        "OK",
+        "ALREADY_EXISTS",
+        "ALREADY_EXISTS",
+        "PERMISSION_DENIED",
+    ]
+    assert {r["roles"] for r in rows[:-1]} == {"system"}
+    assert rows[-1]["roles"] == "province_industry"
+
+
+async def test_supervision_conclusion_of_a_cycle_without_awards(world: World) -> None:
+    w = world
+    await w.system.CreatePerformanceTargets(pb.CreatePerformanceTargetsRequest(cycle_id=w.cycle))
+    recorded = (
+        await w.system.RecordSupervisionConclusion(
+            pb.RecordSupervisionConclusionRequest(conclusion=_conclusion(w.cycle, awards=0, evaluated=0))
+        )
+    ).conclusion
+    assert (recorded.awards, recorded.evaluated) == (0, 0)
+    got = await w.system.GetSupervisionConclusion(pb.GetSupervisionConclusionRequest(cycle_id=w.cycle))
+    assert got.conclusion == recorded
+
+
+async def test_concurrent_records_of_one_conclusion_agree(world: World) -> None:
+    w = world
+    await _evaluate_all(w)
+    req = pb.RecordSupervisionConclusionRequest(conclusion=_conclusion(w.cycle))
+    answers = await asyncio.gather(*(w.system.RecordSupervisionConclusion(req) for _ in range(4)))
+    assert len({a.conclusion.SerializeToString() for a in answers}) == 1
+
+
+async def test_supervision_conclusion_requests_are_validated(world: World) -> None:
+    w = world
+    record = w.system.RecordSupervisionConclusion
+    err = await error_of(record(pb.RecordSupervisionConclusionRequest()))
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [v.field for v in err.violations] == ["conclusion"]
+    err = await error_of(
+        record(
+            pb.RecordSupervisionConclusionRequest(
+                conclusion=pb.SupervisionConclusion(
+                    cycle_id="not a cycle id!",
+                    summary="   ",
+                    concluded_by_name="名" * 201,
+                    awards=-1,
+                    evaluated=-1,
+                )
+            )
+        )
+    )
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert {v.field for v in err.violations} == {
+        "conclusion.cycle_id",
+        "conclusion.summary",
+        "conclusion.concluded_by",
+        "conclusion.concluded_by_name",
+        "conclusion.awards",
+        "conclusion.evaluated",
+    }
+    assert all(v.description_zh for v in err.violations)
+    err = await error_of(
+        record(pb.RecordSupervisionConclusionRequest(conclusion=_conclusion(w.cycle, summary="长" * 20001)))
+    )
+    assert [v.field for v in err.violations] == ["conclusion.summary"]
+    err = await error_of(w.system.GetSupervisionConclusion(pb.GetSupervisionConclusionRequest()))
+    assert [v.field for v in err.violations] == ["cycle_id"]
+    # a cycle not under supervision: nothing to conclude, nothing to read
+    for call in (
+        record(pb.RecordSupervisionConclusionRequest(conclusion=_conclusion(w.cycle))),
+        w.system.GetSupervisionConclusion(pb.GetSupervisionConclusionRequest(cycle_id=w.cycle)),
+    ):
+        err = await error_of(call)
+        assert err.code == grpc.StatusCode.NOT_FOUND
+        assert err.reason == "SUPERVISED_CYCLE_NOT_FOUND"

@@ -1,5 +1,6 @@
 """Supervision's entities (Art. 14): the cycles and awards under supervision, each award's
-performance targets, the recipient's monitoring reports against them and the province's evaluation.
+performance targets, the recipient's monitoring reports against them, the province's evaluation
+and the cycle's supervision conclusion.
 Plain dataclasses: no transport, no SQL (the store copies them to and from its rows)."""
 
 from __future__ import annotations
@@ -124,3 +125,28 @@ class SupervisionStatus:
     awards: int
     reported: int
     evaluated: int
+
+
+@dataclass(frozen=True)
+class SupervisionConclusion:
+    """The record that supervision of a cycle ended (province industry's conclusion, Art. 14-16):
+    its summary, who concluded, when (the service's clock), and the awards supervised and evaluated
+    by supervision's own records at that moment. One per cycle, never changed."""
+
+    cycle_id: str
+    summary: str
+    concluded_by: str
+    concluded_by_name: str
+    concluded_at: datetime
+    awards: int
+    evaluated: int
+
+    def same_content(self, other: SupervisionConclusion) -> bool:
+        """Whether ``other`` states the same conclusion (its time aside): a repeat of this one."""
+        return (self.summary, self.concluded_by, self.concluded_by_name, self.awards, self.evaluated) == (
+            other.summary,
+            other.concluded_by,
+            other.concluded_by_name,
+            other.awards,
+            other.evaluated,
+        )

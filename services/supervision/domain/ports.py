@@ -13,6 +13,7 @@ from services.supervision.domain.model import (
     MonitoringReport,
     PerformanceTarget,
     SupervisedCycle,
+    SupervisionConclusion,
     SupervisionStatus,
 )
 
@@ -64,3 +65,9 @@ class SupervisionRepository(Protocol):
         ...
 
     async def status(self, cycle_id: str) -> SupervisionStatus: ...
+
+    async def conclusion(self, cycle_id: str) -> SupervisionConclusion | None: ...
+
+    async def add_conclusion(self, conclusion: SupervisionConclusion) -> None:
+        """Raises :class:`DuplicateKey` when a concurrent transaction recorded the cycle's conclusion."""
+        ...
