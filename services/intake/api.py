@@ -144,6 +144,7 @@ def cycle_pb(c: Cycle, status: CycleStatus | None = None) -> pb.Cycle:
         else None,
         policy_version=c.policy_version,
         policy_sha256=c.policy_sha256,
+        fiscal_year=c.funded_year,
     )
     if status:
         _attention(msg, status)
@@ -326,6 +327,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             policy=policy,
             instance=self.deps.instance,
             now=now_utc(),
+            fiscal_year=request.fiscal_year,
         )
         return pb.CreateCycleResponse(cycle=cycle_pb(cycle))
 

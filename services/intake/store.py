@@ -81,6 +81,8 @@ class CycleRow(Base, table=True):
     # "<policy_id>/v<n>" and the SHA-256 of policy_json (what GetCyclePolicy answers).
     policy_version: str = Field(default="", sa_type=String(100))
     policy_sha256: str = Field(default="", sa_type=String(64), index=True)
+    # The fiscal year whose appropriation funds the cycle (0: recorded before it was kept).
+    fiscal_year: int = Field(default=0, sa_type=Integer)
 
 
 class ApplicationRow(Base, table=True):

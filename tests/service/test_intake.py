@@ -565,6 +565,34 @@ async def test_a_cycle_shows_its_policys_version_and_hash_and_anyone_reads_the_s
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
+async def test_a_cycle_for_next_years_budget_shows_its_fiscal_year_and_a_wrong_one_is_named(world):
+    ind = world["industry"]
+    this_year = _this_year()  # the window opens seconds from now
+    request = pb.CreateCycleRequest(
+        cycle_id="t-next-year", title="下一年度", policy_yaml=_policy_text(), fiscal_year=this_year + 1
+    )
+    assert (await ind.CreateCycle(request)).cycle.fiscal_year == this_year + 1
+    got = (await ind.GetCycle(pb.GetCycleRequest(cycle_id="t-next-year"))).cycle
+    assert got.fiscal_year == this_year + 1
+    # Its envelope is drawn from next year's appropriation, not open here: the year waits for it.
+    waiting = await _wait_attention(ind, "t-next-year", True)
+    assert f"no appropriation is open for fiscal year {this_year + 1}" in waiting.attention_reason
+    assert str(this_year + 1) in waiting.attention_reason_zh
+    err = await _error(
+        ind.CreateCycle(
+            pb.CreateCycleRequest(
+                cycle_id="t-far-year", title="x", policy_yaml=_policy_text(), fiscal_year=this_year + 2
+            )
+        )
+    )
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert err.reason == "FISCAL_YEAR_OUT_OF_RANGE"
+    assert [v.field for v in err.violations] == ["fiscal_year"]
+    assert f"预算年度 {this_year + 2}" in err.message_zh
+    err = await _error(ind.GetCycle(pb.GetCycleRequest(cycle_id="t-far-year")))
+    assert err.code == grpc.StatusCode.NOT_FOUND
+
+
 async def test_a_window_that_would_close_after_the_policy_lapses_is_refused(world):
     today = datetime.now(UTC).date()
     text = _policy_text(application_window="P30D").replace(

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -740,6 +741,53 @@ async def test_the_workflow_input_carries_the_fiscal_year_tier_caps_and_where_no
         ("advanced", 100_000_000),
     ]
     assert inp.published_where == "山东省工业和信息化厅门户网站"
+
+
+async def _cycle_for_year(uow, workflows, cycle_id, fiscal_year, *, policy=None, now=NOW):
+    return await cycles.create_cycle(
+        uow=uow,
+        workflows=workflows,
+        principal=INDUSTRY,
+        cycle_id=cycle_id,
+        title="下一年度",
+        policy=policy or find_policy("demo"),
+        instance=PROVINCE,
+        now=now,
+        fiscal_year=fiscal_year,
+    )
+
+
+async def test_a_cycle_is_funded_by_the_opening_year_or_the_next_inside_the_policys_validity(uow, workflows):
+    # December 2026: the province prepares the 2027 call; its window opens in 2026 (Beijing).
+    december = datetime(2026, 12, 6, 2, 0, tzinfo=UTC)
+    derived = await _cycle_for_year(uow, workflows, "c-derived", 0, now=december)
+    assert (derived.fiscal_year, workflows.started["c-derived"].fiscal_year) == (2026, 2026)
+    nxt = await _cycle_for_year(uow, workflows, "c-next", 2027, now=december)
+    assert (nxt.fiscal_year, workflows.started["c-next"].fiscal_year) == (2027, 2027)
+    async with uow() as repo:
+        assert (await repo.cycle("c-next")).fiscal_year == 2027
+    for wrong in (2025, 2028):
+        with pytest.raises(InvalidArgument) as e:
+            await _cycle_for_year(uow, workflows, f"c-{wrong}", wrong, now=december)
+        assert e.value.reason == "FISCAL_YEAR_OUT_OF_RANGE"
+        assert [(v.field, v.description_zh) for v in e.value.violations] == [
+            ("fiscal_year", "须为 0（申报开始年度）、2026 或 2027")
+        ]
+        assert f"预算年度 {wrong}" in e.value.message_zh
+    # The next year, but the policy lapses at the end of this one (Art. 19).
+    lapsing = load_policy_text(_policy_text(valid_until="2026-12-31"), source="test")
+    with pytest.raises(InvalidArgument) as e:
+        await _cycle_for_year(uow, workflows, "c-lapsing", 2027, policy=lapsing, now=december)
+    assert e.value.reason == "FISCAL_YEAR_OUTSIDE_POLICY_VALIDITY"
+    assert [v.field for v in e.value.violations] == ["fiscal_year"]
+    assert "Art. 19" in e.value.message
+    assert "第十九条" in e.value.message_zh
+    assert e.value.metadata == {"valid_from": "2026-01-01", "valid_until": "2026-12-31"}
+    assert set(workflows.started) == {"c-derived", "c-next"}
+    async with uow() as repo:
+        assert [await repo.cycle(c) for c in ("c-2025", "c-2028", "c-lapsing")] == [None, None, None]
+    # A cycle recorded before the fiscal year was kept reads as the year its window opened.
+    assert replace(derived, fiscal_year=0).funded_year == 2026
 
 
 async def test_a_window_closing_after_the_policy_lapses_is_refused_art_19(uow, workflows):

@@ -1,6 +1,7 @@
 """Histories of finished years, recorded with earlier versions of the cycle workflow, replay against
 the current code: a change that would alter what an old year does fails here (histories are
-recorded by running tests/workflow/test_cycle_workflow.py with AICC_RECORD_HISTORIES=<version>)."""
+recorded by running tests/workflow/test_cycle_workflow.py with AICC_RECORD_HISTORIES=<version>, and
+the demo year from a real suite by tools/record_history.py)."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ def test_there_are_histories_to_replay():
     for version in ("v1", "v2", "v3"):
         assert {f"{version}-year-with-finance-return", f"{version}-year-without-submissions"} <= stems
     assert "v3-year-with-upheld-objection" in stems
+    # A complete year from a real suite (awards, objection, disbursement, supervision), recorded by
+    # tools/record_history.py with its payloads decoded.
+    assert "v3-demo-year" in stems
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
@@ -54,7 +58,8 @@ class UnpatchedChange(CycleWorkflow):
         return await super().run(inp)
 
 
-async def test_an_unpatched_change_fails_the_replay():
-    history = _history(next(p for p in HISTORIES if p.stem == "v1-year-with-finance-return"))
+@pytest.mark.parametrize("stem", ["v1-year-with-finance-return", "v3-demo-year"])
+async def test_an_unpatched_change_fails_the_replay(stem):
+    history = _history(next(p for p in HISTORIES if p.stem == stem))
     with pytest.raises(NondeterminismError):
         await Replayer(workflows=[UnpatchedChange]).replay_workflow(history)

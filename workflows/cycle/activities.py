@@ -212,6 +212,7 @@ class CycleActivities:
         resp = await _call(
             self.c.intake.RecordRecommendation, inpb.RecordRecommendationRequest(recommendation=rec)
         )
+        # Intake answers the count (the city's list stays in intake: no payload grows with the year).
         return RecommendationOutcome(recommended=resp.recommended)
 
     @activity.defn(name="open_review")

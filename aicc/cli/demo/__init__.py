@@ -2,7 +2,10 @@
 to CLOSED, against a running suite — logging in as each role it plays. Exits 0 when CLOSED.
 
 Seeding is idempotent (organisations by USCC, users by username), so it can run again against
-the same suite; each run opens a new cycle ``demo-2026-<n>``.
+the same suite; each run opens a new cycle ``demo-<fiscal year>-<n>`` (this year's, and with
+``--years 2`` next year's too: the first year's enterprises apply again with newcomers, those
+awarded before are refused under Art. 11, and a newcomer with a serious dishonesty record of the
+first year is refused by the three-year look-back).
 
 Officials log in with a second factor: the demo keeps each official's TOTP secret (returned once by
 CreateUser) in ``data_dir/secrets/demo-totp.json`` (0600) with the last time step it used (a code is
@@ -15,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from datetime import UTC, datetime
 
 import grpc
 
 from aicc.cli.demo.province import ENTERPRISES, EXPERTS, Demo, say
 from aicc.cli.demo.records import read_records
 from aicc.cli.demo.year import NeedsAttention, Year, _phase
+from aicc.platform.clock import beijing_date
 from aicc.platform.settings import Settings
 from aicc.platform.status import read_error
 
@@ -59,19 +64,23 @@ async def _drive(settings: Settings, years: int = 1) -> int:
 
 async def _years(demo: Demo, years: int) -> list[Year]:
     """The years to drive: an unfinished demo cycle first (resumed where it stands), then new ones
-    (demo-<fiscal year>-<n>), the fiscal years following each other from 2026."""
+    (``demo-<fiscal year>-<n>``), the fiscal years following each other from the year the suite's
+    first demo cycle was funded by (this year for a new suite). Each cycle names its fiscal year,
+    so the second is funded by next year's appropriation though its window opens this year."""
     cycles = [c for c in await demo.cycles() if c.cycle_id.startswith("demo-")]
+    funded = {c.cycle_id: c.fiscal_year or int(c.cycle_id.split("-")[1]) for c in cycles}
+    first = min(funded.values(), default=beijing_date(datetime.now(UTC)).year)
     unfinished = [c for c in cycles if _phase(c) != "CLOSED"]
     out: list[Year] = []
     if unfinished:
         c = unfinished[0]  # newest first
-        fiscal_year = int(c.cycle_id.split("-")[1])
         say(f"▶ demo: resuming {c.cycle_id} in {_phase(c)}")
-        out.append(Year(demo, c.cycle_id, fiscal_year=fiscal_year))
-    fiscal_year = out[0].fiscal_year + 1 if out else 2026
+        year = funded[c.cycle_id]
+        out.append(Year(demo, c.cycle_id, fiscal_year=year, later=year > first))
+    fiscal_year = out[0].fiscal_year + 1 if out else first
     while len(out) < years:
         n = 1 + sum(1 for c in cycles if c.cycle_id.startswith(f"demo-{fiscal_year}-"))
-        out.append(Year(demo, f"demo-{fiscal_year}-{n}", fiscal_year=fiscal_year))
+        out.append(Year(demo, f"demo-{fiscal_year}-{n}", fiscal_year=fiscal_year, later=fiscal_year > first))
         fiscal_year += 1
     return out
 

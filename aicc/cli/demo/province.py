@@ -35,6 +35,30 @@ ENTERPRISES = [
     ("烟台信用瑕疵科技有限公司", "370600", "370611", 0.90, "dishonest"),
     ("胶东半岛AI能力中心有限公司", "370600", "370687", 0.88, ""),
 ]
+# Newcomers of the years after the first: every enterprise applies again, those awarded before are
+# refused (Art. 11, one-time award), so a later year funds these; one of them has a serious
+# dishonesty record dated in the first year, which the three-year look-back still sees.
+NEWCOMERS = [
+    ("泉城算力工业互联网有限公司", "370100", "370105", 0.94, ""),
+    ("济南明湖智能体科技有限公司", "370100", "370103", 0.85, ""),
+    ("青岛蓝谷工业智能有限公司", "370200", "370214", 0.92, ""),
+    ("李沧工业数据服务有限公司", "370200", "370213", 0.83, ""),
+    ("烟台芝罘工业模型有限公司", "370600", "370602", 0.87, ""),
+    ("福山智造数据科技有限公司", "370600", "370611", 0.91, "dishonest"),
+]
+ALL_ENTERPRISES = ENTERPRISES + NEWCOMERS
+# Serious dishonesty records (严重失信) of the registry: enterprise → (start date, document number).
+CREDIT_RECORDS = {
+    "烟台信用瑕疵科技有限公司": ("2025-03-01", "鲁信失〔2025〕37号"),
+    "福山智造数据科技有限公司": ("2026-06-18", "鲁信失〔2026〕52号"),
+}
+
+
+def applicant_of(name: str) -> str:
+    """The demo account of an enterprise's applicant."""
+    return f"applicant{[n for n, *_rest in ALL_ENTERPRISES].index(name) + 1:02d}"
+
+
 EXPERTS = [
     ("zhang.wei", "张伟", "山东大学", ["ai", "manufacturing"]),
     ("li.na", "李娜", "中国海洋大学", ["ai", "data"]),
@@ -295,7 +319,7 @@ class Demo:
                 f"{code}.industry", f"{city}工信局", ["city_industry"], ind.organization_id, code
             )
             await self._user(f"{code}.finance", f"{city}财政局", ["city_finance"], fin.organization_id, code)
-        for i, (name, _city, division, _q, _story) in enumerate(ENTERPRISES):
+        for i, (name, _city, division, _q, _story) in enumerate(ALL_ENTERPRISES):
             org = await self._org(make_uscc(division, 1000 + i), name, ipb.ORGANIZATION_KIND_ENTERPRISE)
             op = await self._org(
                 make_uscc(division, 5000 + i),
@@ -304,8 +328,8 @@ class Demo:
                 parent=org.organization_id,
             )
             self.orgs[name], self.operators[name] = org, op
-            await self._user(f"applicant{i + 1:02d}", f"{name} 申报专员", ["applicant"], org.organization_id)
-        # Art. 5 registry facts: every enterprise meets the green threshold; one has a serious dishonesty record.
+            await self._user(applicant_of(name), f"{name} 申报专员", ["applicant"], org.organization_id)
+        # Art. 5 registry facts: every enterprise meets the green threshold; two have serious dishonesty records.
         await self.login("sd.industry")
         idn = self.stub("sd.industry", "identity")
         green = ["uscc,meets,as_of,source"] + [
@@ -316,19 +340,19 @@ class Demo:
                 kind=ipb.REGISTRY_KIND_GREEN_THRESHOLD, csv_text="\n".join(green)
             )
         )
-        dishonest = next(self.orgs[n] for n, *_rest, s in ENTERPRISES if s == "dishonest")
-        try:
-            await idn.RecordCreditRecord(
-                ipb.RecordCreditRecordRequest(
-                    uscc=dishonest.uscc,
-                    severity="serious_dishonesty",
-                    start_date="2025-03-01",
-                    source="信用中国（山东）",
-                    reference="鲁信失〔2025〕37号",
+        for name, (start_date, reference) in CREDIT_RECORDS.items():
+            try:
+                await idn.RecordCreditRecord(
+                    ipb.RecordCreditRecordRequest(
+                        uscc=self.orgs[name].uscc,
+                        severity="serious_dishonesty",
+                        start_date=start_date,
+                        source="信用中国（山东）",
+                        reference=reference,
+                    )
                 )
-            )
-        except grpc.aio.AioRpcError:
-            pass
+            except grpc.aio.AioRpcError:
+                pass  # recorded by an earlier run
         for i, (username, name, employer, fields) in enumerate(EXPERTS):
             emp = await self._org(
                 make_uscc("370102", 8000 + i, authority="1", category="2"),
@@ -364,7 +388,7 @@ class Demo:
                 if e.code() != grpc.StatusCode.ALREADY_EXISTS:
                     raise
         say(
-            f"  seeded: {len(CITIES)} cities, {len(ENTERPRISES)} enterprises, {len(EXPERTS)} experts, officials of each city and of the province"
+            f"  seeded: {len(CITIES)} cities, {len(ALL_ENTERPRISES)} enterprises, {len(EXPERTS)} experts, officials of each city and of the province"
         )
 
 

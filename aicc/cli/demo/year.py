@@ -15,7 +15,17 @@ from typing import Any
 
 import grpc
 
-from aicc.cli.demo.province import CITIES, ENTERPRISES, EXPERTS, PHASE_ZH, TIER_ZH, Demo, say
+from aicc.cli.demo.province import (
+    ALL_ENTERPRISES,
+    CITIES,
+    ENTERPRISES,
+    EXPERTS,
+    PHASE_ZH,
+    TIER_ZH,
+    Demo,
+    applicant_of,
+    say,
+)
 from aicc.funding.v1 import funding_pb2 as fpb
 from aicc.intake.v1 import intake_pb2 as inpb
 from aicc.platform.money import format_wan_yuan
@@ -24,8 +34,8 @@ from aicc.review.v1 import review_pb2 as rpb
 from aicc.supervision.v1 import supervision_pb2 as spb
 from services.intake.api import MAX_COMPLIANCE_DECISIONS
 
-STORY = {name: story for name, *_rest, story in ENTERPRISES}
-QUALITY = {name: q for name, _c, _d, q, _s in ENTERPRISES}
+STORY = {name: story for name, *_rest, story in ALL_ENTERPRISES}
+QUALITY = {name: q for name, _c, _d, q, _s in ALL_ENTERPRISES}
 
 
 class NeedsAttention(RuntimeError):
@@ -58,10 +68,15 @@ async def ignoring(call: Awaitable[Any], *codes: grpc.StatusCode) -> Any:
 
 
 class Year:
-    def __init__(self, demo: Demo, cycle_id: str, *, fiscal_year: int = 2026) -> None:
+    """One demo cycle funded by ``fiscal_year``'s appropriation. The first year's enterprises apply;
+    in a later year (``later``) they apply again together with the newcomers, and those awarded
+    before are refused (Art. 11)."""
+
+    def __init__(self, demo: Demo, cycle_id: str, *, fiscal_year: int, later: bool = False) -> None:
         self.d = demo
         self.cycle_id = cycle_id
         self.fiscal_year = fiscal_year
+        self.enterprises = [name for name, *_rest in (ALL_ENTERPRISES if later else ENTERPRISES)]
         self.seen = 0
         self.started = time.monotonic()
         self.policy_text = (default_policy_dir() / "demo.yaml").read_text(encoding="utf-8")
@@ -151,18 +166,20 @@ class Year:
                 cycle_id=self.cycle_id,
                 title=f"{self.fiscal_year}年度省级工业领域AI能力中心认定（演示）",
                 policy_yaml=self.policy_text,
+                fiscal_year=self.fiscal_year,
             )
         )
         say(
             f"  cycle {self.cycle_id} created from policies/demo.yaml "
-            f"(budget {format_wan_yuan(self.policy.budget_fen)} 万元)"
+            f"(budget {format_wan_yuan(self.policy.budget_fen)} 万元 from the {self.fiscal_year} appropriation)"
         )
 
     async def _applications(self) -> dict[str, inpb.Application]:
         """The demo enterprises' applications in this cycle, by enterprise name."""
         out: dict[str, inpb.Application] = {}
-        for i, (name, *_rest) in enumerate(ENTERPRISES):
-            stub = self.d.stub(f"applicant{i + 1:02d}", "intake")
+        for name in self.enterprises:
+            await self.d.login(applicant_of(name))
+            stub = self.d.stub(applicant_of(name), "intake")
             request = inpb.ListApplicationsRequest(cycle_id=self.cycle_id)
             async for a in pages(stub.ListApplications, request, "applications"):
                 out[name] = a
@@ -172,12 +189,11 @@ class Year:
         """Drafts as soon as the call is published; submission once the window opens."""
         d = self.d
         existing = await self._applications()
-        for i, (name, *_rest) in enumerate(ENTERPRISES):
+        for name in self.enterprises:
             if name in existing:
                 continue
-            await d.login(f"applicant{i + 1:02d}")
             digest = hashlib.sha256(f"{self.cycle_id}:{name}".encode()).hexdigest()
-            a = await d.stub(f"applicant{i + 1:02d}", "intake").CreateApplication(
+            a = await d.stub(applicant_of(name), "intake").CreateApplication(
                 inpb.CreateApplicationRequest(
                     cycle_id=self.cycle_id,
                     organization_id=d.orgs[name].organization_id,
@@ -198,10 +214,10 @@ class Year:
         await self.until("APPLYING", "CITY_REVIEW", "CLOSED")
         if _phase(await self.cycle()) != "APPLYING":
             return
-        for i, (name, *_rest) in enumerate(ENTERPRISES):
+        for name in self.enterprises:
             if existing[name].status != inpb.APPLICATION_STATUS_DRAFT:
                 continue
-            await d.stub(f"applicant{i + 1:02d}", "intake").SubmitApplication(
+            submitted = await d.stub(applicant_of(name), "intake").SubmitApplication(
                 inpb.SubmitApplicationRequest(
                     application_id=existing[name].application_id,
                     declaration=inpb.AuthenticityDeclaration(
@@ -209,6 +225,11 @@ class Year:
                     ),
                 )
             )
+            if submitted.application.status == inpb.APPLICATION_STATUS_INELIGIBLE:
+                why = "；".join(
+                    f"{f.message_zh}（{f.article}）" for f in submitted.application.eligibility_failures
+                )
+                say(f"  not eligible: {name} — {why}")
         await self.until("CITY_REVIEW", "CLOSED")
 
     async def city_review(self) -> None:
@@ -379,8 +400,10 @@ class Year:
                 review.ListObjections, rpb.ListObjectionsRequest(cycle_id=self.cycle_id), "objections"
             )
         ]
-        if not objections:
-            target = next(line for line in (await self.proposal()).lines if line.amount_fen > 0)
+        funded = [line for line in (await self.proposal()).lines if line.amount_fen > 0]
+        if not objections and funded:
+            target = funded[0]
+            await d.login("applicant01")
             obj = (
                 await d.stub("applicant01", "review").FileObjection(
                     rpb.FileObjectionRequest(
@@ -420,11 +443,11 @@ class Year:
 
     async def supervision(self) -> None:
         d = self.d
-        by_name = {name: i for i, (name, *_r) in enumerate(ENTERPRISES)}
         for line in (await self.proposal()).lines:
             if line.amount_fen <= 0:
                 continue
-            who = f"applicant{by_name[line.enterprise_name] + 1:02d}"
+            who = applicant_of(line.enterprise_name)
+            await d.login(who)
             sv = d.stub(who, "supervision")
             request = spb.ListPerformanceTargetsRequest(
                 cycle_id=self.cycle_id, application_id=line.application_id

@@ -237,6 +237,7 @@ class Cycle(_message.Message):
     POLICY_VERSION_FIELD_NUMBER: _builtins.int
     POLICY_SHA256_FIELD_NUMBER: _builtins.int
     CURRENT_DEADLINE_FIELD_NUMBER: _builtins.int
+    FISCAL_YEAR_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     """Business key, e.g. "shandong-2026"; the workflow id is "cycle-" + cycle_id."""
     title: _builtins.str
@@ -259,6 +260,8 @@ class Cycle(_message.Message):
     policy_version: _builtins.str
     """The policy snapshot: its version (policy_id + file version) and SHA-256 of its canonical JSON."""
     policy_sha256: _builtins.str
+    fiscal_year: _builtins.int
+    """The fiscal year whose appropriation funds the cycle (funding's OpenBudget draws from it)."""
     @_builtins.property
     def legal_basis(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Document numbers of the legal basis (Art. 1)."""
@@ -315,10 +318,11 @@ class Cycle(_message.Message):
         policy_version: _builtins.str = ...,
         policy_sha256: _builtins.str = ...,
         current_deadline: _timestamp_pb2.Timestamp | None = ...,
+        fiscal_year: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["applications_close_at", b"applications_close_at", "applications_open_at", b"applications_open_at", "attention_since", b"attention_since", "city_review_due_at", b"city_review_due_at", "counts", b"counts", "created_at", b"created_at", "current_deadline", b"current_deadline", "publicity_ends_at", b"publicity_ends_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications_close_at", b"applications_close_at", "applications_open_at", b"applications_open_at", "attention_reason", b"attention_reason", "attention_reason_zh", b"attention_reason_zh", "attention_since", b"attention_since", "budget_fen", b"budget_fen", "city_code", b"city_code", "city_review_due_at", b"city_review_due_at", "counts", b"counts", "created_at", b"created_at", "current_deadline", b"current_deadline", "cycle_id", b"cycle_id", "history", b"history", "legal_basis", b"legal_basis", "needs_attention", b"needs_attention", "note", b"note", "phase", b"phase", "policy_id", b"policy_id", "policy_sha256", b"policy_sha256", "policy_version", b"policy_version", "proposal_version", b"proposal_version", "publicity_ends_at", b"publicity_ends_at", "scope", b"scope", "title", b"title", "workflow_id", b"workflow_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["applications_close_at", b"applications_close_at", "applications_open_at", b"applications_open_at", "attention_reason", b"attention_reason", "attention_reason_zh", b"attention_reason_zh", "attention_since", b"attention_since", "budget_fen", b"budget_fen", "city_code", b"city_code", "city_review_due_at", b"city_review_due_at", "counts", b"counts", "created_at", b"created_at", "current_deadline", b"current_deadline", "cycle_id", b"cycle_id", "fiscal_year", b"fiscal_year", "history", b"history", "legal_basis", b"legal_basis", "needs_attention", b"needs_attention", "note", b"note", "phase", b"phase", "policy_id", b"policy_id", "policy_sha256", b"policy_sha256", "policy_version", b"policy_version", "proposal_version", b"proposal_version", "publicity_ends_at", b"publicity_ends_at", "scope", b"scope", "title", b"title", "workflow_id", b"workflow_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -358,12 +362,18 @@ class CreateCycleRequest(_message.Message):
     TITLE_FIELD_NUMBER: _builtins.int
     POLICY_NAME_FIELD_NUMBER: _builtins.int
     POLICY_YAML_FIELD_NUMBER: _builtins.int
+    FISCAL_YEAR_FIELD_NUMBER: _builtins.int
     cycle_id: _builtins.str
     title: _builtins.str
     policy_name: _builtins.str
     """A policy file name under the server's policy directory, e.g. "shandong-2026"."""
     policy_yaml: _builtins.str
     """The policy file's YAML text."""
+    fiscal_year: _builtins.int
+    """The fiscal year whose appropriation funds the cycle: 0 = the year (Beijing) the application
+    window opens; otherwise that year or the next (a December call for next year's budget), and a
+    year in which the policy is in force (Art. 19).
+    """
     def __init__(
         self,
         *,
@@ -371,10 +381,11 @@ class CreateCycleRequest(_message.Message):
         title: _builtins.str = ...,
         policy_name: _builtins.str = ...,
         policy_yaml: _builtins.str = ...,
+        fiscal_year: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["policy", b"policy", "policy_name", b"policy_name", "policy_yaml", b"policy_yaml"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "policy", b"policy", "policy_name", b"policy_name", "policy_yaml", b"policy_yaml", "title", b"title"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["cycle_id", b"cycle_id", "fiscal_year", b"fiscal_year", "policy", b"policy", "policy_name", b"policy_name", "policy_yaml", b"policy_yaml", "title", b"title"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType_policy: _TypeAlias = _typing.Literal["policy_name", "policy_yaml"]  # noqa: Y015
     _WhichOneofArgType_policy: _TypeAlias = _typing.Literal["policy", b"policy"]  # noqa: Y015

@@ -101,6 +101,46 @@ def check_window_within_validity(policy_id: str, valid_until: date, closes_at: d
         )
 
 
+def check_fiscal_year(policy: Policy, opens_at: datetime, requested: int) -> int:
+    """The fiscal year whose appropriation funds the cycle (Art. 3-4). 0: the year (Beijing) the
+    application window opens. Otherwise that year or the next — a province prepares next year's
+    call in December — and a year in which the policy is in force (Art. 19)."""
+    opening = beijing_date(opens_at).year
+    year = requested or opening
+    if year not in (opening, opening + 1):
+        raise InvalidArgument(
+            f"fiscal year {year} is neither the year the application window opens ({opening}) nor the next",
+            f"预算年度 {year} 既不是申报开始年度（{opening}）也不是其下一年度",
+            reason="FISCAL_YEAR_OUT_OF_RANGE",
+            violations=[
+                FieldViolation(
+                    "fiscal_year",
+                    f"must be 0 (the opening year), {opening} or {opening + 1}",
+                    f"须为 0（申报开始年度）、{opening} 或 {opening + 1}",
+                )
+            ],
+            metadata={"applications_open_year": str(opening)},
+        )
+    if not policy.valid_from.year <= year <= policy.valid_until.year:
+        raise InvalidArgument(
+            f"fiscal year {year} is outside the validity of policy {policy.policy_id} "
+            f"({policy.valid_from} to {policy.valid_until}, Art. 19)",
+            f"预算年度 {year} 不在实施细则 {policy.policy_id} 的有效期（{policy.valid_from} 至 "
+            f"{policy.valid_until}，第十九条）内",
+            reason="FISCAL_YEAR_OUTSIDE_POLICY_VALIDITY",
+            violations=[
+                FieldViolation(
+                    "fiscal_year",
+                    f"must be a year in which the policy is in force "
+                    f"({policy.valid_from.year}-{policy.valid_until.year}, Art. 19)",
+                    f"须为实施细则有效期内的年度（{policy.valid_from.year}—{policy.valid_until.year}，第十九条）",
+                )
+            ],
+            metadata={"valid_from": str(policy.valid_from), "valid_until": str(policy.valid_until)},
+        )
+    return year
+
+
 def plan(policy: Policy, now: datetime) -> CyclePlan:
     """The call's dates; a deadline in a year without an official calendar is refused, naming the
     calendar file to add (nothing is created)."""
@@ -155,7 +195,7 @@ def valid_until(cycle: Cycle) -> date | None:
         return None
 
 
-def workflow_input(cycle_id: str, policy: Policy, p: CyclePlan) -> CycleInput:
+def workflow_input(cycle_id: str, policy: Policy, p: CyclePlan, fiscal_year: int = 0) -> CycleInput:
     s = policy.schedule
     return CycleInput(
         cycle_id=cycle_id,
@@ -172,8 +212,8 @@ def workflow_input(cycle_id: str, policy: Policy, p: CyclePlan) -> CycleInput:
             TargetTemplate(t.code, t.description, t.unit, str(t.target_value))
             for t in policy.performance_targets
         ],
-        # The year whose appropriation the envelope is drawn from: the year the call opens (Beijing).
-        fiscal_year=beijing_date(p.applications_open_at).year,
+        # The year whose appropriation the envelope is drawn from (check_fiscal_year).
+        fiscal_year=fiscal_year or beijing_date(p.applications_open_at).year,
         # Art. 11 "at most": a tier's amount is the cap of every line in it.
         tier_caps=[TierCap(t.key, t.amount_fen) for t in policy.tiers],
         published_where=policy.publication.published_where,
@@ -214,13 +254,16 @@ async def create_cycle(
     policy: Policy,
     instance: Instance,
     now: datetime,
+    fiscal_year: int = 0,
 ) -> Cycle:
     """CreateCycle: the policy in force here and now, the call's dates fixed (the window closing
+    inside the policy's validity), the fiscal year that funds it (the opening year or the next,
     inside the policy's validity), the snapshot's version and hash kept, the workflow started."""
     check_may_create(policy, now=now, scope=instance.scope, city_code=instance.city_code)
     dates = plan(policy, now)
     check_window_within_validity(policy.policy_id, policy.valid_until, dates.applications_close_at)
-    inp = workflow_input(cycle_id, policy, dates)
+    year = check_fiscal_year(policy, dates.applications_open_at, fiscal_year)
+    inp = workflow_input(cycle_id, policy, dates, year)
     sha256 = snapshot_sha256(inp.policy_json)
     async with uow() as repo:
         if await repo.cycle(cycle_id):
@@ -248,6 +291,7 @@ async def create_cycle(
             created_at=now,
             policy_version=version,
             policy_sha256=sha256,
+            fiscal_year=year,
         )
         await repo.add_cycle(cycle)
         # Inside the unit of work: if the workflow cannot start, the cycle is not recorded.

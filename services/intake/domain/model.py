@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from aicc.platform.clock import beijing_date
 from workflows.cycle.models import CycleStatus, Phase
 
 
@@ -64,6 +65,14 @@ class Cycle:
     # instance has used) and the SHA-256 of policy_json (canonical JSON: sorted keys, UTF-8).
     policy_version: str = ""
     policy_sha256: str = ""
+    # The fiscal year whose appropriation funds the cycle; 0 for a cycle recorded before it was
+    # kept (then the year its window opened, as it was derived: see funded_year).
+    fiscal_year: int = 0
+
+    @property
+    def funded_year(self) -> int:
+        """The fiscal year the cycle's envelope is drawn from."""
+        return self.fiscal_year or beijing_date(self.applications_open_at).year
 
 
 @dataclass(frozen=True)
