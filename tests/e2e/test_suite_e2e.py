@@ -159,6 +159,20 @@ def _assert_demo_output(out: str) -> None:
     assert "卓越级" in out, out
     assert "先进级" in out, out
     assert "CLOSED in" in out
+    # Every decision read back over gRPC, as the auditor, from the service that owns it (issue 9).
+    for rpc in (
+        "intake.ListRecommendations",
+        "review.ListComplianceReviews",
+        "funding.ListFinanceConcurrences",
+        "intake.ListCycleDecisions",
+        "review.ListPublicityNotices",
+        "review.ListObjections",
+        "review.GetAnnouncement",
+        "supervision.GetSupervisionConclusion",
+    ):
+        assert f"  {rpc} " in out, f"record {rpc} not read back:\n{out}"
+    assert "concurred by" in out and "approved (" in out, out
+    assert "SUBMITTED → RECOMMENDED → COMPLIANT → PROPOSED → AWARDED → PAID" in out, out
 
 
 def test_two_consecutive_years_on_sqlite_with_a_trace_across_processes(tmp_path, monkeypatch):

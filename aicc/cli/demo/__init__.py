@@ -46,10 +46,9 @@ async def _drive(settings: Settings, years: int = 1) -> int:
             final = await year.run()
             await demo.login("sd.finance")
             await year.award_table()
-            if _phase(final) == "CLOSED":
-                await read_records(demo, year.cycle_id)
             if _phase(final) != "CLOSED":
                 return 1
+            await read_records(demo, year.cycle_id)
             say(f"cycle {year.cycle_id} CLOSED in {time.monotonic() - year.started:.1f}s")
         return 0
     except grpc.aio.AioRpcError as e:

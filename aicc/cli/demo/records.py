@@ -4,7 +4,7 @@ read the same with grpcurl or the portal."""
 
 from __future__ import annotations
 
-from aicc.cli.demo.province import Demo, say
+from aicc.cli.demo.province import ENTERPRISES, Demo, say
 from aicc.cli.demo.year import pages
 from aicc.funding.v1 import funding_pb2 as fpb
 from aicc.intake.v1 import intake_pb2 as inpb
@@ -15,9 +15,9 @@ from aicc.supervision.v1 import supervision_pb2 as spb
 AUDITOR = "sd.auditor"
 
 
-async def read_records(d: Demo, cycle_id: str, applicant: str = "applicant01") -> dict[str, str]:
-    """What the auditor reads of ``cycle_id`` (RPC → summary), and the applicant's own status; also
-    printed, one line each."""
+async def read_records(d: Demo, cycle_id: str) -> dict[str, str]:
+    """What the auditor reads of ``cycle_id`` (RPC → summary), and the first awardee's own view of its
+    application's status history; also printed, one line each."""
     await d.login(AUDITOR)
     intake, review = d.stub(AUDITOR, "intake"), d.stub(AUDITOR, "review")
     funding, supervision = d.stub(AUDITOR, "funding"), d.stub(AUDITOR, "supervision")
@@ -100,6 +100,10 @@ async def read_records(d: Demo, cycle_id: str, applicant: str = "applicant01") -
     out["supervision.GetSupervisionConclusion"] = (
         f"{conclusion.summary} ({conclusion.evaluated}/{conclusion.awards} evaluated)"
     )
+    paid = next(line for line in announcement.lines if line.amount_fen > 0)
+    applicant = next(
+        f"applicant{i + 1:02d}" for i, (name, *_r) in enumerate(ENTERPRISES) if name == paid.enterprise_name
+    )
     mine = [
         a
         async for a in pages(
@@ -108,7 +112,7 @@ async def read_records(d: Demo, cycle_id: str, applicant: str = "applicant01") -
             "applications",
         )
     ]
-    out["intake.ListApplications (applicant)"] = "; ".join(
+    out[f"intake.ListApplications ({applicant})"] = "; ".join(
         " → ".join(
             inpb.ApplicationStatus.Name(s.status).removeprefix("APPLICATION_STATUS_") for s in a.timeline
         )
