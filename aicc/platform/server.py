@@ -509,7 +509,15 @@ class ServiceHost(Generic[A]):
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.app.register(self.server)
-        enable_reflection(self.server, spec.service_names)
+        # Every service's own audit trail, for the audit administrator (aicc/platform/audit_service.py).
+        from aicc.audit.v1 import audit_pb2_grpc
+        from aicc.platform.audit_service import SERVICE_NAME, AuditServicer
+        from aicc.platform.pagination import PageTokens
+
+        audit_pb2_grpc.add_AuditServiceServicer_to_server(
+            AuditServicer(rt.db, PageTokens(rt.audit_key)), self.server
+        )
+        enable_reflection(self.server, (*spec.service_names, SERVICE_NAME))
         self.port: int | None = None
         self.health_server: grpc.aio.Server | None = None
 
