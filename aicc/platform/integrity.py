@@ -20,7 +20,8 @@ service's back — or a ledger entry removed — is named by ``aicc audit verify
   the database. A :class:`aicc.platform.db.Database` built with it hands it to its sessions.
 - **Rows from before the codes existed** get ``""`` from the migration and are sealed by the service
   at its first start after it (:func:`seal_unsealed`: only a table none of whose rows is sealed yet,
-  so an erased code on a sealed table is never re-sealed but reported).
+  so an erased code on a sealed table is never re-sealed but reported; a table ALL of whose codes
+  were erased would be sealed again — each sealing is logged at WARNING).
 """
 
 from __future__ import annotations
