@@ -89,13 +89,27 @@ class AuditRecord:
 # ------------------------------------------------------------------ canonical encoding and chain
 
 
-def _time(at: datetime | str) -> str:
+def utc_text(at: datetime | str) -> str:
+    """A time as ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (UTC): the one time encoding of every MAC'd record."""
     if isinstance(at, str):  # read with a raw driver (SQLite keeps the UTC time as text, no offset)
         at = datetime.fromisoformat(at)
         at = at if at.tzinfo else at.replace(tzinfo=UTC)
     if at.tzinfo is None:
         raise ValueError("naive datetime in audit record")
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def canonical_json(doc: object) -> bytes:
+    """The canonical encoding MAC'd by the audit chain and the integrity codes
+    (``aicc/platform/integrity.py``): JSON, sorted keys, no whitespace, UTF-8 (not ``\\u`` escapes)."""
+    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def hmac_sm3(key: bytes, *parts: bytes) -> bytes:
+    h = _chmac.HMAC(key, hashes.SM3())
+    for part in parts:
+        h.update(part)
+    return h.finalize()
 
 
 def _get(row, name: str):
@@ -107,15 +121,12 @@ def canonical_bytes(row) -> bytes:
     doc = {}
     for f in FIELDS:
         v = _get(row, f)
-        doc[f] = _time(v) if f == "at" else (int(v) if f == "seq" else str(v))
-    return json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        doc[f] = utc_text(v) if f == "at" else (int(v) if f == "seq" else str(v))
+    return canonical_json(doc)
 
 
 def chain_mac(key: bytes, prev_mac: bytes, row) -> bytes:
-    h = _chmac.HMAC(key, hashes.SM3())
-    h.update(prev_mac)
-    h.update(canonical_bytes(row))
-    return h.finalize()
+    return hmac_sm3(key, prev_mac, canonical_bytes(row))
 
 
 @dataclass(frozen=True)
@@ -200,8 +211,9 @@ def _row_values(rec: AuditRecord, seq: int, at: datetime) -> dict:
     }
 
 
-async def append(session: AsyncSession, rec: AuditRecord, key: bytes) -> int:
-    """Appends one record inside the caller's transaction (keep it short); returns its sequence."""
+async def append(session: AsyncSession, rec: AuditRecord, key: bytes) -> tuple[int, str]:
+    """Appends one record inside the caller's transaction (keep it short); returns its sequence
+    number and MAC (the chain's new head)."""
     if session.bind.dialect.name == "postgresql":
         await session.execute(text(f"LOCK TABLE {TABLE} IN EXCLUSIVE MODE"))
     last = (
@@ -216,7 +228,17 @@ async def append(session: AsyncSession, rec: AuditRecord, key: bytes) -> int:
     values = _row_values(rec, seq, at)
     values["mac"] = chain_mac(key, prev, values).hex()
     await session.execute(audit_log.insert().values(**values))
-    return seq
+    return seq, values["mac"]
+
+
+async def head(session: AsyncSession) -> tuple[int, str] | None:
+    """The chain's newest record: its sequence number and MAC (None when empty)."""
+    last = (
+        await session.execute(
+            select(audit_log.c.seq, audit_log.c.mac).order_by(audit_log.c.seq.desc()).limit(1)
+        )
+    ).first()
+    return None if last is None else (int(last.seq), str(last.mac))
 
 
 async def read_all(session: AsyncSession) -> list:

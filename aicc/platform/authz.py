@@ -23,6 +23,8 @@ AUDITOR = "auditor"
 OPERATOR = "operator"
 # The cycle workflow's worker (a service account, not a person).
 SYSTEM = "system"
+# The audit administrator (三员分立, ../shared/DESIGN.md): reads every service's audit trail, nothing else.
+AUDIT_ADMIN = "audit_admin"
 
 ROLES = frozenset(
     {
@@ -36,6 +38,7 @@ ROLES = frozenset(
         AUDITOR,
         OPERATOR,
         SYSTEM,
+        AUDIT_ADMIN,
     }
 )
 CITY_ROLES = frozenset({CITY_INDUSTRY, CITY_FINANCE})
@@ -68,8 +71,11 @@ IN = "/aicc.intake.v1.IntakeService/"
 RV = "/aicc.review.v1.ReviewService/"
 FU = "/aicc.funding.v1.FundingService/"
 SU = "/aicc.supervision.v1.SupervisionService/"
+AU = "/aicc.audit.v1.AuditService/"  # served by the platform on every service's port
 
 RULES: dict[str, Rule] = {
+    # every service: its own audit trail, for the audit administrator only
+    AU + "ListAuditRecords": _r(AUDIT_ADMIN),
     # identity
     ID + "ListJurisdictions": _r(*READERS_ALL),
     ID + "CreateOrganization": _w(OPERATOR),

@@ -78,8 +78,14 @@ def _prepare_sqlite_file(url: str) -> None:
         Path(u.database).parent.mkdir(parents=True, exist_ok=True)
 
 
+# Session.info entry holding the service's integrity key (read by aicc/platform/integrity.py).
+INTEGRITY_SESSION_KEY = "aicc_integrity_key"
+
+
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, integrity_key: bytes = b"") -> None:
+        """``integrity_key``: the service's key of the integrity codes its sessions write on
+        protected tables (``aicc/platform/integrity.py``); empty: none written."""
         self.url = url
         _prepare_sqlite_file(url)
         self.is_sqlite = make_url(url).drivername.startswith("sqlite")
@@ -89,7 +95,8 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(async_url(url), **kwargs)
         if self.is_sqlite:
             self._sqlite_pragmas()
-        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        info = {INTEGRITY_SESSION_KEY: integrity_key} if integrity_key else {}
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False, info=info)
         try:
             from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 

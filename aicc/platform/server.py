@@ -30,9 +30,10 @@ from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.message import Message
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection, reflection_pb2
+from sqlalchemy import MetaData
 from sqlalchemy.exc import OperationalError
 
-from aicc.platform import audit, telemetry, tls
+from aicc.platform import anchors, audit, integrity, telemetry, tls
 from aicc.platform.auth import Principal, TokenVerifier, current_principal
 from aicc.platform.authz import UNAUTHENTICATED_PREFIXES, Rule, rule_for
 from aicc.platform.clients import Clients
@@ -58,6 +59,8 @@ class Runtime:
     audit_key: bytes = b""
     # Whether the database takes writes (health follows it); None: no probe (a bare test Runtime).
     write_probe: WriteProbe | None = None
+    # Writes the signed checkpoints of the chain's head outside the database (aicc/platform/anchors.py).
+    anchor: anchors.Anchor | None = None
 
 
 class ServiceApp(Protocol):
@@ -102,6 +105,8 @@ class ServiceSpec(Generic[A]):
     # Fully qualified gRPC service names, for health and reflection.
     service_names: tuple[str, ...]
     build: Callable[[Runtime], A]
+    # The service's table models: its protected tables (integrity codes) are sealed at start.
+    metadata: MetaData | None = None
 
 
 def identity_key_fetcher(clients: Clients) -> Callable[[], Awaitable[dict[str, str]]]:
@@ -203,8 +208,11 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
                 outcome=outcome,
                 trace_id="" if trace_id == "-" else trace_id,
             )
-            async with self._audit_lock, rt.db.transaction() as session:
-                await audit.append(session, rec, rt.audit_key)
+            async with self._audit_lock:
+                async with rt.db.transaction() as session:
+                    head = await audit.append(session, rec, rt.audit_key)
+                if rt.anchor is not None:
+                    self._checkpoint(rt.anchor, head)
             return True
         except Exception:
             log.critical(
@@ -216,6 +224,17 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
                 exc_info=True,
             )
             return False
+
+    @staticmethod
+    def _checkpoint(anchor: anchors.Anchor, head: tuple[int, str]) -> None:
+        """A checkpoint when one is due; a failure is logged, never the caller's (the next append or
+        the shutdown tries again)."""
+        try:
+            anchor.noted(*head)
+        except OSError:
+            log.critical(
+                "AUDIT CHECKPOINT NOT WRITTEN to %s (record %s)", anchor.path, head[0], exc_info=True
+            )
 
     async def _authenticate(
         self, method: str, rule: Rule | None, context: grpc.aio.ServicerContext
@@ -480,13 +499,24 @@ class ServiceHost(Generic[A]):
         # Refuse to start before anything else: plaintext outside dev mode, or no audit key.
         self._credentials = tls.server_credentials(self.settings)
         audit_key = audit.load_key(self.settings)
+        anchor = anchors.Anchor(
+            self.settings,
+            spec.name,
+            anchors.load_key(self.settings),
+            every_records=self.settings.audit_anchor_every_records,
+            every_seconds=self.settings.audit_anchor_every_seconds,
+        )
         telemetry.configure(spec.name)
         self.runtime = Runtime(
             name=spec.name,
             settings=self.settings,
-            db=Database(self.settings.database_url(spec.name)),
+            db=Database(
+                self.settings.database_url(spec.name),
+                integrity_key=integrity.service_key(audit_key, spec.name),
+            ),
             clients=clients or Clients(self.settings),
             audit_key=audit_key,
+            anchor=anchor,
         )
         rt = self.runtime
         self.app: A = spec.build(rt)
@@ -499,7 +529,15 @@ class ServiceHost(Generic[A]):
         )
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
         self.app.register(self.server)
-        enable_reflection(self.server, spec.service_names)
+        # Every service's own audit trail, for the audit administrator (aicc/platform/audit_service.py).
+        from aicc.audit.v1 import audit_pb2_grpc
+        from aicc.platform.audit_service import SERVICE_NAME, AuditServicer
+        from aicc.platform.pagination import PageTokens
+
+        audit_pb2_grpc.add_AuditServiceServicer_to_server(
+            AuditServicer(rt.db, PageTokens(rt.audit_key)), self.server
+        )
+        enable_reflection(self.server, (*spec.service_names, SERVICE_NAME))
         self.port: int | None = None
         self.health_server: grpc.aio.Server | None = None
         self._probe_task: asyncio.Task[None] | None = None
@@ -542,6 +580,7 @@ class ServiceHost(Generic[A]):
                 log.warning("%s: database not reachable (%s); retrying", self.spec.name, type(e).__name__)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
+        await self._seal_unsealed()
         await self.app.start()
         await self.health.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
         await self._start_write_probe()
@@ -569,6 +608,30 @@ class ServiceHost(Generic[A]):
         await probe.check()
         self._probe_task = asyncio.create_task(probe.run(), name=f"{self.spec.name}-write-probe")
 
+    async def _seal_unsealed(self) -> None:
+        """Integrity codes for rows written before they existed (first start after the migration)."""
+        rt, metadata = self.runtime, self.spec.metadata
+        if metadata is None or not rt.audit_key:
+            return
+        key = integrity.service_key(rt.audit_key, self.spec.name)
+        async with rt.db.engine.begin() as conn:
+            sealed = await conn.run_sync(integrity.seal_unsealed, metadata, key)
+        for table, n in sealed.items():
+            log.warning("%s: sealed %d rows of %s written before integrity codes", self.spec.name, n, table)
+
+    async def _final_checkpoint(self) -> None:
+        """At shutdown: a checkpoint of the chain's head as it is in the database."""
+        anchor = self.runtime.anchor
+        if anchor is None or not self.runtime.audit_key:
+            return
+        try:
+            async with self.runtime.db.transaction() as session:
+                head = await audit.head(session)
+            if head is not None:
+                anchor.write(head)
+        except Exception:
+            log.critical("AUDIT CHECKPOINT NOT WRITTEN at shutdown to %s", anchor.path, exc_info=True)
+
     async def stop(self, grace: float | None = None) -> None:
         await self.health.enter_graceful_shutdown()
         if self._probe_task is not None:
@@ -577,6 +640,7 @@ class ServiceHost(Generic[A]):
         await self.server.stop(self.settings.grace_seconds if grace is None else grace)
         if self.health_server is not None:
             await self.health_server.stop(0)
+        await self._final_checkpoint()
         await self.app.stop()
         await self.runtime.clients.close()
         await self.runtime.db.dispose()

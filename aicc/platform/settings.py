@@ -107,6 +107,13 @@ class Settings(BaseSettings):
 
     # Key of the audit log's HMAC-SM3 chain (aicc/platform/audit.py). Dev mode generates one.
     audit_key_file: Path | None = None
+    # Signed checkpoints of each chain's head (aicc/platform/anchors.py), kept outside the database:
+    # this directory (default data_dir/audit-anchors; a volume of its own, shipped off the host), the
+    # key that signs them (not the chain key; dev mode generates one), and how often.
+    audit_anchor_dir: Path | None = None
+    audit_anchor_key_file: Path | None = None
+    audit_anchor_every_records: int = Field(default=100, ge=1)
+    audit_anchor_every_seconds: float = Field(default=300.0, ge=0)
 
     # The workflow worker's service account (role "system").
     worker_username: str = "aicc-worker"

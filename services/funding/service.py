@@ -14,7 +14,7 @@ from aicc.platform.server import BaseApp, Runtime, ServiceSpec
 from services.funding.adapters import treasury_from_settings
 from services.funding.api import FundingServicer
 from services.funding.domain.ports import Treasury, TreasuryOrder, TreasuryReceipt
-from services.funding.store import FundingStore
+from services.funding.store import Base, FundingStore
 
 
 class FundingApp(BaseApp):
@@ -58,4 +58,5 @@ SPEC = ServiceSpec(
     name="funding",
     service_names=(funding_pb2.DESCRIPTOR.services_by_name["FundingService"].full_name,),
     build=FundingApp,
+    metadata=Base.metadata,
 )

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col
 
+from aicc.platform import integrity
 from aicc.platform.audit import audit_table
 from aicc.platform.clock import now_utc
 from aicc.platform.db import UtcDateTime, keyset_page, to_entity, values_of
@@ -129,6 +130,10 @@ class LedgerEntryRow(Base, table=True):
     amount_fen: int = Field(sa_type=BigInteger)
     memo: str = Field(sa_type=String(500))
     posted_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
+    # The ledger chain: HMAC-SM3(key, previous entry's chain || integrity), in seq order.
+    chain: str = Field(default="", sa_type=String(64))
 
 
 @event.listens_for(LedgerEntryRow, "before_update")
@@ -149,6 +154,8 @@ class ReservationLineRow(Base, table=True):
     amount_fen: int = Field(sa_type=BigInteger)
     created_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
     tier: str = Field(default="", sa_type=String(32))
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
 
 
 class FinanceConcurrenceRow(Base, table=True):
@@ -163,6 +170,8 @@ class FinanceConcurrenceRow(Base, table=True):
     decided_by: str = Field(sa_type=String(128))
     decided_by_name: str = Field(default="", sa_type=String(200))
     decided_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
 
 
 class FinanceConcurrenceLineRow(Base, table=True):
@@ -175,6 +184,8 @@ class FinanceConcurrenceLineRow(Base, table=True):
     city_code: str = Field(sa_type=String(6))
     amount_fen: int = Field(sa_type=BigInteger)
     tier: str = Field(sa_type=String(32))
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
 
 
 @event.listens_for(FinanceConcurrenceRow, "before_update")
@@ -204,6 +215,16 @@ class DisbursementRow(Base, table=True):
     transaction_id: str | None = Field(default=None, sa_type=String(64), nullable=True)
     requested_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
     paid_at: datetime | None = Field(default=None, sa_type=UtcDateTime, nullable=True)
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
+
+
+# Records a decision or a payment rests on: integrity codes (aicc/platform/integrity.py).
+integrity.protect(LedgerEntryRow, chain_order="seq", exclude=("seq",))
+integrity.protect(ReservationLineRow)
+integrity.protect(FinanceConcurrenceRow)
+integrity.protect(FinanceConcurrenceLineRow)
+integrity.protect(DisbursementRow)
 
 
 # Keyset orders of the lists (the last column unique), as the tables' columns.

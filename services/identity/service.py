@@ -22,7 +22,7 @@ from services.identity.api import IdentityDeps, IdentityServicer
 from services.identity.domain import second_factor, users
 from services.identity.domain.login import LoginPolicy
 from services.identity.domain.ports import IdentityRepository
-from services.identity.store import IdentityStore
+from services.identity.store import Base, IdentityStore
 
 
 class IdentityApp(BaseApp):
@@ -113,4 +113,5 @@ SPEC = ServiceSpec(
     name="identity",
     service_names=(identity_pb2.DESCRIPTOR.services_by_name["IdentityService"].full_name,),
     build=IdentityApp,
+    metadata=Base.metadata,
 )

@@ -26,7 +26,7 @@ from services.intake.domain.ports import (
     ReviewRecords,
 )
 from services.intake.gateway import CycleGateway
-from services.intake.store import IntakeStore
+from services.intake.store import Base, IntakeStore
 
 
 class IntakeApp(BaseApp):
@@ -64,4 +64,5 @@ SPEC = ServiceSpec(
     name="intake",
     service_names=(intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name,),
     build=IntakeApp,
+    metadata=Base.metadata,
 )

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select
 
+from aicc.platform import integrity
 from aicc.platform.audit import audit_table
 from aicc.platform.clock import now_utc
 from aicc.platform.db import UtcDateTime, keyset_page, to_entity, values_of
@@ -143,6 +144,8 @@ class CycleDecisionRow(Base, table=True):
     decided_at: datetime = Field(sa_type=UtcDateTime)
     details: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
     recorded_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
 
 
 class MaterialRow(Base, table=True):
@@ -167,6 +170,13 @@ class RecommendationRow(Base, table=True):
     # [{"role", "user_id", "display_name", "signed_at" (RFC 3339)}, …]
     signoffs: list[dict[str, str]] = Field(sa_type=JSON)
     recorded_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
+
+
+# Records a decision or a payment rests on: integrity codes (aicc/platform/integrity.py).
+integrity.protect(CycleDecisionRow)
+integrity.protect(RecommendationRow)
 
 
 # Listing orders: creation time, then the unique id (stable pages).

@@ -18,7 +18,7 @@ from services.review.adapters import IdentityExpertRegistry, IntakeRecommendedAp
 from services.review.api import ReviewServicer
 from services.review.domain import publicity
 from services.review.domain.ports import ExpertRegistry, IntakeApplications, ReviewUnitOfWork
-from services.review.store import ReviewStore
+from services.review.store import Base, ReviewStore
 
 
 class ReviewApp(BaseApp):
@@ -47,4 +47,5 @@ SPEC = ServiceSpec(
     name="review",
     service_names=(review_pb2.DESCRIPTOR.services_by_name["ReviewService"].full_name,),
     build=ReviewApp,
+    metadata=Base.metadata,
 )

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select
 
+from aicc.platform import integrity
 from aicc.platform.audit import audit_table
 from aicc.platform.clock import now_utc
 from aicc.platform.db import UtcDateTime, keyset_page, to_entity, values_of
@@ -95,6 +96,8 @@ class ComplianceReviewRow(Base, table=True):
     decided_by: str = Field(sa_type=String(128))
     decided_at: datetime = Field(sa_type=UtcDateTime)
     recorded_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
 
 
 class AssignmentRow(Base, table=True):
@@ -138,6 +141,8 @@ class ScoreSheetRow(Base, table=True):
     total: str = Field(sa_type=String(16))
     correction_reason: str = Field(default="", sa_type=Text)
     submitted_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
 
 
 class ProposalRow(Base, table=True):
@@ -164,6 +169,8 @@ class ProposalRow(Base, table=True):
     changes: list[dict[str, Any]] = Field(
         default_factory=list, sa_type=JSON, sa_column_kwargs={"server_default": "[]"}
     )
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
 
 
 class ObjectionRow(Base, table=True):
@@ -190,6 +197,8 @@ class ObjectionRow(Base, table=True):
     reply_to_applicant: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
     investigated_on: str = Field(default="", sa_type=String(10), sa_column_kwargs={"server_default": ""})
     publicised_version: int | None = Field(default=None, sa_type=Integer)
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
 
 
 class PublicityNoticeRow(Base, table=True):
@@ -204,6 +213,8 @@ class PublicityNoticeRow(Base, table=True):
     closed_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     changed: bool = Field(default=False, sa_type=Boolean)
     result_version: int | None = Field(default=None, sa_type=Integer)
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
 
 
 class AnnouncementRow(Base, table=True):
@@ -217,6 +228,8 @@ class AnnouncementRow(Base, table=True):
     announced_by: str = Field(sa_type=String(128))
     # The announced (funded) lines as they were announced (model.Proposal's line dicts).
     lines: list[dict[str, Any]] = Field(sa_type=JSON)
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
 
 
 class OnSiteReviewRow(Base, table=True):
@@ -232,6 +245,18 @@ class OnSiteReviewRow(Base, table=True):
     findings: str = Field(sa_type=Text)
     recorded_by: str = Field(sa_type=String(64))
     recorded_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
+
+
+# Records a decision or a payment rests on: integrity codes (aicc/platform/integrity.py).
+integrity.protect(ComplianceReviewRow)
+integrity.protect(ScoreSheetRow)
+integrity.protect(ProposalRow)
+integrity.protect(ObjectionRow)
+integrity.protect(PublicityNoticeRow)
+integrity.protect(AnnouncementRow)
+integrity.protect(OnSiteReviewRow)
 
 
 def _c(row: type[Base], name: str) -> ColumnElement[Any]:

@@ -12,7 +12,7 @@ from aicc.platform.pagination import PageTokens
 from aicc.platform.server import BaseApp, Runtime, ServiceSpec
 from aicc.supervision.v1 import supervision_pb2, supervision_pb2_grpc
 from services.supervision.api import SupervisionServicer
-from services.supervision.store import SupervisionStore
+from services.supervision.store import Base, SupervisionStore
 
 
 class SupervisionApp(BaseApp):
@@ -32,4 +32,5 @@ SPEC = ServiceSpec(
     name="supervision",
     service_names=(supervision_pb2.DESCRIPTOR.services_by_name["SupervisionService"].full_name,),
     build=SupervisionApp,
+    metadata=Base.metadata,
 )

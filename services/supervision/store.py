@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select
 
+from aicc.platform import integrity
 from aicc.platform.audit import audit_table
 from aicc.platform.db import UtcDateTime, keyset_page, to_entity, values_of
 from aicc.platform.pagination import Page, PageRequest
@@ -95,6 +96,12 @@ class EvaluationRow(Base, table=True):
     comments: str = Field(sa_type=Text)
     evaluated_by: str = Field(sa_type=String(64))
     evaluated_at: datetime = Field(sa_type=UtcDateTime)
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
+
+
+# Records a decision or a payment rests on: integrity codes (aicc/platform/integrity.py).
+integrity.protect(EvaluationRow)
 
 
 class ConclusionRow(Base, table=True):
@@ -108,6 +115,11 @@ class ConclusionRow(Base, table=True):
     concluded_at: datetime = Field(sa_type=UtcDateTime)
     awards: int
     evaluated: int
+    # HMAC-SM3 integrity code of the row (aicc/platform/integrity.py), written on every flush.
+    integrity: str = Field(default="", sa_type=String(64))
+
+
+integrity.protect(ConclusionRow)
 
 
 # The order targets are listed (and paged) in; the last column is unique.

@@ -171,7 +171,8 @@ def _assert_demo_output(out: str) -> None:
         "supervision.GetSupervisionConclusion",
     ):
         assert f"  {rpc} " in out, f"record {rpc} not read back:\n{out}"
-    assert "concurred by" in out and "approved (" in out, out
+    assert "concurred by" in out, out
+    assert "approved (" in out, out
     assert "SUBMITTED → RECOMMENDED → COMPLIANT → PROPOSED → AWARDED → PAID" in out, out
 
 

@@ -302,6 +302,14 @@ def test_secret_files_are_mounted_where_the_env_points(renders, env):
     )
     assert e["AICC_SM4_KEY_FILE"]["value"] == "/etc/aicc/sm4/sm4.key"
     assert e["AICC_AUDIT_KEY_FILE"]["value"] == "/etc/aicc/audit/audit.key"
+    # The checkpoints of the audit chain: their own key, and a volume of their own (not the database's).
+    assert e["AICC_AUDIT_ANCHOR_KEY_FILE"]["value"] == "/etc/aicc/audit-anchor-key/anchor.key"
+    assert (
+        vols[mounts["/etc/aicc/audit-anchor-key"]]["secret"]["secretName"]
+        == f"aicc-{prefix}-audit-anchor-key"
+    )
+    anchors_dir = e["AICC_AUDIT_ANCHOR_DIR"]["value"]
+    assert vols[mounts[anchors_dir]]["persistentVolumeClaim"]["claimName"] == f"aicc-{prefix}-audit-anchors"
     assert vols[mounts["/etc/aicc/sm4"]]["secret"]["secretName"] == f"aicc-{prefix}-sm4"
     for key, path in (
         ("AICC_TLS_CERT_FILE", "tls.crt"),
@@ -580,7 +588,7 @@ INTENDED = re.compile(
     r"|env\[AICC_INSTANCE_SCOPE\]|env\[AICC_INSTANCE_CITY_CODE\]|env\[AICC_PROVINCE_INTAKE_ADDRESS\]"
     r"|env\[AICC_POLICY_NAME\]|env\[AICC_TEMPORAL_NAMESPACE\]|env\[AICC_\w+_ADDRESS\]"
     r"|env\[OTEL_RESOURCE_ATTRIBUTES\]"
-    r"|\.secretKeyRef\.name$|\.secretName$"
+    r"|\.secretKeyRef\.name$|\.secretName$|\.persistentVolumeClaim\.claimName$"
     r"|annotations\.checksum/policy$"
     r"|^data\.(shandong|city-\w+)-2026\.yaml$"
     r"|^spec\.egress\[\d+\]\.(ports|to)\[\d+\]\.(port|protocol|ipBlock\.cidr)$"

@@ -30,6 +30,8 @@ import pytest
 import pytest_asyncio
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from aicc.audit.v1 import audit_pb2 as apb
+from aicc.audit.v1 import audit_pb2_grpc
 from aicc.funding.v1 import funding_pb2 as fpb
 from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.intake.v1 import intake_pb2 as inpb
@@ -50,7 +52,7 @@ JINAN, QINGDAO = "370100", "370200"
 DIVISION = {JINAN: "370102", QINGDAO: "370212"}
 ENTERPRISES = {"J1": JINAN, "J2": JINAN, "Q1": QINGDAO, "Q2": QINGDAO}
 SERVICE_OF = {"ID": "identity", "IN": "intake", "RV": "review", "FU": "funding", "SU": "supervision"}
-PB = {"identity": ipb, "intake": inpb, "review": rpb, "funding": fpb, "supervision": spb}
+PB = {"audit": apb, "identity": ipb, "intake": inpb, "review": rpb, "funding": fpb, "supervision": spb}
 PREFIX = {
     "identity": authz.ID,
     "intake": authz.IN,
@@ -72,6 +74,7 @@ ROLE_USER = {
     authz.AUDITOR: "auditor",
     authz.OPERATOR: "operator",
     authz.SYSTEM: "system",
+    authz.AUDIT_ADMIN: "audit_admin",
 }
 
 CYCLE_IN, CYCLE_RV, CYCLE_PUB, CYCLE_FU = "mx-intake", "mx-review", "mx-publicity", "mx-funding"
@@ -140,6 +143,10 @@ class World:
 
     def stub(self, service: str, user: str):
         key = (service, user)
+        if key not in self._stubs and service == "audit":  # on every service's port; identity's here
+            self.suite.stub("identity", self.tokens[user])
+            channel = self.suite._channels[-1]
+            self._stubs[key] = audit_pb2_grpc.AuditServiceStub(channel)
         if key not in self._stubs:
             self._stubs[key] = self.suite.stub(service, self.tokens[user])
         return self._stubs[key]
@@ -225,6 +232,7 @@ async def seed(w: World) -> None:  # noqa: C901 - the matrix world, built in one
         ("prov_fin", authz.PROVINCE_FINANCE),
         ("party", authz.PARTY_GROUP),
         ("auditor", authz.AUDITOR),
+        ("audit_admin", authz.AUDIT_ADMIN),
     ):
         await user(key, [role])
     for key in ("expert1", "expert2"):

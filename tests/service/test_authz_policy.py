@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from aicc.audit.v1 import audit_pb2
 from aicc.funding.v1 import funding_pb2
 from aicc.identity.v1 import identity_pb2
 from aicc.intake.v1 import intake_pb2
@@ -18,7 +19,7 @@ from aicc.platform.authz import RULES, UNAUTHENTICATED_PREFIXES
 from aicc.review.v1 import review_pb2
 from aicc.supervision.v1 import supervision_pb2
 
-MODULES = (identity_pb2, intake_pb2, review_pb2, funding_pb2, supervision_pb2)
+MODULES = (audit_pb2, identity_pb2, intake_pb2, review_pb2, funding_pb2, supervision_pb2)
 ROOT = Path(__file__).resolve().parents[2]
 
 # The only RPCs callable without a token besides grpc.health.v1 and reflection.

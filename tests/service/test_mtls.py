@@ -217,6 +217,12 @@ def test_service_without_dev_mode_and_without_certificates_refuses_to_start(tmp_
         ServiceHost(spec("identity"), Settings(data_dir=tmp_path, **partial))
     with pytest.raises(ConfigError, match="AICC_AUDIT_KEY_FILE"):  # certificates but no audit key
         ServiceHost(spec("identity"), Settings(data_dir=tmp_path, **tls_settings(pki)))
+    audit_key = tmp_path / "audit.key"
+    audit_key.write_bytes(b"0123456789abcdef0123456789abcdef")
+    with pytest.raises(ConfigError, match="AICC_AUDIT_ANCHOR_KEY_FILE"):  # … but no checkpoint key
+        ServiceHost(
+            spec("identity"), Settings(data_dir=tmp_path, audit_key_file=audit_key, **tls_settings(pki))
+        )
     # A client (the worker's Clients) outside dev mode without certificates refuses to dial.
     with pytest.raises(ConfigError, match="plaintext"):
         Clients(Settings(data_dir=tmp_path)).stub("identity")
@@ -229,7 +235,15 @@ async def test_production_settings_start_with_mtls(tmp_path):
     pki = write_pki(tmp_path / "pki")
     key_file = tmp_path / "audit.key"
     key_file.write_bytes(b"0123456789abcdef0123456789abcdef\n")
-    settings = suite_settings(tmp_path / "data", dev_mode=False, audit_key_file=key_file, **tls_settings(pki))
+    anchor_key = tmp_path / "anchor.key"
+    anchor_key.write_bytes(b"fedcba9876543210fedcba9876543210\n")
+    settings = suite_settings(
+        tmp_path / "data",
+        dev_mode=False,
+        audit_key_file=key_file,
+        audit_anchor_key_file=anchor_key,
+        **tls_settings(pki),
+    )
     async with InProcessSuite(settings, services=["funding"]) as s:
         assert s.hosts["funding"].runtime.audit_key == b"0123456789abcdef0123456789abcdef"
         client = Settings(data_dir=tmp_path, **tls_settings(pki, "client"))
