@@ -4,7 +4,7 @@ and its rule (INVALID_ARGUMENT with ``google.rpc.BadRequest``)."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sized
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
@@ -106,6 +106,18 @@ class Check:
             self.fail(field, f"must have at most {places} decimal places", f"最多{places}位小数")
             return None
         return d
+
+    def max_items(self, field: str, values: Sized, limit: int) -> bool:
+        """At most ``limit`` entries: a request's size is bounded whatever the year's size (a
+        workflow update carries it, and Temporal refuses payloads over 2 MB)."""
+        if len(values) > limit:
+            self.fail(
+                field,
+                f"at most {limit} entries per request ({len(values)} given); send the rest in further requests",
+                f"每次最多提交 {limit} 条（本次 {len(values)} 条），其余请分批提交",
+            )
+            return False
+        return True
 
     def unique(self, field: str, values: Iterable[str]) -> bool:
         seen: set[str] = set()

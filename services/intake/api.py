@@ -76,6 +76,13 @@ KIND_TO_PB: dict[DecisionKind, pb.CycleDecisionKind.ValueType] = {
     k: pb.CycleDecisionKind.Value(f"CYCLE_DECISION_KIND_{k.value}") for k in DecisionKind
 }
 PB_TO_KIND = {v: k for k, v in KIND_TO_PB.items()}
+
+# One DecideCompliance request travels as one workflow update: bounded whatever the year's size
+# (worst case 200 × 5 × 500 characters stays under Temporal's 2 MB payload limit). Province industry
+# decides a large year in several requests; the response says how many remain.
+MAX_COMPLIANCE_DECISIONS = 200
+MAX_REASONS = 5
+MAX_REASON_CHARS = 500
 STAGES: dict[pb.OutcomeStage.ValueType, OutcomeStage] = {
     pb.OutcomeStage.Value(f"OUTCOME_STAGE_{s.value}"): s for s in OutcomeStage
 }
@@ -471,10 +478,15 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     ) -> pb.DecideComplianceResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
-        if v.required("decisions", list(request.decisions)):
+        if v.required("decisions", list(request.decisions)) and v.max_items(
+            "decisions", request.decisions, MAX_COMPLIANCE_DECISIONS
+        ):
             v.unique("decisions", [d.application_id for d in request.decisions])
             for i, d in enumerate(request.decisions):
                 v.identifier(f"decisions[{i}].application_id", d.application_id)
+                v.max_items(f"decisions[{i}].reasons", d.reasons, MAX_REASONS)
+                for j, reason in enumerate(d.reasons):
+                    v.max_length(f"decisions[{i}].reasons[{j}]", reason, MAX_REASON_CHARS)
                 if not d.compliant and not [r for r in d.reasons if r.strip()]:
                     v.fail(
                         f"decisions[{i}].reasons",

@@ -1004,6 +1004,12 @@ async def test_compliance_is_decided_only_on_recommended_applications(world):
     assert (err.code, err.reason) == (grpc.StatusCode.NOT_FOUND, "APPLICATION_NOT_FOUND")
     err = await _error(world["industry"].DecideCompliance(req(rec)))
     assert err.reason == "CYCLE_NOT_RUNNING"
+    # One request is one workflow update: bounded, whatever the year's size.
+    err = await _error(world["industry"].DecideCompliance(req(*[f"app_{i}" for i in range(201)])))
+    assert err.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert [(v.field, v.description) for v in err.violations] == [
+        ("decisions", "at most 200 entries per request (201 given); send the rest in further requests")
+    ]
 
 
 # ---------------------------------------------------------------- revision, deadline, resumption

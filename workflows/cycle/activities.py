@@ -212,8 +212,7 @@ class CycleActivities:
         resp = await _call(
             self.c.intake.RecordRecommendation, inpb.RecordRecommendationRequest(recommendation=rec)
         )
-        recommended = sum(1 for a in resp.applications if a.status == inpb.APPLICATION_STATUS_RECOMMENDED)
-        return RecommendationOutcome(recommended=recommended)
+        return RecommendationOutcome(recommended=resp.recommended)
 
     @activity.defn(name="open_review")
     async def open_review(self, x: ReviewOpening) -> int:

@@ -18,7 +18,7 @@ import time
 
 import grpc
 
-from aicc.cli.demo.province import EXPERTS, Demo, say
+from aicc.cli.demo.province import ENTERPRISES, EXPERTS, Demo, say
 from aicc.cli.demo.year import NeedsAttention, Year, _phase
 from aicc.platform.settings import Settings
 from aicc.platform.status import read_error
@@ -32,6 +32,8 @@ async def _drive(settings: Settings, years: int = 1) -> int:
         await demo.login("sd.industry")
         for username, *_rest in EXPERTS:
             await demo.login(username)
+        for i in range(len(ENTERPRISES)):  # a resumed year reads the applications it made before
+            await demo.login(f"applicant{i + 1:02d}")
         for year in await _years(demo, years):
             await demo.open_appropriation(year.fiscal_year, year.policy.budget_fen)
             say(f"▶ demo: driving {year.cycle_id} through every phase")

@@ -22,6 +22,7 @@ from aicc.platform.money import format_wan_yuan
 from aicc.platform.policy import default_policy_dir, load_policy_text
 from aicc.review.v1 import review_pb2 as rpb
 from aicc.supervision.v1 import supervision_pb2 as spb
+from services.intake.api import MAX_COMPLIANCE_DECISIONS
 
 STORY = {name: story for name, *_rest, story in ENTERPRISES}
 QUALITY = {name: q for name, _c, _d, q, _s in ENTERPRISES}
@@ -268,7 +269,8 @@ class Year:
             async for a in pages(stub.ListApplications, request, "applications")
             if a.application_id not in decided
         ]
-        if undecided:
+        # Intake takes at most MAX_COMPLIANCE_DECISIONS per request: a large year goes in batches.
+        for start in range(0, len(undecided), MAX_COMPLIANCE_DECISIONS):
             await stub.DecideCompliance(
                 inpb.DecideComplianceRequest(
                     cycle_id=self.cycle_id,
@@ -280,7 +282,7 @@ class Year:
                             if STORY.get(a.enterprise_name) != "non_compliant"
                             else ["运营机构未独立核算，不符合第五条第三项"],
                         )
-                        for a in undecided
+                        for a in undecided[start : start + MAX_COMPLIANCE_DECISIONS]
                     ],
                 )
             )
