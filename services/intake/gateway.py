@@ -21,6 +21,7 @@ import asyncio
 import random
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import TypeVar
 
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
@@ -117,10 +118,14 @@ class CycleGateway:
             ) from None
         return wid
 
-    async def status(self, cycle_id: str) -> CycleStatus | None:
+    async def status(self, cycle_id: str, *, wait: float = 3.0) -> CycleStatus | None:
+        # A query is answered by a worker: while none runs (crashed, restarting) Temporal holds it,
+        # and the client retries a timed-out query by itself — so the wait is bounded here. GetCycle
+        # then answers from intake's own record of the phase instead of hanging.
+        query = self._handle(cycle_id).query(CycleWorkflow.status, rpc_timeout=timedelta(seconds=wait))
         try:
-            return await self._handle(cycle_id).query(CycleWorkflow.status)
-        except RPCError:
+            return await asyncio.wait_for(query, timeout=wait)
+        except (RPCError, TimeoutError):
             return None
 
     async def _decide(

@@ -21,6 +21,7 @@ from aicc.funding.v1 import funding_pb2 as fpb
 from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.platform import audit
 from aicc.platform.settings import Settings
+from aicc.platform.status import read_error
 from services.identity.domain.uscc import make_uscc
 from tests.support.pg import Databases, server_url
 from tests.support.suite import InProcessSuite, suite_settings
@@ -240,23 +241,40 @@ def test_cli_exit_code(audited, tmp_path):
 
 
 async def test_state_change_fails_when_its_audit_record_cannot_be_written(tmp_path):
+    """A failed audit write is the service's storage failing, not the request: UNAVAILABLE (which
+    the workflow's activities and gRPC clients retry), never INTERNAL; once the log takes records
+    again, the repeated request is answered without being applied twice, and is recorded."""
     settings = suite_settings(tmp_path)
     async with InProcessSuite(settings, services=["identity"]) as s:
         op = s.stub("identity", await s.operator_token())
+        create = ipb.CreateOrganizationRequest(
+            uscc=make_uscc("370212", 8),
+            name="某公司",
+            kind=ipb.ORGANIZATION_KIND_ENTERPRISE,
+            legal_person=True,
+        )
         with sqlite3.connect(_sqlite_path(settings, "identity")) as conn:
             conn.execute("ALTER TABLE audit_log RENAME TO audit_log_gone")
         with pytest.raises(grpc.aio.AioRpcError) as e:
-            await op.CreateOrganization(
-                ipb.CreateOrganizationRequest(
-                    uscc=make_uscc("370212", 8),
-                    name="某公司",
-                    kind=ipb.ORGANIZATION_KIND_ENTERPRISE,
-                    legal_person=True,
-                )
-            )
-        assert e.value.code() == grpc.StatusCode.INTERNAL
+            await op.CreateOrganization(create)
+        err = read_error(e.value)
+        assert (err.code, err.reason) == (grpc.StatusCode.UNAVAILABLE, "AUDIT_UNAVAILABLE")
+        assert "audit log" in err.message
+        assert "审计日志" in err.message_zh
         # A read keeps its outcome (the failure is logged at CRITICAL).
         assert (await op.ListJurisdictions(ipb.ListJurisdictionsRequest())).jurisdictions
+
+        with sqlite3.connect(_sqlite_path(settings, "identity")) as conn:
+            conn.execute("ALTER TABLE audit_log_gone RENAME TO audit_log")
+        # The organisation was created once (the record is written after the handler's commit);
+        # the repeat is refused as a duplicate, not applied again, and this time it is audited.
+        with pytest.raises(grpc.aio.AioRpcError) as e:
+            await op.CreateOrganization(create)
+        assert e.value.code() == grpc.StatusCode.ALREADY_EXISTS
+        found = await op.ListOrganizations(ipb.ListOrganizationsRequest(uscc=create.uscc))
+        assert [o.name for o in found.organizations] == ["某公司"]
+    rows = _rows(settings, "identity")
+    assert [r["outcome"] for r in rows if r["action"] == ID + "CreateOrganization"] == ["ALREADY_EXISTS"]
 
 
 async def test_postgresql_refuses_update_delete_and_truncate(tmp_path):

@@ -223,7 +223,7 @@ class FakeCycleWorkflows:
         self.started[inp.cycle_id] = inp
         return f"cycle-{inp.cycle_id}"
 
-    async def status(self, cycle_id: str) -> CycleStatus | None:
+    async def status(self, cycle_id: str, *, wait: float = 3.0) -> CycleStatus | None:
         return self.statuses.get(cycle_id)
 
     def _decide(self, cycle_id: str, update: str, arg: object) -> None:

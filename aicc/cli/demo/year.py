@@ -99,7 +99,7 @@ class Year:
             }.get(name, "")
             elapsed = time.monotonic() - self.started
             say(f"  [{elapsed:6.1f}s] {name:<21} {PHASE_ZH[name]:<8} {detail} {h.note}".rstrip())
-        self.seen = len(c.history)
+        self.seen = max(self.seen, len(c.history))  # none while the workflow cannot be queried
 
     async def until(self, *phases: str, within: float = 180) -> inpb.Cycle:
         deadline = time.monotonic() + within

@@ -61,8 +61,13 @@ def _listed(ids: list[str]) -> str:
     return ", ".join(ids[:LISTED]) + more
 
 
+# A decision needs the workflow's state: it waits this long for a worker (one restarting after a
+# crash is back within seconds), then the official is told to try again.
+DECISION_STATE_WAIT = 30.0
+
+
 async def _status(workflows: CycleWorkflows, cycle_id: str) -> CycleStatus:
-    status = await workflows.status(cycle_id)
+    status = await workflows.status(cycle_id, wait=DECISION_STATE_WAIT)
     if status is None:
         raise Unavailable(
             f"the state of cycle {cycle_id} cannot be read now; nothing was recorded, try again",

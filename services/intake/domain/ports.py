@@ -187,8 +187,9 @@ class CycleWorkflows(Protocol):
         """Starts the cycle's workflow; returns its id. A second start is ALREADY_EXISTS."""
         ...
 
-    async def status(self, cycle_id: str) -> CycleStatus | None:
-        """The workflow's state; None when it cannot be read."""
+    async def status(self, cycle_id: str, *, wait: float = 3.0) -> CycleStatus | None:
+        """The workflow's state; None when it cannot be read within ``wait`` seconds (a worker
+        answers: while none runs, e.g. one crashed and is restarting, the answer waits for it)."""
         ...
 
     async def sign_city_recommendation(self, cycle_id: str, signoff: CitySignoff) -> SignoffResult: ...
