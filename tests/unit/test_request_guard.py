@@ -126,3 +126,33 @@ def test_a_policy_with_aliases_or_too_large_is_refused_quickly():
     with pytest.raises(PolicyError) as e:
         load_policy_text("# " + "x" * (256 * 1024))
     assert "at most 262144" in str(e.value)
+
+
+class _PgError(Exception):
+    def __init__(self, sqlstate: str, text: str) -> None:
+        super().__init__(text)
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("orig", "code"),
+    [
+        (_PgError("23503", 'insert violates foreign key constraint "fk_cycle" DETAIL: Key (cycle_id)=(x)'), "FAILED_PRECONDITION"),
+        (_PgError("23505", 'duplicate key value violates unique constraint "pk" DETAIL: Key (id)=(x)'), "ABORTED"),
+        (Exception("UNIQUE constraint failed: users.username"), "ABORTED"),
+        (Exception("FOREIGN KEY constraint failed"), "FAILED_PRECONDITION"),
+    ],
+)  # fmt: skip
+def test_a_database_constraint_answers_a_refusal_without_sql(orig, code):
+    from sqlalchemy.exc import IntegrityError
+
+    from aicc.platform.db import refusal_of
+
+    err = refusal_of(IntegrityError("INSERT INTO secret_table VALUES (...)", {}, orig))
+    assert err is not None
+    assert err.code == code
+    for text in (err.message, err.message_zh, str(err.metadata)):
+        assert "secret_table" not in text
+        assert 'constraint "' not in text
+        assert "Key (" not in text
+    assert refusal_of(ValueError("x")) is None
