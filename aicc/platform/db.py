@@ -20,10 +20,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event, literal, text, tuple_
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.types import TypeDecorator
 
+from aicc.platform.errors import Aborted, DomainError, FailedPrecondition
 from aicc.platform.ports import UnitOfWork
 
 E = TypeVar("E")
@@ -274,3 +276,26 @@ def run_env(metadata: MetaData, service: str) -> None:
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()
+
+
+def refusal_of(exc: BaseException) -> DomainError | None:
+    """The last line for a constraint the database enforced that the use case did not check first
+    (a foreign key to a missing record, a duplicate written by a concurrent request): a refusal
+    without SQL text, never INTERNAL. None for anything else. Use cases should check first and
+    name what is wrong; this only keeps a missed check from looking like a crash."""
+    if not isinstance(exc, IntegrityError):
+        return None
+    orig = getattr(exc, "orig", None)
+    sqlstate = str(getattr(orig, "sqlstate", "") or "")
+    text_ = str(orig or "").upper()
+    if sqlstate == "23505" or "UNIQUE CONSTRAINT" in text_:
+        return Aborted(
+            "the request conflicts with a record written at the same time; read it again and retry",
+            "请求与同时写入的记录冲突，请重新读取后重试",
+            reason="CONFLICT",
+        )
+    return FailedPrecondition(
+        "the request refers to a record that does not exist or breaks a rule of the records",
+        "请求引用的记录不存在，或不符合记录的约束",
+        reason="CONSTRAINT",
+    )

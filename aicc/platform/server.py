@@ -40,9 +40,10 @@ from aicc.platform import anchors, audit, integrity, telemetry, tls
 from aicc.platform.auth import Principal, TokenVerifier, current_principal
 from aicc.platform.authz import UNAUTHENTICATED_PREFIXES, Rule, rule_for
 from aicc.platform.clients import Clients
-from aicc.platform.db import Database, safe_url
+from aicc.platform.db import Database, refusal_of, safe_url
 from aicc.platform.errors import DomainError, PermissionDenied, Unauthenticated, Unavailable
 from aicc.platform.readiness import WriteProbe
+from aicc.platform.request_guard import check_request, tolerant
 from aicc.platform.settings import Settings, get_settings
 from aicc.platform.status import code_name, from_downstream, internal_status, to_status
 
@@ -176,6 +177,7 @@ class _FirstMessage:
 
     async def __anext__(self) -> Any:
         item = await self._stream.__anext__()
+        check_request(item)  # each message of the stream passes the request guard
         if self.first is None:
             self.first = item
         return item
@@ -291,6 +293,19 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
                     method,
                     telemetry.current_trace_id(),
                 )
+        elif isinstance(exc, NotImplementedError) and code_name(context.code()) == "UNIMPLEMENTED":
+            # a declared RPC whose servicer method is the generated stub's
+            await self._audit(method, request, who, "UNIMPLEMENTED")
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
+            raise AssertionError("context.abort returned")  # pragma: no cover - abort always raises
+        elif (err := refusal_of(exc)) is not None:
+            log.warning(
+                "%s refused by a database constraint (%s) in %s (trace %s)",
+                err.code.value,
+                type(exc).__name__,
+                method,
+                telemetry.current_trace_id(),
+            )
         else:
             err = None
             log.error("unhandled error in %s (trace %s)", method, telemetry.current_trace_id(), exc_info=exc)
@@ -338,25 +353,25 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
         if handler.unary_unary is not None:
             return grpc.unary_unary_rpc_method_handler(
                 self._unary(method, rule, mutating, handler.unary_unary, streaming_request=False),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_unary is not None:
             return grpc.stream_unary_rpc_method_handler(
                 self._unary(method, rule, mutating, handler.stream_unary, streaming_request=True),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 self._streaming(method, rule, mutating, handler.unary_stream, streaming_request=False),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler.stream_stream is not None:
             return grpc.stream_stream_rpc_method_handler(
                 self._streaming(method, rule, mutating, handler.stream_stream, streaming_request=True),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         raise RuntimeError(f"{method}: a handler of no known kind")  # fail closed, never pass through
@@ -376,6 +391,8 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
             subject = lambda: requests.first if requests is not None else request  # noqa: E731
             try:
                 await self._authenticate(method, rule, context)
+                if requests is None:
+                    check_request(request)
                 response = await inner(requests if requests is not None else request, context)
             except BaseException as e:  # every outcome is mapped and audited, none escapes unmapped
                 if not isinstance(e, Exception | asyncio.CancelledError):
@@ -401,6 +418,8 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
             subject = lambda: requests.first if requests is not None else request  # noqa: E731
             try:
                 await self._authenticate(method, rule, context)
+                if requests is None:
+                    check_request(request)
                 result = inner(requests if requests is not None else request, context)
                 if inspect.isawaitable(result):  # a handler that writes with context.write()
                     await result

@@ -39,7 +39,7 @@ FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR = 2000, 2100
 # The most an appropriation may be: 1 trillion yuan (the province's whole budget is about that);
 # it keeps every sum of the ledger far inside 64-bit integers.
 MAX_APPROPRIATION_FEN = 10**14
-TIER_RE = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+TIER_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")  # fullmatch: "$" would accept a trailing newline
 DOCUMENT_NO_LENGTH, TARGETS_LENGTH, OPINION_LENGTH = 100, 4000, 2000
 
 
@@ -142,7 +142,7 @@ def _fiscal_year(v: Check, field: str, year: int, *, required: bool = True) -> N
 
 
 def _tier(v: Check, field: str, tier: str) -> None:
-    if v.required(field, tier) and not TIER_RE.match(tier):
+    if v.required(field, tier) and not TIER_RE.fullmatch(tier):
         v.fail(
             field,
             "must be a tier key of the policy, e.g. excellent",

@@ -39,6 +39,10 @@ KIND_TO_PB = {
     OrganizationKind.EXPERT_EMPLOYER: pb.ORGANIZATION_KIND_EXPERT_EMPLOYER,
 }
 PB_TO_KIND = {v: k for k, v in KIND_TO_PB.items()}
+PB_TO_REGISTRY = {
+    pb.REGISTRY_KIND_CREDIT: RegistryKind.CREDIT,
+    pb.REGISTRY_KIND_GREEN_THRESHOLD: RegistryKind.GREEN,
+}
 
 
 def org_pb(o: Organization) -> pb.Organization:
@@ -180,7 +184,7 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         v = Check()
         v.required("uscc", request.uscc)
         v.required("name", request.name) and v.max_length("name", request.name, 200)
-        v.enum_set("kind", request.kind)
+        v.enum_set("kind", request.kind, PB_TO_KIND)
         v.done()
         org = await organizations.create_organization(
             self.d.uow,
@@ -426,12 +430,12 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
         self, request: pb.ImportRegistryRecordsRequest, context: grpc.aio.ServicerContext
     ) -> pb.ImportRegistryRecordsResponse:
         v = Check()
-        v.enum_set("kind", request.kind)
+        v.enum_set("kind", request.kind, PB_TO_REGISTRY)
         v.required("csv_text", request.csv_text)
         v.done()
         n = await registry.import_registry(
             self.d.uow,
-            kind=RegistryKind.CREDIT if request.kind == pb.REGISTRY_KIND_CREDIT else RegistryKind.GREEN,
+            kind=PB_TO_REGISTRY[request.kind],
             csv_text=request.csv_text,
         )
         return pb.ImportRegistryRecordsResponse(imported=n)

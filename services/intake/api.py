@@ -14,7 +14,7 @@ from aicc.intake.v1 import intake_pb2 as pb
 from aicc.intake.v1 import intake_pb2_grpc
 from aicc.platform.auth import principal
 from aicc.platform.clock import now_utc
-from aicc.platform.convert import from_ts, ts
+from aicc.platform.convert import ts
 from aicc.platform.errors import present
 from aicc.platform.pagination import PageRequest, PageTokens, page_size
 from aicc.platform.ports import UnitOfWork
@@ -646,14 +646,13 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         phase = PB_TO_PHASE.get(request.phase)
-        if v.enum_set("phase", request.phase) and phase not in decisions.EXTENDABLE:
+        if v.enum_set("phase", request.phase, PB_TO_PHASE) and phase not in decisions.EXTENDABLE:
             v.fail(
                 "phase",
                 f"must be one of {', '.join(decisions.EXTENDABLE)} (a phase with a deadline)",
                 f"须为有截止时间的阶段：{'、'.join(decisions.EXTENDABLE)}",
             )
-        if not request.HasField("new_deadline"):
-            v.fail("new_deadline", "is required", "必填")
+        new_deadline = v.timestamp("new_deadline", request.new_deadline, required=True)
         v.required("reason", request.reason) and v.max_length("reason", request.reason, 2000)
         v.done()
         view = await decisions.extend_deadline(
@@ -662,7 +661,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
             principal=principal(),
             cycle_id=request.cycle_id,
             phase=present(phase, "phase"),
-            new_deadline=present(from_ts(request.new_deadline), "new_deadline"),
+            new_deadline=present(new_deadline, "new_deadline"),
             reason=request.reason,
             now=now_utc(),
         )
@@ -689,8 +688,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     ) -> pb.RecordCyclePhaseResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
-        if v.enum_set("phase", request.phase) and request.phase not in PB_TO_PHASE:
-            v.fail("phase", "is not a phase of the cycle", "不是年度申报的阶段")
+        v.enum_set("phase", request.phase, PB_TO_PHASE)
         v.done()
         await workflow_records.record_cycle_phase(
             uow=self.deps.uow,
@@ -725,6 +723,8 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 "needs the sign-offs of city industry and city finance",
                 "须有市工信局和市财政局共同签署",
             )
+        for i, s in enumerate(r.signoffs):
+            v.timestamp(f"recommendation.signoffs[{i}].signed_at", s.signed_at)
         for i, item in enumerate(r.items):
             roles = [o.role for o in item.opinions]
             if len(set(roles)) != len(roles) or not set(roles) <= set(CITY_ROLES):
@@ -767,13 +767,13 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
         d = request.decision
         v = Check()
         v.identifier("decision.cycle_id", d.cycle_id)
-        if v.enum_set("decision.kind", d.kind) and d.kind not in PB_TO_KIND:
-            v.fail("decision.kind", "is not a kind of cycle decision", "不是年度申报的决定类型")
+        v.enum_set("decision.kind", d.kind, PB_TO_KIND)
         v.required("idempotency_key", request.idempotency_key) and v.max_length(
             "idempotency_key", request.idempotency_key, 200
         )
         v.max_length("decision.reference", d.reference, 200)
         v.non_negative("decision.proposal_version", d.proposal_version)
+        decided_at = v.timestamp("decision.decided_at", d.decided_at)
         v.done()
         now = now_utc()
         recorded = await workflow_records.record_cycle_decision(
@@ -790,7 +790,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
                 approve=d.approve,
                 opinion=d.opinion,
                 reference=d.reference,
-                decided_at=from_ts(d.decided_at) or now,
+                decided_at=decided_at or now,
                 details=dict(d.details),
                 recorded_at=now,
             ),
@@ -803,8 +803,7 @@ class IntakeServicer(intake_pb2_grpc.IntakeServiceServicer):
     ) -> pb.RecordApplicationOutcomesResponse:
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
-        if v.enum_set("stage", request.stage) and request.stage not in STAGES:
-            v.fail("stage", "is not an outcome stage", "不是结果阶段")
+        v.enum_set("stage", request.stage, STAGES)
         v.non_negative("proposal_version", request.proposal_version)
         v.done()
         updated = await outcomes.record_application_outcomes(

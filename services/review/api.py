@@ -12,7 +12,7 @@ import grpc
 
 from aicc.platform.auth import principal
 from aicc.platform.clock import beijing_date, now_utc
-from aicc.platform.convert import from_ts, ts
+from aicc.platform.convert import ts
 from aicc.platform.crypto import FieldCipher
 from aicc.platform.errors import present
 from aicc.platform.pagination import PageRequest, PageTokens, page_size
@@ -293,9 +293,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
                 f"{f}.enterprise_name", c.enterprise_name, 200
             )
             v.required(f"{f}.city_code", c.city_code)
-            submitted = from_ts(c.submitted_at) if c.HasField("submitted_at") else None
-            if submitted is None:
-                v.fail(f"{f}.submitted_at", "is required", "必填")
+            submitted = v.timestamp(f"{f}.submitted_at", c.submitted_at, required=True)
             v.max_length(f"{f}.title", c.title, 200)
             for j, m in enumerate(c.materials):
                 g = f"{f}.materials[{j}]"
@@ -353,7 +351,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
                     d.compliant,
                     list(d.reasons),
                     d.decided_by,
-                    from_ts(d.decided_at) if d.HasField("decided_at") else None,
+                    v.timestamp(f"{f}.decided_at", d.decided_at),
                 )
             )
         v.unique("decisions.application_id", [d.application_id for d in request.decisions])
@@ -424,9 +422,7 @@ class ReviewServicer(review_pb2_grpc.ReviewServiceServicer):
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.non_negative("proposal_version", request.proposal_version)
-        ends_at = from_ts(request.ends_at) if request.HasField("ends_at") else None
-        if ends_at is None:
-            v.fail("ends_at", "is required", "必填")
+        ends_at = v.timestamp("ends_at", request.ends_at, required=True)
         v.max_length("published_where", request.published_where, 200)
         v.done()
         await publicity.open_publicity(

@@ -202,8 +202,7 @@ class SupervisionServicer(supervision_pb2_grpc.SupervisionServiceServicer):
         v = Check()
         v.identifier("cycle_id", request.cycle_id)
         v.identifier("application_id", request.application_id)
-        if v.enum_set("grade", request.grade) and request.grade not in PB_TO_GRADE:
-            v.fail("grade", "unknown grade", "未知评价等级")
+        v.enum_set("grade", request.grade, PB_TO_GRADE)
         v.max_length("comments", request.comments, 20000)
         v.done()
         evaluation = await evaluations.record_evaluation(

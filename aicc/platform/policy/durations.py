@@ -13,7 +13,7 @@ from pydantic_core import core_schema
 __all__ = ["Duration"]
 
 _ISO_DURATION = re.compile(
-    r"^P(?!$)(?:(?P<d>\d+)D)?(?:T(?=\d)(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$"
+    r"P(?!$)(?:(?P<d>[0-9]+)D)?(?:T(?=[0-9])(?:(?P<h>[0-9]+)H)?(?:(?P<m>[0-9]+)M)?(?:(?P<s>[0-9]+)S)?)?"
 )
 
 
@@ -45,7 +45,7 @@ class Duration:
 
     @classmethod
     def _parse_iso(cls, value: str) -> Duration:
-        m = _ISO_DURATION.match(value.strip())
+        m = _ISO_DURATION.fullmatch(value.strip())
         if not m or value.strip().endswith("T"):
             raise ValueError(
                 f"{value!r} is not an ISO-8601 duration with D/H/M/S parts only "

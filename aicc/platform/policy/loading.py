@@ -11,12 +11,30 @@ import yaml
 
 from aicc.platform.policy.errors import PolicyError, join_path
 from aicc.platform.policy.model import Policy, validate_policy_data
+from aicc.platform.validation import POLICY_YAML_LIMIT
 
 __all__ = ["PolicyNotFound", "default_policy_dir", "find_policy", "load_policy_file", "load_policy_text"]
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate mapping keys (PyYAML silently keeps the last)."""
+# A policy is a few kilobytes; its text is refused beyond this many bytes (UTF-8) before parsing.
+MAX_POLICY_BYTES = POLICY_YAML_LIMIT
+
+
+class _NoAliasComposer(yaml.SafeLoader):
+    """SafeLoader that refuses anchors and aliases: a policy needs none, and a few hundred bytes of
+    nested aliases expand to billions of nodes for whatever walks the document."""
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None, None, "anchors and aliases (&, *) are not allowed in a policy", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+class _UniqueKeyLoader(_NoAliasComposer):
+    """Refuses duplicate mapping keys (PyYAML silently keeps the last), anchors and aliases."""
 
 
 def _construct_mapping(loader: yaml.SafeLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
@@ -58,9 +76,14 @@ def _line_index(node: yaml.Node | None, path: str = "", out: dict[str, int] | No
 
 def load_policy_text(text: str, *, source: str = "<text>") -> Policy:
     """Parse and validate policy YAML. Raises :class:`PolicyError` listing every problem."""
+    size = len(text.encode("utf-8", errors="replace"))
+    if size > MAX_POLICY_BYTES:
+        raise PolicyError(
+            [("", f"the policy text is {size} bytes; at most {MAX_POLICY_BYTES} are accepted")], source=source
+        )
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
-        lines = _line_index(yaml.compose(text, Loader=yaml.SafeLoader))
+        lines = _line_index(yaml.compose(text, Loader=_NoAliasComposer))  # noqa: S506
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""

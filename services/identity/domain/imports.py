@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
+from aicc.platform.validation import MAX_DATE, MIN_DATE
 from services.identity.domain.uscc import check_uscc, normalize_uscc
 
 __all__ = [
@@ -29,7 +30,7 @@ __all__ = [
 CREDIT_COLUMNS = ("uscc", "severity", "start_date", "end_date", "source", "reference")
 GREEN_COLUMNS = ("uscc", "meets", "as_of", "source")
 
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _SEVERITY = re.compile(r"[a-z][a-z0-9_]*")
 
 
@@ -139,10 +140,14 @@ def _date(
         errs.append((column, f"{value!r} is not an ISO date YYYY-MM-DD"))
         return None
     try:
-        return date.fromisoformat(value)
+        d = date.fromisoformat(value)
     except ValueError as e:
         errs.append((column, f"{value!r} is not a valid date ({e})"))
         return None
+    if not MIN_DATE <= d <= MAX_DATE:
+        errs.append((column, f"{value!r} is not between {MIN_DATE} and {MAX_DATE}"))
+        return None
+    return d
 
 
 def _required(column: str, value: str, errs: list[tuple[str | None, str]]) -> str:

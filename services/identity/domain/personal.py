@@ -7,8 +7,9 @@ from __future__ import annotations
 import re
 from datetime import date
 
-PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
-ID_RE = re.compile(r"^\d{17}[\dX]$")
+# Whole strings of ASCII digits (fullmatch: "$" would accept a trailing newline).
+PHONE_RE = re.compile(r"1[3-9][0-9]{9}")
+ID_RE = re.compile(r"[0-9]{17}[0-9X]")
 _WEIGHTS = [2 ** (17 - i) % 11 for i in range(17)]
 _CHECK = "10X98765432"
 
@@ -18,14 +19,14 @@ def id_check_digit(first17: str) -> str:
 
 
 def phone_problem(phone: str) -> tuple[str, str] | None:
-    if not PHONE_RE.match(phone):
+    if not PHONE_RE.fullmatch(phone):
         return "must be an 11-digit mainland mobile number (1[3-9]xxxxxxxxx)", "须为11位手机号码"
     return None
 
 
 def id_number_problem(id_number: str) -> tuple[str, str] | None:
     """(English, Chinese) description of what is wrong with an 18-character ID number, or None."""
-    if not ID_RE.match(id_number):
+    if not ID_RE.fullmatch(id_number):
         return (
             "must be 18 characters: 17 digits and a check digit (0-9 or X)",
             "须为18位：17位数字加1位校验码（0-9或X）",

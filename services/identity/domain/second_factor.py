@@ -34,7 +34,7 @@ def code_at_step(secret: str, step: int) -> str:
 
 def matching_step(secret: str, code: str, now: datetime, window: int = 1) -> int | None:
     code = code.replace(" ", "")
-    if len(code) != 6 or not code.isdigit():
+    if len(code) != 6 or not (code.isascii() and code.isdigit()):  # compare_digest takes ASCII only
         return None
     totp = pyotp.TOTP(secret)
     current = step_at(now)
