@@ -20,12 +20,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, MetaData, event, literal, text, tuple_
 from sqlalchemy.engine import Dialect, make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.types import TypeDecorator
 
-from aicc.platform.errors import Aborted, DomainError, FailedPrecondition
+from aicc.platform.errors import Aborted, DomainError, FailedPrecondition, Unavailable
 from aicc.platform.ports import UnitOfWork
 
 E = TypeVar("E")
@@ -282,7 +282,17 @@ def refusal_of(exc: BaseException) -> DomainError | None:
     """The last line for a constraint the database enforced that the use case did not check first
     (a foreign key to a missing record, a duplicate written by a concurrent request): a refusal
     without SQL text, never INTERNAL. None for anything else. Use cases should check first and
-    name what is wrong; this only keeps a missed check from looking like a crash."""
+    name what is wrong; this only keeps a missed check from looking like a crash. A database that
+    does not take the statement at all is UNAVAILABLE."""
+    if isinstance(exc, OperationalError):
+        # The database did not take the statement (read-only, disk full, connection lost, locked):
+        # the service's storage failed, not the request. The transaction rolled back; the caller
+        # may retry (the workflow's activities do), and health goes NOT_SERVING meanwhile.
+        return Unavailable(
+            "the service's database is not accepting requests now; nothing was recorded, try again shortly",
+            "服务数据库暂不可用，本次请求未记录，请稍后重试",
+            reason="DATABASE_UNAVAILABLE",
+        )
     if not isinstance(exc, IntegrityError):
         return None
     orig = getattr(exc, "orig", None)

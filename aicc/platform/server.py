@@ -299,18 +299,27 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
             await context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
             raise AssertionError("context.abort returned")  # pragma: no cover - abort always raises
         elif (err := refusal_of(exc)) is not None:
+            # The driver's own message for an operational fault (e.g. "read-only transaction"); never
+            # the statement or its parameters, which may carry personal data.
+            cause = (
+                (str(getattr(exc, "orig", "") or "").splitlines() or [""])[0][:200]
+                if isinstance(exc, OperationalError)
+                else ""
+            )
             log.warning(
-                "%s refused by a database constraint (%s) in %s (trace %s)",
+                "%s from the database (%s: %s) in %s (trace %s) %s",
                 err.code.value,
                 type(exc).__name__,
+                err.reason,
                 method,
                 telemetry.current_trace_id(),
+                cause,
             )
+            if isinstance(exc, OperationalError) and self._rt.write_probe is not None:
+                self._rt.write_probe.suspect()  # the database may have stopped taking writes
         else:
             err = None
             log.error("unhandled error in %s (trace %s)", method, telemetry.current_trace_id(), exc_info=exc)
-            if isinstance(exc, OperationalError) and self._rt.write_probe is not None:
-                self._rt.write_probe.suspect()  # the database may have stopped taking writes
         if err is None:
             await self._audit(method, request, who, "INTERNAL")
             st = internal_status(telemetry.current_trace_id())

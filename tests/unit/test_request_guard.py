@@ -156,3 +156,16 @@ def test_a_database_constraint_answers_a_refusal_without_sql(orig, code):
         assert 'constraint "' not in text
         assert "Key (" not in text
     assert refusal_of(ValueError("x")) is None
+
+
+def test_a_database_that_takes_no_statement_is_unavailable_not_internal():
+    from sqlalchemy.exc import OperationalError
+
+    from aicc.platform.db import refusal_of
+
+    orig = Exception("cannot execute INSERT in a read-only transaction")
+    err = refusal_of(OperationalError("INSERT INTO ledger_entries VALUES (...)", {"amount": 1}, orig))
+    assert err is not None
+    assert (err.code, err.reason) == ("UNAVAILABLE", "DATABASE_UNAVAILABLE")
+    assert "ledger_entries" not in err.message
+    assert "read-only" not in err.message
