@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 import grpc
 
-from aicc.cli.demo.province import ENTERPRISES, EXPERTS, Demo, say
+from aicc.cli.demo.province import ALL_ENTERPRISES, EXPERTS, Demo, applicant_of, say
 from aicc.cli.demo.records import read_records
 from aicc.cli.demo.year import NeedsAttention, Year, _phase
 from aicc.platform.clock import beijing_date
@@ -38,8 +38,8 @@ async def _drive(settings: Settings, years: int = 1) -> int:
         await demo.login("sd.industry")
         for username, *_rest in EXPERTS:
             await demo.login(username)
-        for i in range(len(ENTERPRISES)):  # a resumed year reads the applications it made before
-            await demo.login(f"applicant{i + 1:02d}")
+        for enterprise in ALL_ENTERPRISES:  # a resumed year reads the applications it made before
+            await demo.login(applicant_of(enterprise[0]))
         for year in await _years(demo, years):
             await demo.open_appropriation(year.fiscal_year, year.policy.budget_fen)
             say(f"▶ demo: driving {year.cycle_id} through every phase")

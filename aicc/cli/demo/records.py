@@ -4,7 +4,7 @@ read the same with grpcurl or the portal."""
 
 from __future__ import annotations
 
-from aicc.cli.demo.province import ENTERPRISES, Demo, say
+from aicc.cli.demo.province import Demo, applicant_of, say
 from aicc.cli.demo.year import pages
 from aicc.funding.v1 import funding_pb2 as fpb
 from aicc.intake.v1 import intake_pb2 as inpb
@@ -101,9 +101,8 @@ async def read_records(d: Demo, cycle_id: str) -> dict[str, str]:
         f"{conclusion.summary} ({conclusion.evaluated}/{conclusion.awards} evaluated)"
     )
     paid = next(line for line in announcement.lines if line.amount_fen > 0)
-    applicant = next(
-        f"applicant{i + 1:02d}" for i, (name, *_r) in enumerate(ENTERPRISES) if name == paid.enterprise_name
-    )
+    applicant = applicant_of(paid.enterprise_name)
+    await d.login(applicant)
     mine = [
         a
         async for a in pages(
