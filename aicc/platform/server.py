@@ -38,6 +38,7 @@ from aicc.platform.authz import UNAUTHENTICATED_PREFIXES, Rule, rule_for
 from aicc.platform.clients import Clients
 from aicc.platform.db import Database, safe_url
 from aicc.platform.errors import DomainError, PermissionDenied, Unauthenticated
+from aicc.platform.files import private_dir
 from aicc.platform.readiness import WriteProbe
 from aicc.platform.settings import Settings, get_settings
 from aicc.platform.status import code_name, from_downstream, internal_status, to_status
@@ -477,6 +478,8 @@ class ServiceHost(Generic[A]):
     ) -> None:
         self.spec = spec
         self.settings = settings or get_settings()
+        # The data directory (dev secrets, SQLite files, audit key) is the service user's alone.
+        private_dir(self.settings.data_dir)
         # Refuse to start before anything else: plaintext outside dev mode, or no audit key.
         self._credentials = tls.server_credentials(self.settings)
         audit_key = audit.load_key(self.settings)

@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     funding_address: str | None = None
     supervision_address: str | None = None
 
-    listen_host: str = "[::]"
+    # Loopback unless told otherwise (a laptop's `aicc up` is not on the network); the chart sets
+    # 0.0.0.0 in pods (values `listenHost`).
+    listen_host: str = "127.0.0.1"
     # A plaintext port serving only grpc.health.v1 (kubelet gRPC probes cannot do mTLS); 0 = off.
     health_port: int = 0
     # Readiness sees failing writes (aicc/platform/readiness.py): a tiny write every this many seconds;
