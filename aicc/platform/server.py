@@ -18,6 +18,8 @@ has already sent messages cannot be taken back: response-streaming RPCs are read
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import inspect
 import logging
 import signal
@@ -174,6 +176,16 @@ class _FirstMessage:
         return item
 
 
+def login_actor(username: str, outcome: str, key: bytes) -> str:
+    """The audit actor of a login: the account name once the login succeeded; for a failure a keyed
+    hash (``name-hmac:<16 hex>``): attempts on one name still correlate, and whoever holds the audit
+    key can test a name, but a password typed into the username field never lands in the log."""
+    if outcome == "OK":
+        return username[:128]
+    digest = hmac.new(key, b"login-actor\x00" + username.encode(), hashlib.sha256).hexdigest()
+    return f"name-hmac:{digest[:16]}"
+
+
 class _PlatformInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
@@ -188,7 +200,11 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
         if not rt.audit_key:
             return True
         if method == LOGIN:
-            actor, roles, city = str(getattr(request, "username", ""))[:128], "", ""
+            actor, roles, city = (
+                login_actor(str(getattr(request, "username", "")), outcome, rt.audit_key),
+                "",
+                "",
+            )
         elif who is not None:
             actor, roles, city = who.user_id, ",".join(sorted(who.roles)), who.city_code
         else:

@@ -122,9 +122,14 @@ class Settings(BaseSettings):
     # dev mode generates data_dir/secrets/operator-totp (0600) when unset.
     bootstrap_operator_totp_file: Path | None = None
 
-    # Login lockout: this many failed logins in a row lock the username for this long.
-    login_max_failures: int = 5
+    # Login throttle, per account name and source address together: after this many failures in a
+    # row each attempt waits 1, 2, 4 … seconds; this many failures lock the pair for this long.
+    login_free_failures: int = 3
+    login_max_failures: int = 10
     login_lockout_minutes: float = 30.0
+    # Peers (IP addresses, comma-separated) whose x-forwarded-for header names the real source
+    # (an ingress or gateway in front of identity); anyone else's header is ignored.
+    trusted_proxies: str = ""
     # Personal data (phone, ID number) and TOTP secrets are encrypted at rest with SM4-GCM under
     # this 16-byte key (32 hex characters or 16 raw bytes); dev mode generates data_dir/secrets/sm4-key.
     sm4_key_file: Path | None = None

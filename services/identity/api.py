@@ -17,6 +17,7 @@ from aicc.platform.auth import principal
 from aicc.platform.convert import ts
 from aicc.platform.errors import present
 from aicc.platform.pagination import PageRequest, PageTokens, page_size
+from aicc.platform.peer import caller_source
 from aicc.platform.ports import Clock, UnitOfWork
 from aicc.platform.validation import Check
 from services.identity.domain import eligibility, experts, login, organizations, personal, registry, users
@@ -145,6 +146,8 @@ class IdentityDeps:
     page_tokens: PageTokens
     login_policy: login.LoginPolicy
     clock: Clock  # "now" (lockout and TOTP windows are time-based)
+    # Peers whose x-forwarded-for names the login's source (aicc.platform.peer).
+    trusted_proxies: frozenset[str] = frozenset()
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
@@ -322,6 +325,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             totp_code=request.totp_code,
             now=self.d.clock(),
             policy=self.d.login_policy,
+            source=caller_source(
+                context.peer() or "",
+                {k: str(v) for k, v in (context.invocation_metadata() or ())},
+                self.d.trusted_proxies,
+            ),
         )
         return pb.LoginResponse(
             access_token=session.access_token, expires_at=ts(session.expires_at), user=user_pb(session.user)

@@ -3,6 +3,7 @@ and bootstrap accounts (operator; the worker's service account)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from aicc.platform.clock import now_utc
 from aicc.platform.crypto import FieldCipher, cipher_from_settings
 from aicc.platform.db import unit_of_work
 from aicc.platform.pagination import PageTokens
+from aicc.platform.peer import parse_proxies
 from aicc.platform.ports import UnitOfWork
 from aicc.platform.secrets import dev_secret
 from aicc.platform.server import BaseApp, Runtime, ServiceSpec
@@ -50,8 +52,13 @@ class IdentityApp(BaseApp):
             cipher=self.cipher,
             page_tokens=PageTokens(self.rt.audit_key),
             login_policy=LoginPolicy(
-                max_failures=s.login_max_failures, lockout=timedelta(minutes=s.login_lockout_minutes)
+                max_failures=s.login_max_failures,
+                lockout=timedelta(minutes=s.login_lockout_minutes),
+                free_failures=s.login_free_failures,
+                # The throttle table keeps (name, source) pairs under this service's own secret.
+                key=hashlib.sha256(b"aicc-login-throttle\x00" + self.rt.audit_key).digest(),
             ),
+            trusted_proxies=parse_proxies(s.trusted_proxies),
             clock=now_utc,
         )
         identity_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(deps), server)

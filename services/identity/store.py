@@ -87,12 +87,13 @@ class UserRow(Base, table=True):
 
 
 class LoginThrottleRow(Base, table=True):
-    """Failed logins in a row per username (known or not, so a lockout reveals nothing)."""
+    """Failed logins in a row per (account name, source), under a keyed hash of the pair."""
 
     __tablename__ = "login_throttle"
-    username: str = Field(sa_type=String(128), primary_key=True)
+    throttle_key: str = Field(sa_type=String(64), primary_key=True)
     failures: int = 0
     last_failure_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     locked_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
@@ -256,8 +257,8 @@ class IdentityStore:
     async def save_user(self, user: User) -> None:
         await self._save(UserRow, user)
 
-    async def throttle(self, username: str) -> LoginThrottle | None:
-        row = await self.s.get(LoginThrottleRow, username)
+    async def throttle(self, throttle_key: str) -> LoginThrottle | None:
+        row = await self.s.get(LoginThrottleRow, throttle_key)
         return to_entity(LoginThrottle, row) if row else None
 
     async def save_throttle(self, throttle: LoginThrottle) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from aicc.funding.v1 import funding_pb2 as fpb
 from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.platform import audit
+from aicc.platform.server import login_actor
 from aicc.platform.settings import Settings
 from services.identity.domain.uscc import make_uscc
 from tests.support.pg import Databases, server_url
@@ -90,7 +91,11 @@ async def test_every_decision_is_recorded_where_it_was_made(audited):
     for r in rows:
         by_action.setdefault(r["action"], []).append(r)
 
-    failed = [r for r in by_action[ID + "Login"] if r["actor"] == "mallory"]
+    # A failed login's name is kept only as a keyed hash (a password typed there stays out).
+    mallory = login_actor("mallory", "UNAUTHENTICATED", key)
+    assert mallory.startswith("name-hmac:")
+    assert not [r for r in rows if "mallory" in str(r)]
+    failed = [r for r in by_action[ID + "Login"] if r["actor"] == mallory]
     assert len(failed) == 1
     assert failed[0]["outcome"] == "UNAUTHENTICATED"
     ok_login = [r for r in by_action[ID + "Login"] if r["actor"] == settings.bootstrap_operator_username]
@@ -179,7 +184,7 @@ async def test_verify_finds_update_delete_and_insert(audited, tmp_path):
     assert not _sqlite_path(settings, "intake").exists()  # verifying created nothing
 
     updated = _copy_db(settings, "identity", tmp_path / "updated.db")
-    _tamper(tmp_path / "updated.db", "UPDATE audit_log SET outcome = 'OK' WHERE actor = 'mallory'")
+    _tamper(tmp_path / "updated.db", "UPDATE audit_log SET outcome = 'OK' WHERE actor LIKE 'name-hmac:%'")
     code, out = _verify(updated, "identity", "funding")
     assert code == 1
     assert "identity: FAILED at record 1: altered" in out

@@ -3,7 +3,6 @@ personal data encrypted at rest and masked, the official correction of an applic
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import time
@@ -24,6 +23,7 @@ from services.identity.domain.uscc import make_uscc
 from tests.support.suite import InProcessSuite, suite_settings
 
 PW = "a-long-password-for-tests"
+BAD_CREDENTIALS = "wrong username or password (after repeated failures, attempts are refused for a while)"
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ async def test_official_gets_totp_once_and_needs_a_fresh_code(suite):
     # A wrong password says nothing about the second factor (or whether the user exists).
     for who in ("prov", "nobody"):
         err = await _refused(anon.Login(pb.LoginRequest(username=who, password="wrong-password-xx")))
-        assert (err.reason, err.message) == ("BAD_CREDENTIALS", "wrong username or password")
+        assert (err.reason, err.message) == ("BAD_CREDENTIALS", BAD_CREDENTIALS)
 
     code = totp.now()
     ok = await anon.Login(pb.LoginRequest(username="prov", password=PW, totp_code=code))
@@ -135,70 +135,7 @@ async def test_operator_logs_in_with_the_bootstrap_totp(suite):
     assert resp.user.roles == ["operator"]
 
 
-# ---------------------------------------------------------------- lockout
-
-
-async def test_five_failures_lock_the_account_until_it_expires(tmp_path):
-    settings = suite_settings(tmp_path, login_lockout_minutes=0.05)  # 3 seconds
-    async with InProcessSuite(settings, services=["identity"]) as suite:
-        ident = suite.stub("identity", await suite.operator_token())
-        org = await _enterprise(ident)
-        await ident.CreateUser(
-            pb.CreateUserRequest(
-                username="appl",
-                display_name="申报人",
-                password=PW,
-                roles=["applicant"],
-                organization_id=org.organization_id,
-            )
-        )
-        anon = suite.stub("identity")
-        # A success resets the count.
-        for _ in range(4):
-            assert (
-                await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
-            ).reason == "BAD_CREDENTIALS"
-        await anon.Login(pb.LoginRequest(username="appl", password=PW))
-        for _ in range(4):
-            assert (
-                await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
-            ).reason == "BAD_CREDENTIALS"
-        fifth = await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
-        assert fifth.reason == "ACCOUNT_LOCKED"
-        sixth = await _refused(anon.Login(pb.LoginRequest(username="appl", password=PW)))
-        assert (sixth.code, sixth.reason) == (grpc.StatusCode.UNAUTHENTICATED, "ACCOUNT_LOCKED")
-        assert "locked" in sixth.message
-        assert "until" in sixth.message
-        assert "锁定至" in sixth.message_zh
-        assert sixth.metadata["locked_until"]
-        # An unknown username locks the same way: a lockout reveals nothing.
-        for _ in range(5):
-            last = await _refused(anon.Login(pb.LoginRequest(username="ghost", password="wrong-password-xx")))
-        assert last.reason == "ACCOUNT_LOCKED"
-        await asyncio.sleep(3.2)
-        assert (await anon.Login(pb.LoginRequest(username="appl", password=PW))).access_token
-        # The count starts again from zero after the lock.
-        assert (
-            await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
-        ).reason == "BAD_CREDENTIALS"
-
-
-async def test_wrong_second_factor_codes_count_towards_the_lock(tmp_path):
-    async with InProcessSuite(suite_settings(tmp_path, login_max_failures=3), services=["identity"]) as suite:
-        ident = suite.stub("identity", await suite.operator_token())
-        created = await ident.CreateUser(
-            pb.CreateUserRequest(username="aud", display_name="审计", password=PW, roles=["auditor"])
-        )
-        totp = pyotp.TOTP(created.totp_secret)
-        wrong = f"{(int(totp.now()) + 7) % 1_000_000:06d}"
-        anon = suite.stub("identity")
-        reasons = [
-            (await _refused(anon.Login(pb.LoginRequest(username="aud", password=PW, totp_code=wrong)))).reason
-            for _ in range(3)
-        ]
-        assert reasons == ["SECOND_FACTOR_INVALID", "SECOND_FACTOR_INVALID", "ACCOUNT_LOCKED"]
-        err = await _refused(anon.Login(pb.LoginRequest(username="aud", password=PW, totp_code=totp.now())))
-        assert err.reason == "ACCOUNT_LOCKED"
+# lockout: tests/service/test_identity_lockout.py
 
 
 # ---------------------------------------------------------------- key rotation

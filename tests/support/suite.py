@@ -114,6 +114,30 @@ class InProcessSuite:
                 return second_factor.code_at_step(secret, step)
             await asyncio.sleep(0.5)
 
+    async def create_user(
+        self,
+        username: str,
+        password: str,
+        *,
+        roles: list[str],
+        organization_id: str = "",
+        city_code: str = "",
+        display_name: str = "",
+    ) -> identity_pb2.User:
+        """An account created by the administrator, ready for its owner to log in with ``password``."""
+        ident = self.stub("identity", await self.operator_token())
+        resp = await ident.CreateUser(
+            identity_pb2.CreateUserRequest(
+                username=username,
+                display_name=display_name or username,
+                password=password,
+                roles=roles,
+                organization_id=organization_id,
+                city_code=city_code,
+            )
+        )
+        return resp.user
+
     async def operator_token(self) -> str:
         return await self.login(
             self.settings.bootstrap_operator_username, self.settings.bootstrap_operator_password

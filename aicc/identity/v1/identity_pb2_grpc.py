@@ -177,7 +177,8 @@ class IdentityServiceServicer:
     def Login(self, request, context):
         """Exchanges a username and password (and, for officials, a TOTP code) for a short-lived signed
         access token (JWT, EdDSA, with kid). Refusals are UNAUTHENTICATED with ErrorInfo reason
-        BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED, SECOND_FACTOR_INVALID or ACCOUNT_LOCKED.
+        BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED or SECOND_FACTOR_INVALID. Failures are throttled per
+        account name and source address together; a waiting or locked pair answers BAD_CREDENTIALS.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -51,7 +51,8 @@ class IdentityServiceStub:
     Login: _grpc.UnaryUnaryMultiCallable[_identity_pb2.LoginRequest, _identity_pb2.LoginResponse]
     """Exchanges a username and password (and, for officials, a TOTP code) for a short-lived signed
     access token (JWT, EdDSA, with kid). Refusals are UNAUTHENTICATED with ErrorInfo reason
-    BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED, SECOND_FACTOR_INVALID or ACCOUNT_LOCKED.
+    BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED or SECOND_FACTOR_INVALID. Failures are throttled per
+    account name and source address together; a waiting or locked pair answers BAD_CREDENTIALS.
     """
     GetPublicKeys: _grpc.UnaryUnaryMultiCallable[_identity_pb2.GetPublicKeysRequest, _identity_pb2.GetPublicKeysResponse]
     """Public keys that verify access tokens; services fetch them to verify tokens locally."""
@@ -89,7 +90,8 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     Login: _aio.UnaryUnaryMultiCallable[_identity_pb2.LoginRequest, _identity_pb2.LoginResponse]  # type: ignore[assignment]
     """Exchanges a username and password (and, for officials, a TOTP code) for a short-lived signed
     access token (JWT, EdDSA, with kid). Refusals are UNAUTHENTICATED with ErrorInfo reason
-    BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED, SECOND_FACTOR_INVALID or ACCOUNT_LOCKED.
+    BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED or SECOND_FACTOR_INVALID. Failures are throttled per
+    account name and source address together; a waiting or locked pair answers BAD_CREDENTIALS.
     """
     GetPublicKeys: _aio.UnaryUnaryMultiCallable[_identity_pb2.GetPublicKeysRequest, _identity_pb2.GetPublicKeysResponse]  # type: ignore[assignment]
     """Public keys that verify access tokens; services fetch them to verify tokens locally."""
@@ -178,7 +180,8 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_identity_pb2.LoginResponse, _abc.Awaitable[_identity_pb2.LoginResponse]]:
         """Exchanges a username and password (and, for officials, a TOTP code) for a short-lived signed
         access token (JWT, EdDSA, with kid). Refusals are UNAUTHENTICATED with ErrorInfo reason
-        BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED, SECOND_FACTOR_INVALID or ACCOUNT_LOCKED.
+        BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED or SECOND_FACTOR_INVALID. Failures are throttled per
+        account name and source address together; a waiting or locked pair answers BAD_CREDENTIALS.
         """
 
     @_abc_1.abstractmethod

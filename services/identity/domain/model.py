@@ -102,11 +102,14 @@ class User:
 
 @dataclass
 class LoginThrottle:
-    """Failed logins in a row per username (known or not, so that a lockout reveals nothing)."""
+    """Failed logins in a row of one account name from one source (known or not, so a lockout
+    reveals nothing). ``throttle_key`` is a keyed hash of the pair: a password typed into the
+    username field is never kept in clear. Attempts before ``next_attempt_at`` are refused unseen."""
 
-    username: str
+    throttle_key: str
     failures: int = 0
     last_failure_at: datetime | None = None
+    next_attempt_at: datetime | None = None
     locked_until: datetime | None = None
 
 
