@@ -115,12 +115,23 @@ class Settings(BaseSettings):
     worker_password: str | None = None
     worker_password_file: Path | None = None
 
-    # Bootstrap operator account created on first start of identity.
-    bootstrap_operator_username: str = "operator"
-    bootstrap_operator_password: str | None = None
-    # The operator is an official: its TOTP secret (base32, or an otpauth:// URI) from this file;
-    # dev mode generates data_dir/secrets/operator-totp (0600) when unset.
-    bootstrap_operator_totp_file: Path | None = None
+    # The three administrators (三员分立) identity creates at start: system_admin, security_admin,
+    # audit_admin, with these usernames. Each is an official: a password and a TOTP secret (base32
+    # or otpauth:// URI) from files ``<role>-password`` and ``<role>-totp`` in this directory (a
+    # mounted Secret); dev mode generates them under data_dir/secrets (0600) when unset. An
+    # administrator whose files are missing is not created (identity logs which).
+    bootstrap_admins_dir: Path | None = None
+    bootstrap_system_admin_username: str = "sysadmin"
+    bootstrap_security_admin_username: str = "secadmin"
+    bootstrap_audit_admin_username: str = "auditadmin"
+
+    def admin_usernames(self) -> dict[str, str]:
+        """Role key → the bootstrap administrator's username."""
+        return {
+            "system_admin": self.bootstrap_system_admin_username,
+            "security_admin": self.bootstrap_security_admin_username,
+            "audit_admin": self.bootstrap_audit_admin_username,
+        }
 
     # Login throttle, per account name and source address together: after this many failures in a
     # row each attempt waits 1, 2, 4 … seconds; this many failures lock the pair for this long.

@@ -283,6 +283,35 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             totp_provisioning_uri=enrolment.provisioning_uri if enrolment else "",
         )
 
+    async def _change_role(self, request: pb.GrantRoleRequest | pb.RevokeRoleRequest, grant: bool) -> pb.User:
+        v = Check()
+        v.identifier("user_id", request.user_id)
+        if v.required("role", request.role) and request.role not in authz.ROLES - {authz.SYSTEM}:
+            v.fail("role", f"unknown role {request.role!r}", f"未知角色 {request.role}")
+        v.required("reason", request.reason) and v.max_length("reason", request.reason, 500)
+        v.done()
+        user = await users.change_role(
+            self.d.uow,
+            self.d.cipher,
+            actor=principal(),
+            user_id=request.user_id,
+            role=request.role,
+            grant=grant,
+            reason=request.reason,
+            now=self.d.clock(),
+        )
+        return user_pb(user)
+
+    async def GrantRole(
+        self, request: pb.GrantRoleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GrantRoleResponse:
+        return pb.GrantRoleResponse(user=await self._change_role(request, grant=True))
+
+    async def RevokeRole(
+        self, request: pb.RevokeRoleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RevokeRoleResponse:
+        return pb.RevokeRoleResponse(user=await self._change_role(request, grant=False))
+
     async def ResetSecondFactor(
         self, request: pb.ResetSecondFactorRequest, context: grpc.aio.ServicerContext
     ) -> pb.ResetSecondFactorResponse:

@@ -42,6 +42,7 @@ from services.identity.domain.model import (
     LoginThrottle,
     Organization,
     OrganizationKind,
+    RoleChange,
     SecondFactorReset,
     User,
 )
@@ -111,7 +112,7 @@ class CityCorrectionRow(Base, table=True):
 
 
 class SecondFactorResetRow(Base, table=True):
-    """An operator's re-enrolment of an official's second factor, with the reason given."""
+    """The security administrator's re-enrolment of an official's second factor, with the reason."""
 
     __tablename__ = "second_factor_resets"
     reset_id: int | None = Field(default=None, primary_key=True)
@@ -119,6 +120,19 @@ class SecondFactorResetRow(Base, table=True):
     reason: str = Field(sa_type=Text)
     reset_by: str = Field(sa_type=String(64))
     reset_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+
+
+class RoleChangeRow(Base, table=True):
+    """A role granted or revoked by the security administrator, with the reason given."""
+
+    __tablename__ = "role_changes"
+    change_id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(sa_type=String(64), foreign_key="users.user_id", index=True)
+    role: str = Field(sa_type=String(32))
+    granted: bool
+    reason: str = Field(sa_type=Text)
+    changed_by: str = Field(sa_type=String(64))
+    changed_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
 
 
 class ExpertRow(Base, table=True):
@@ -266,6 +280,9 @@ class IdentityStore:
 
     async def add_second_factor_reset(self, reset: SecondFactorReset) -> None:
         await self._insert(SecondFactorResetRow, reset)
+
+    async def add_role_change(self, change: RoleChange) -> None:
+        await self._insert(RoleChangeRow, change)
 
     # ---------------------------------------------------------------- experts
 

@@ -45,7 +45,7 @@ async def _traffic(s: InProcessSuite) -> dict:
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await s.stub("identity").Login(ipb.LoginRequest(username="mallory", password="not-the-password-1"))
     assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    op_token = await s.operator_token()
+    op_token = await s.admin_token("system_admin")
     op = s.stub("identity", op_token)
     org = (
         await op.CreateOrganization(
@@ -58,7 +58,7 @@ async def _traffic(s: InProcessSuite) -> dict:
         )
     ).organization
     await op.GetOrganization(ipb.GetOrganizationRequest(organization_id=org.organization_id))
-    with pytest.raises(grpc.aio.AioRpcError) as e:  # operator may not read budgets
+    with pytest.raises(grpc.aio.AioRpcError) as e:  # an administrator may not read budgets
         await s.stub("funding", op_token).GetBudget(fpb.GetBudgetRequest(cycle_id="cyc_audit"))
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.aio.AioRpcError) as e:
@@ -98,13 +98,13 @@ async def test_every_decision_is_recorded_where_it_was_made(audited):
     failed = [r for r in by_action[ID + "Login"] if r["actor"] == mallory]
     assert len(failed) == 1
     assert failed[0]["outcome"] == "UNAUTHENTICATED"
-    ok_login = [r for r in by_action[ID + "Login"] if r["actor"] == settings.bootstrap_operator_username]
+    ok_login = [r for r in by_action[ID + "Login"] if r["actor"] == settings.bootstrap_system_admin_username]
     assert ok_login
     assert ok_login[0]["outcome"] == "OK"
 
     (create,) = by_action[ID + "CreateOrganization"]
     assert create["outcome"] == "OK"
-    assert create["roles"] == "operator"
+    assert create["roles"] == "system_admin"
     assert create["actor"].startswith("usr_")
     (get,) = by_action[ID + "GetOrganization"]
     assert get["object_id"] == ids["org"]
@@ -247,7 +247,7 @@ def test_cli_exit_code(audited, tmp_path):
 async def test_state_change_fails_when_its_audit_record_cannot_be_written(tmp_path):
     settings = suite_settings(tmp_path)
     async with InProcessSuite(settings, services=["identity"]) as s:
-        op = s.stub("identity", await s.operator_token())
+        op = s.stub("identity", await s.admin_token("system_admin"))
         with sqlite3.connect(_sqlite_path(settings, "identity")) as conn:
             conn.execute("ALTER TABLE audit_log RENAME TO audit_log_gone")
         with pytest.raises(grpc.aio.AioRpcError) as e:
@@ -273,7 +273,7 @@ async def test_postgresql_refuses_update_delete_and_truncate(tmp_path):
                 await s.stub("identity").Login(
                     ipb.LoginRequest(username="mallory", password="not-the-password-1")
                 )
-            await s.operator_token()
+            await s.admin_token("system_admin")
             key = s.hosts["identity"].runtime.audit_key
         code, out = _verify(settings, "identity")
         assert code == 0, out

@@ -26,7 +26,7 @@ async def test_data_directory_and_database_files_are_the_service_users_alone(tmp
     old = os.umask(0o022)  # a common umask: left alone, files come out world-readable
     try:
         async with InProcessSuite(suite_settings(data), services=["identity", "funding"]) as s:
-            await s.operator_token()  # writes: the login throttle, the audit chain
+            await s.admin_token("system_admin")  # writes: the login throttle, the audit chain
             files = sorted(p for p in data.iterdir() if p.name.endswith((".db", ".db-wal", ".db-shm")))
             assert {p.name for p in files} >= {"identity.db", "funding.db"}
             assert mode(data) == 0o700

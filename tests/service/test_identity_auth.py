@@ -56,7 +56,7 @@ async def _refused(call) -> object:
 
 
 async def test_official_gets_totp_once_and_needs_a_fresh_code(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     created = await ident.CreateUser(
         pb.CreateUserRequest(
             username="prov", display_name="省工信厅", password=PW, roles=["province_industry"]
@@ -101,7 +101,7 @@ async def test_official_gets_totp_once_and_needs_a_fresh_code(suite):
 
 
 async def test_applicant_needs_no_code(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     org = await _enterprise(ident)
     created = await ident.CreateUser(
         pb.CreateUserRequest(
@@ -117,22 +117,19 @@ async def test_applicant_needs_no_code(suite):
     assert (await suite.stub("identity").Login(pb.LoginRequest(username="appl", password=PW))).access_token
 
 
-async def test_operator_logs_in_with_the_bootstrap_totp(suite):
-    secret_file = suite.settings.data_dir / "secrets" / "operator-totp"
+@pytest.mark.parametrize("role", ["system_admin", "security_admin", "audit_admin"])
+async def test_each_administrator_logs_in_with_its_bootstrap_totp(suite, role):
+    secret_file = suite.settings.data_dir / "secrets" / f"{role}-totp"
     assert secret_file.stat().st_mode & 0o777 == 0o600
-    err = await _refused(
-        suite.stub("identity").Login(
-            pb.LoginRequest(username="operator", password=suite.settings.bootstrap_operator_password)
-        )
-    )
+    username = suite.settings.admin_usernames()[role]
+    password = suite.admin_password(role)
+    err = await _refused(suite.stub("identity").Login(pb.LoginRequest(username=username, password=password)))
     assert err.reason == "SECOND_FACTOR_REQUIRED"
     code = pyotp.TOTP(secret_file.read_text().strip()).now()
     resp = await suite.stub("identity").Login(
-        pb.LoginRequest(
-            username="operator", password=suite.settings.bootstrap_operator_password, totp_code=code
-        )
+        pb.LoginRequest(username=username, password=password, totp_code=code)
     )
-    assert resp.user.roles == ["operator"]
+    assert resp.user.roles == [role]
 
 
 # lockout: tests/service/test_identity_lockout.py
@@ -157,7 +154,7 @@ async def test_signing_key_rotation_without_restart(tmp_path):
     key_a = _write_key(keys_dir, "2026-01-a")
     settings = suite_settings(tmp_path, token_signing_keys_dir=keys_dir)
     async with InProcessSuite(settings, services=["identity", "supervision"]) as suite:
-        ident = suite.stub("identity", await suite.operator_token())
+        ident = await suite.admin()
         org = await _enterprise(ident)
         await ident.CreateUser(
             pb.CreateUserRequest(
@@ -220,7 +217,7 @@ async def test_signing_key_rotation_without_restart(tmp_path):
 
 
 async def test_personal_data_is_encrypted_at_rest_and_masked(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     org = await _enterprise(ident)
     id_number = make_id_number("370102", "19850607", "412")
     created = await ident.CreateUser(
@@ -251,12 +248,13 @@ async def test_personal_data_is_encrypted_at_rest_and_masked(suite):
     assert totp_enc is None
     assert "12345678" not in dump
     assert id_number[6:14] not in dump
-    op_totp = (suite.settings.data_dir / "secrets" / "operator-totp").read_text().strip()
-    assert op_totp not in dump  # the operator's TOTP secret is encrypted too
+    for role in ("system_admin", "security_admin", "audit_admin"):
+        admin_totp = (suite.settings.data_dir / "secrets" / f"{role}-totp").read_text().strip()
+        assert admin_totp not in dump  # the administrators' TOTP secrets are encrypted too
 
 
 async def test_bad_personal_data_is_refused_naming_the_field_without_echoing_it(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     good = make_id_number("370102", "19850607", "412")
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
     err = await _refused(
@@ -282,7 +280,7 @@ async def test_bad_personal_data_is_refused_naming_the_field_without_echoing_it(
 
 
 async def test_province_industry_corrects_an_applicants_city_with_a_reason(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     # Registered with a provincial authority (division 370000): the city was named at registration,
     # wrongly; the province corrects it.
     org = await _enterprise(ident, 7, division="370000", city="370100")
@@ -297,14 +295,15 @@ async def test_province_industry_corrects_an_applicants_city_with_a_reason(suite
     err = await _refused(prov.UpdateOrganizationCity(req))
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in err.violations] == ["reason"]
+    sysadmin = suite.stub("identity", await suite.admin_token("system_admin"))
     err = await _refused(
-        ident.UpdateOrganizationCity(
+        sysadmin.UpdateOrganizationCity(
             pb.UpdateOrganizationCityRequest(
                 organization_id=org.organization_id, city_code="370600", reason="x"
             )
         )
     )
-    assert err.code == grpc.StatusCode.PERMISSION_DENIED  # the operator may not
+    assert err.code == grpc.StatusCode.PERMISSION_DENIED  # the system administrator may not
     err = await _refused(
         prov.UpdateOrganizationCity(
             pb.UpdateOrganizationCityRequest(
@@ -330,7 +329,7 @@ async def test_province_industry_corrects_an_applicants_city_with_a_reason(suite
 
 
 async def test_operator_re_enrols_an_officials_second_factor_and_the_old_one_stops_working(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     created = await ident.CreateUser(
         pb.CreateUserRequest(
             username="lost-phone",

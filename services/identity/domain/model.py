@@ -31,6 +31,7 @@ __all__ = [
     "OrganizationKind",
     "RegistryKind",
     "RelationKind",
+    "RoleChange",
     "SecondFactorReset",
     "User",
     "UserProfile",
@@ -128,13 +129,26 @@ class CityCorrection:
 
 @dataclass
 class SecondFactorReset:
-    """An operator's re-enrolment of an official's second factor, with the reason given."""
+    """The security administrator's re-enrolment of an official's second factor, with the reason."""
 
     user_id: str
     reason: str
     reset_by: str
     reset_at: datetime
     reset_id: int | None = None  # assigned by the store
+
+
+@dataclass
+class RoleChange:
+    """A role granted (or revoked) by the security administrator, with the reason given."""
+
+    user_id: str
+    role: str
+    granted: bool
+    reason: str
+    changed_by: str
+    changed_at: datetime
+    change_id: int | None = None  # assigned by the store
 
 
 @dataclass
