@@ -1,4 +1,4 @@
-"""``aicc codec-server``: read Temporal payloads in clear, for an auditor or operator (see
+"""``aicc codec-server``: read Temporal payloads in clear, for the auditor (see
 ``aicc/platform/temporal/codec_server.py`` and ARCHITECTURE.md, "Temporal is not a side door").
 
     aicc codec-server [--host 127.0.0.1] [--port 8089] [--cors-origin http://127.0.0.1:8233]
@@ -16,9 +16,7 @@ import threading
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser(
-        "codec-server", help="decrypt Temporal payloads for the Web UI / CLI (auditor or operator token)"
-    )
+    p = sub.add_parser("codec-server", help="decrypt Temporal payloads for the Web UI / CLI (auditor token)")
     p.add_argument("--host", help="listen address (default AICC_CODEC_SERVER_HOST, 127.0.0.1)")
     p.add_argument("--port", type=int, help="listen port (default AICC_CODEC_SERVER_PORT, 8089)")
     p.add_argument(
@@ -46,9 +44,7 @@ def run(args) -> int:
         print(f"aicc codec-server: {e}", file=sys.stderr, flush=True)
         return 2
     host, port = server.address
-    print(
-        f"codec server on http://{host}:{port} (POST /decode; auditor or operator bearer token)", flush=True
-    )
+    print(f"codec server on http://{host}:{port} (POST /decode; auditor bearer token)", flush=True)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())

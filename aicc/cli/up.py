@@ -20,6 +20,7 @@ import threading
 import time
 from pathlib import Path
 
+from aicc.platform.files import private_dir
 from aicc.platform.settings import SERVICES, Settings
 
 PR_SET_PDEATHSIG = 1
@@ -234,9 +235,8 @@ def _start_services(suite: Suite, settings: Settings, env: dict[str, str], data:
 def run(args) -> int:
     os.environ["AICC_DEV_MODE"] = "true"  # embedded laptop mode: plaintext, generated dev secrets
     settings = Settings()
-    data = settings.data_dir.resolve()
-    logs = data / "logs"
-    logs.mkdir(parents=True, exist_ok=True)
+    data = private_dir(settings.data_dir.resolve())
+    logs = private_dir(data / "logs")
     env = dict(os.environ, AICC_DEV_MODE="true", AICC_DATA_DIR=str(data), PYTHONUNBUFFERED="1")
     suite = Suite(env, logs, data / "suite.json")
     stopping = {"flag": False}

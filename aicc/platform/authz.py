@@ -7,6 +7,7 @@ every RPC in the proto descriptors and fails if one has no rule here.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from aicc.platform.auth import Principal
@@ -20,7 +21,13 @@ PROVINCE_FINANCE = "province_finance"
 PARTY_GROUP = "party_group"
 EXPERT = "expert"
 AUDITOR = "auditor"
-OPERATOR = "operator"
+# The three administrators (三员分立, GB/T 22239 level 3) that replace the single operator: the
+# system administrator runs the platform (the organisation registry), the security administrator
+# creates accounts and grants roles, the audit administrator reads the audit trail. None of them
+# reads or decides business records.
+SYSTEM_ADMIN = "system_admin"
+SECURITY_ADMIN = "security_admin"
+AUDIT_ADMIN = "audit_admin"
 # The cycle workflow's worker (a service account, not a person).
 SYSTEM = "system"
 # The audit administrator (三员分立, ../shared/DESIGN.md): reads every service's audit trail, nothing else.
@@ -36,14 +43,46 @@ ROLES = frozenset(
         PARTY_GROUP,
         EXPERT,
         AUDITOR,
-        OPERATOR,
+        SYSTEM_ADMIN,
+        SECURITY_ADMIN,
+        AUDIT_ADMIN,
         SYSTEM,
         AUDIT_ADMIN,
     }
 )
+ADMINS = frozenset({SYSTEM_ADMIN, SECURITY_ADMIN, AUDIT_ADMIN})
 CITY_ROLES = frozenset({CITY_INDUSTRY, CITY_FINANCE})
 PROVINCE_ROLES = frozenset({PROVINCE_INDUSTRY, PROVINCE_FINANCE})
 OFFICIALS = ROLES - {APPLICANT, SYSTEM}
+
+# ---------------------------------------------------------------- roles that never meet (one table)
+# Separation of duties: each of these decides or checks what another of them does (industry
+# proposes, finance concurs, the party group approves, experts score, the auditor checks), so no
+# account holds two of them.
+SEPARATED_ROLES = frozenset({PROVINCE_INDUSTRY, PROVINCE_FINANCE, PARTY_GROUP, AUDITOR, EXPERT})
+# An administrator holds no other role at all, business or administrative; the workflow's service
+# account is nobody else either.
+SOLE_ROLES = ADMINS | {SYSTEM}
+
+
+def _incompatible_pairs() -> frozenset[frozenset[str]]:
+    pairs = {frozenset({a, b}) for a in SEPARATED_ROLES for b in SEPARATED_ROLES if a != b}
+    pairs |= {frozenset({a, b}) for a in SOLE_ROLES for b in ROLES if a != b}
+    return frozenset(pairs)
+
+
+# Every pair of roles that must never be held by one account.
+INCOMPATIBLE_ROLES: frozenset[frozenset[str]] = _incompatible_pairs()
+
+
+def role_conflict(roles: Iterable[str]) -> tuple[str, str] | None:
+    """The first pair (sorted) of ``roles`` that may not meet on one account, or None."""
+    held = sorted(set(roles))
+    for i, a in enumerate(held):
+        for b in held[i + 1 :]:
+            if frozenset({a, b}) in INCOMPATIBLE_ROLES:
+                return a, b
+    return None
 
 
 @dataclass(frozen=True)
@@ -51,7 +90,7 @@ class Rule:
     roles: frozenset[str] = frozenset()
     # No token needed: health (outside this table), login and public verification keys.
     public: bool = False
-    # Changes state (audited; never allowed to auditor/operator unless listed).
+    # Changes state (audited; never allowed to the auditor or an administrator unless listed).
     mutating: bool = False
 
 
@@ -63,7 +102,10 @@ def _w(*roles: str) -> Rule:
     return _r(*roles, mutating=True)
 
 
-READERS_ALL = (APPLICANT, *CITY_ROLES, *PROVINCE_ROLES, PARTY_GROUP, EXPERT, AUDITOR, OPERATOR, SYSTEM)
+# Every business role (the administrators read no business records).
+READERS_ALL = (APPLICANT, *CITY_ROLES, *PROVINCE_ROLES, PARTY_GROUP, EXPERT, AUDITOR, SYSTEM)
+# Identity's own reference records, which administering accounts and the registry needs.
+ADMIN_READERS = (SYSTEM_ADMIN, SECURITY_ADMIN)
 PROVINCE_READERS = (*PROVINCE_ROLES, PARTY_GROUP, AUDITOR, SYSTEM)
 
 ID = "/aicc.identity.v1.IdentityService/"
@@ -77,17 +119,21 @@ RULES: dict[str, Rule] = {
     # every service: its own audit trail, for the audit administrator only
     AU + "ListAuditRecords": _r(AUDIT_ADMIN),
     # identity
-    ID + "ListJurisdictions": _r(*READERS_ALL),
-    ID + "CreateOrganization": _w(OPERATOR),
-    ID + "GetOrganization": _r(*READERS_ALL),
-    ID + "ListOrganizations": _r(*CITY_ROLES, *PROVINCE_ROLES, PARTY_GROUP, AUDITOR, OPERATOR, SYSTEM),
+    ID + "ListJurisdictions": _r(*READERS_ALL, *ADMIN_READERS),
+    # The organisation registry is the platform's reference data (who exists), kept by the system
+    # administrator; province industry corrects cities and keeps the Art. 5 records.
+    ID + "CreateOrganization": _w(SYSTEM_ADMIN),
+    ID + "GetOrganization": _r(*READERS_ALL, *ADMIN_READERS),
+    ID + "ListOrganizations": _r(*CITY_ROLES, *PROVINCE_ROLES, PARTY_GROUP, AUDITOR, SYSTEM, *ADMIN_READERS),
     ID + "UpdateOrganizationCity": _w(PROVINCE_INDUSTRY),
-    ID + "CreateUser": _w(OPERATOR),
-    ID + "ResetSecondFactor": _w(OPERATOR),
-    ID + "GetUser": _r(*READERS_ALL),
+    ID + "CreateUser": _w(SECURITY_ADMIN),
+    ID + "GrantRole": _w(SECURITY_ADMIN),
+    ID + "RevokeRole": _w(SECURITY_ADMIN),
+    ID + "ResetSecondFactor": _w(SECURITY_ADMIN),
+    ID + "GetUser": _r(*READERS_ALL, SECURITY_ADMIN),
     ID + "Login": Rule(public=True, mutating=True),
     ID + "GetPublicKeys": Rule(public=True),
-    ID + "RegisterExpert": _w(OPERATOR, PROVINCE_INDUSTRY),
+    ID + "RegisterExpert": _w(PROVINCE_INDUSTRY),
     ID + "ListExperts": _r(PROVINCE_INDUSTRY, AUDITOR, SYSTEM),
     ID + "RecordCreditRecord": _w(PROVINCE_INDUSTRY),
     ID + "RecordGreenThreshold": _w(PROVINCE_INDUSTRY),
@@ -174,8 +220,11 @@ RULES: dict[str, Rule] = {
 UNAUTHENTICATED_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 # Not an RPC: who may read Temporal payloads in clear through ``aicc codec-server``
-# (aicc/platform/temporal/codec_server.py). Nobody may have it encrypt one.
-CODEC_READERS = frozenset({AUDITOR, OPERATOR})
+# (aicc/platform/temporal/codec_server.py). Nobody may have it encrypt one. The payloads are the
+# decisions' content (business records): the auditor reads them; no administrator does — the
+# system administrator diagnoses a workflow from what stays clear (ids, types, times, phases), the
+# audit administrator reads who did what in the audit trail, not the content.
+CODEC_READERS = frozenset({AUDITOR})
 
 
 def rule_for(method: str) -> Rule | None:

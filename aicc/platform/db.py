@@ -26,6 +26,7 @@ from sqlalchemy.sql import ColumnElement, Select
 from sqlalchemy.types import TypeDecorator
 
 from aicc.platform.errors import Aborted, DomainError, FailedPrecondition, Unavailable
+from aicc.platform.files import private_dir, private_file
 from aicc.platform.ports import UnitOfWork
 
 E = TypeVar("E")
@@ -75,9 +76,16 @@ def safe_url(url: str) -> str:
 
 
 def _prepare_sqlite_file(url: str) -> None:
+    """The database file exists 0600 before SQLite opens it (SQLite gives its -wal and -shm files
+    the database file's mode), in a directory created 0700."""
     u = make_url(url)
     if u.drivername.startswith("sqlite") and u.database and u.database != ":memory:":
-        Path(u.database).parent.mkdir(parents=True, exist_ok=True)
+        path = Path(u.database)
+        private_dir(path.parent, tighten=False)
+        private_file(path)
+        for extra in ("-wal", "-shm", "-journal"):
+            if (side := path.with_name(path.name + extra)).exists():
+                private_file(side)
 
 
 # Session.info entry holding the service's integrity key (read by aicc/platform/integrity.py).

@@ -21,6 +21,8 @@ has already sent messages cannot be taken back: response-streaming RPCs are read
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import inspect
 import logging
 import signal
@@ -42,6 +44,7 @@ from aicc.platform.authz import UNAUTHENTICATED_PREFIXES, Rule, rule_for
 from aicc.platform.clients import Clients
 from aicc.platform.db import Database, refusal_of, safe_url
 from aicc.platform.errors import DomainError, PermissionDenied, Unauthenticated, Unavailable
+from aicc.platform.files import private_dir
 from aicc.platform.readiness import WriteProbe
 from aicc.platform.request_guard import check_request, tolerant
 from aicc.platform.settings import Settings, get_settings
@@ -183,6 +186,16 @@ class _FirstMessage:
         return item
 
 
+def login_actor(username: str, outcome: str, key: bytes) -> str:
+    """The audit actor of a login: the account name once the login succeeded; for a failure a keyed
+    hash (``name-hmac:<16 hex>``): attempts on one name still correlate, and whoever holds the audit
+    key can test a name, but a password typed into the username field never lands in the log."""
+    if outcome == "OK":
+        return username[:128]
+    digest = hmac.new(key, b"login-actor\x00" + username.encode(), hashlib.sha256).hexdigest()
+    return f"name-hmac:{digest[:16]}"
+
+
 class _PlatformInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, runtime: Runtime) -> None:
         self._rt = runtime
@@ -197,7 +210,11 @@ class _PlatformInterceptor(grpc.aio.ServerInterceptor):
         if not rt.audit_key:
             return True
         if method == LOGIN:
-            actor, roles, city = str(getattr(request, "username", ""))[:128], "", ""
+            actor, roles, city = (
+                login_actor(str(getattr(request, "username", "")), outcome, rt.audit_key),
+                "",
+                "",
+            )
         elif who is not None:
             actor, roles, city = who.user_id, ",".join(sorted(who.roles)), who.city_code
         else:
@@ -535,6 +552,8 @@ class ServiceHost(Generic[A]):
     ) -> None:
         self.spec = spec
         self.settings = settings or get_settings()
+        # The data directory (dev secrets, SQLite files, audit key) is the service user's alone.
+        private_dir(self.settings.data_dir)
         # Refuse to start before anything else: plaintext outside dev mode, or no audit key.
         self._credentials = tls.server_credentials(self.settings)
         audit_key = audit.load_key(self.settings)

@@ -61,7 +61,9 @@ class Settings(BaseSettings):
     funding_address: str | None = None
     supervision_address: str | None = None
 
-    listen_host: str = "[::]"
+    # Loopback unless told otherwise (a laptop's `aicc up` is not on the network); the chart sets
+    # 0.0.0.0 in pods (values `listenHost`).
+    listen_host: str = "127.0.0.1"
     # A plaintext port serving only grpc.health.v1 (kubelet gRPC probes cannot do mTLS); 0 = off.
     health_port: int = 0
     # Readiness sees failing writes (aicc/platform/readiness.py): a tiny write every this many seconds;
@@ -120,16 +122,32 @@ class Settings(BaseSettings):
     worker_password: str | None = None
     worker_password_file: Path | None = None
 
-    # Bootstrap operator account created on first start of identity.
-    bootstrap_operator_username: str = "operator"
-    bootstrap_operator_password: str | None = None
-    # The operator is an official: its TOTP secret (base32, or an otpauth:// URI) from this file;
-    # dev mode generates data_dir/secrets/operator-totp (0600) when unset.
-    bootstrap_operator_totp_file: Path | None = None
+    # The three administrators (三员分立) identity creates at start: system_admin, security_admin,
+    # audit_admin, with these usernames. Each is an official: a password and a TOTP secret (base32
+    # or otpauth:// URI) from files ``<role>-password`` and ``<role>-totp`` in this directory (a
+    # mounted Secret); dev mode generates them under data_dir/secrets (0600) when unset. An
+    # administrator whose files are missing is not created (identity logs which).
+    bootstrap_admins_dir: Path | None = None
+    bootstrap_system_admin_username: str = "sysadmin"
+    bootstrap_security_admin_username: str = "secadmin"
+    bootstrap_audit_admin_username: str = "auditadmin"
 
-    # Login lockout: this many failed logins in a row lock the username for this long.
-    login_max_failures: int = 5
+    def admin_usernames(self) -> dict[str, str]:
+        """Role key → the bootstrap administrator's username."""
+        return {
+            "system_admin": self.bootstrap_system_admin_username,
+            "security_admin": self.bootstrap_security_admin_username,
+            "audit_admin": self.bootstrap_audit_admin_username,
+        }
+
+    # Login throttle, per account name and source address together: after this many failures in a
+    # row each attempt waits 1, 2, 4 … seconds; this many failures lock the pair for this long.
+    login_free_failures: int = 3
+    login_max_failures: int = 10
     login_lockout_minutes: float = 30.0
+    # Peers (IP addresses, comma-separated) whose x-forwarded-for header names the real source
+    # (an ingress or gateway in front of identity); anyone else's header is ignored.
+    trusted_proxies: str = ""
     # Personal data (phone, ID number) and TOTP secrets are encrypted at rest with SM4-GCM under
     # this 16-byte key (32 hex characters or 16 raw bytes); dev mode generates data_dir/secrets/sm4-key.
     sm4_key_file: Path | None = None

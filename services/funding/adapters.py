@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from aicc.platform.clock import now_utc
+from aicc.platform.files import private_dir, private_file
 from aicc.platform.settings import Settings
 from services.funding.domain.ports import (
     Treasury,
@@ -65,7 +66,8 @@ class FakeTreasury:
         if path is None:
             self._memory = sqlite3.connect(":memory:", isolation_level=None)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(path.parent, tighten=False)
+            private_file(path)  # payees and amounts: the service user's alone
         with self._db() as db:
             db.execute(SCHEMA)
 

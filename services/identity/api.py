@@ -17,6 +17,7 @@ from aicc.platform.auth import principal
 from aicc.platform.convert import ts
 from aicc.platform.errors import present
 from aicc.platform.pagination import PageRequest, PageTokens, page_size
+from aicc.platform.peer import caller_source
 from aicc.platform.ports import Clock, UnitOfWork
 from aicc.platform.validation import Check
 from services.identity.domain import eligibility, experts, login, organizations, personal, registry, users
@@ -149,6 +150,8 @@ class IdentityDeps:
     page_tokens: PageTokens
     login_policy: login.LoginPolicy
     clock: Clock  # "now" (lockout and TOTP windows are time-based)
+    # Peers whose x-forwarded-for names the login's source (aicc.platform.peer).
+    trusted_proxies: frozenset[str] = frozenset()
 
 
 class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
@@ -284,6 +287,35 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             totp_provisioning_uri=enrolment.provisioning_uri if enrolment else "",
         )
 
+    async def _change_role(self, request: pb.GrantRoleRequest | pb.RevokeRoleRequest, grant: bool) -> pb.User:
+        v = Check()
+        v.identifier("user_id", request.user_id)
+        if v.required("role", request.role) and request.role not in authz.ROLES - {authz.SYSTEM}:
+            v.fail("role", f"unknown role {request.role!r}", f"未知角色 {request.role}")
+        v.required("reason", request.reason) and v.max_length("reason", request.reason, 500)
+        v.done()
+        user = await users.change_role(
+            self.d.uow,
+            self.d.cipher,
+            actor=principal(),
+            user_id=request.user_id,
+            role=request.role,
+            grant=grant,
+            reason=request.reason,
+            now=self.d.clock(),
+        )
+        return user_pb(user)
+
+    async def GrantRole(
+        self, request: pb.GrantRoleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GrantRoleResponse:
+        return pb.GrantRoleResponse(user=await self._change_role(request, grant=True))
+
+    async def RevokeRole(
+        self, request: pb.RevokeRoleRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RevokeRoleResponse:
+        return pb.RevokeRoleResponse(user=await self._change_role(request, grant=False))
+
     async def ResetSecondFactor(
         self, request: pb.ResetSecondFactorRequest, context: grpc.aio.ServicerContext
     ) -> pb.ResetSecondFactorResponse:
@@ -326,6 +358,11 @@ class IdentityServicer(identity_pb2_grpc.IdentityServiceServicer):
             totp_code=request.totp_code,
             now=self.d.clock(),
             policy=self.d.login_policy,
+            source=caller_source(
+                context.peer() or "",
+                {k: str(v) for k, v in (context.invocation_metadata() or ())},
+                self.d.trusted_proxies,
+            ),
         )
         return pb.LoginResponse(
             access_token=session.access_token, expires_at=ts(session.expires_at), user=user_pb(session.user)

@@ -1,8 +1,9 @@
 """How identity is served: its servicer, its token signer (it verifies tokens with its own keys),
-and bootstrap accounts (operator; the worker's service account)."""
+and bootstrap accounts (the three administrators; the worker's service account)."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from aicc.platform.clock import now_utc
 from aicc.platform.crypto import FieldCipher, cipher_from_settings
 from aicc.platform.db import unit_of_work
 from aicc.platform.pagination import PageTokens
+from aicc.platform.peer import parse_proxies
 from aicc.platform.ports import UnitOfWork
 from aicc.platform.secrets import dev_secret
 from aicc.platform.server import BaseApp, Runtime, ServiceSpec
@@ -50,8 +52,13 @@ class IdentityApp(BaseApp):
             cipher=self.cipher,
             page_tokens=PageTokens(self.rt.audit_key),
             login_policy=LoginPolicy(
-                max_failures=s.login_max_failures, lockout=timedelta(minutes=s.login_lockout_minutes)
+                max_failures=s.login_max_failures,
+                lockout=timedelta(minutes=s.login_lockout_minutes),
+                free_failures=s.login_free_failures,
+                # The throttle table keeps (name, source) pairs under this service's own secret.
+                key=hashlib.sha256(b"aicc-login-throttle\x00" + self.rt.audit_key).digest(),
             ),
+            trusted_proxies=parse_proxies(s.trusted_proxies),
             clock=now_utc,
         )
         identity_pb2_grpc.add_IdentityServiceServicer_to_server(IdentityServicer(deps), server)
@@ -71,33 +78,41 @@ class IdentityApp(BaseApp):
 
 
 async def _bootstrap(rt: Runtime, uow: UnitOfWork[IdentityRepository], cipher: FieldCipher) -> None:
+    """The three administrators (三员分立) and the worker's service account. Each administrator's
+    password and TOTP secret come from AICC_BOOTSTRAP_ADMINS_DIR (``<role>-password``,
+    ``<role>-totp``; production: a mounted Secret, the secret enrolled in the officer's authenticator
+    app) or, in dev mode, are generated into data_dir/secrets for tools (aicc demo) to use. Nobody
+    else is bootstrapped: every other account is created by the security administrator."""
     s = rt.settings
-    operator_pw = s.bootstrap_operator_password or (
-        dev_secret(s.data_dir, "operator-password") if s.dev_mode else None
-    )
+    log = logging.getLogger(__name__)
+    folder = second_factor.admin_secrets_dir(s)
+    for role, username in s.admin_usernames().items():
+        if folder is None:
+            break
+        pw_file = folder / f"{role}-password"
+        if s.dev_mode and not s.bootstrap_admins_dir:
+            password: str | None = dev_secret(s.data_dir, f"{role}-password")
+        else:
+            password = pw_file.read_text().strip() if pw_file.exists() else None
+        totp = second_factor.admin_totp_secret(s, role, create=True)
+        if not password or not totp:
+            log.warning(
+                "bootstrap administrator %s not created: %s-password or %s-totp missing", role, role, role
+            )
+            continue
+        await users.ensure_account(
+            uow,
+            username=username,
+            password=password,
+            roles=[role],
+            display_name=ADMIN_NAMES[role],
+            now=now_utc(),
+            cipher=cipher,
+            totp_secret=totp,
+        )
     worker_pw = s.resolved_worker_password() or (
         dev_secret(s.data_dir, "worker-password") if s.dev_mode else None
     )
-    # The operator is an official: its TOTP secret comes from AICC_BOOTSTRAP_OPERATOR_TOTP_FILE
-    # (production: enrol it in an authenticator app from that secret) or, in dev mode, is generated
-    # into data_dir/secrets/operator-totp for tools (aicc demo) to compute codes from.
-    operator_totp = second_factor.operator_secret(s, create=True) if operator_pw else None
-    if operator_pw and not operator_totp:
-        logging.getLogger(__name__).warning(
-            "no TOTP secret for the bootstrap operator (set AICC_BOOTSTRAP_OPERATOR_TOTP_FILE): "
-            "the operator cannot log in until one is configured"
-        )
-    if operator_pw:
-        await users.ensure_account(
-            uow,
-            username=s.bootstrap_operator_username,
-            password=operator_pw,
-            roles=[authz.OPERATOR],
-            display_name="Platform operator",
-            now=now_utc(),
-            cipher=cipher,
-            totp_secret=operator_totp,
-        )
     if worker_pw:
         await users.ensure_account(
             uow,
@@ -107,6 +122,13 @@ async def _bootstrap(rt: Runtime, uow: UnitOfWork[IdentityRepository], cipher: F
             display_name="Cycle workflow worker",
             now=now_utc(),
         )
+
+
+ADMIN_NAMES = {
+    authz.SYSTEM_ADMIN: "系统管理员 System administrator",
+    authz.SECURITY_ADMIN: "安全管理员 Security administrator",
+    authz.AUDIT_ADMIN: "审计管理员 Audit administrator",
+}
 
 
 SPEC = ServiceSpec(

@@ -42,6 +42,7 @@ from services.identity.domain.model import (
     LoginThrottle,
     Organization,
     OrganizationKind,
+    RoleChange,
     SecondFactorReset,
     User,
 )
@@ -87,12 +88,13 @@ class UserRow(Base, table=True):
 
 
 class LoginThrottleRow(Base, table=True):
-    """Failed logins in a row per username (known or not, so a lockout reveals nothing)."""
+    """Failed logins in a row per (account name, source), under a keyed hash of the pair."""
 
     __tablename__ = "login_throttle"
-    username: str = Field(sa_type=String(128), primary_key=True)
+    throttle_key: str = Field(sa_type=String(64), primary_key=True)
     failures: int = 0
     last_failure_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=UtcDateTime)
     locked_until: datetime | None = Field(default=None, sa_type=UtcDateTime)
 
 
@@ -110,7 +112,7 @@ class CityCorrectionRow(Base, table=True):
 
 
 class SecondFactorResetRow(Base, table=True):
-    """An operator's re-enrolment of an official's second factor, with the reason given."""
+    """The security administrator's re-enrolment of an official's second factor, with the reason."""
 
     __tablename__ = "second_factor_resets"
     reset_id: int | None = Field(default=None, primary_key=True)
@@ -118,6 +120,19 @@ class SecondFactorResetRow(Base, table=True):
     reason: str = Field(sa_type=Text)
     reset_by: str = Field(sa_type=String(64))
     reset_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
+
+
+class RoleChangeRow(Base, table=True):
+    """A role granted or revoked by the security administrator, with the reason given."""
+
+    __tablename__ = "role_changes"
+    change_id: int | None = Field(default=None, primary_key=True)
+    user_id: str = Field(sa_type=String(64), foreign_key="users.user_id", index=True)
+    role: str = Field(sa_type=String(32))
+    granted: bool
+    reason: str = Field(sa_type=Text)
+    changed_by: str = Field(sa_type=String(64))
+    changed_at: datetime = Field(default_factory=now_utc, sa_type=UtcDateTime)
 
 
 class ExpertRow(Base, table=True):
@@ -256,8 +271,8 @@ class IdentityStore:
     async def save_user(self, user: User) -> None:
         await self._save(UserRow, user)
 
-    async def throttle(self, username: str) -> LoginThrottle | None:
-        row = await self.s.get(LoginThrottleRow, username)
+    async def throttle(self, throttle_key: str) -> LoginThrottle | None:
+        row = await self.s.get(LoginThrottleRow, throttle_key)
         return to_entity(LoginThrottle, row) if row else None
 
     async def save_throttle(self, throttle: LoginThrottle) -> None:
@@ -265,6 +280,9 @@ class IdentityStore:
 
     async def add_second_factor_reset(self, reset: SecondFactorReset) -> None:
         await self._insert(SecondFactorResetRow, reset)
+
+    async def add_role_change(self, change: RoleChange) -> None:
+        await self._insert(RoleChangeRow, change)
 
     # ---------------------------------------------------------------- experts
 

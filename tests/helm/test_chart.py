@@ -364,6 +364,8 @@ def test_common_environment(renders, env):
         e = {k: v.get("value") for k, v in env_of(spec["containers"][0]).items()}
         assert e["AICC_DEV_MODE"] == "false"
         assert e["AICC_DATA_DIR"] == "/var/lib/aicc"
+        # The process default is loopback (issue 10, point 8); a pod must be reachable.
+        assert e["AICC_LISTEN_HOST"] == "0.0.0.0"  # noqa: S104 - inside the pod, on purpose
         assert e["AICC_POLICY_DIR"] == "/etc/aicc/policies"
         assert e["AICC_POLICY_NAME"] == values["policy"]["name"]
         assert e["AICC_INSTANCE_SCOPE"] == values["instance"]["scope"]

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from aicc.funding.v1 import funding_pb2 as fpb
 from aicc.identity.v1 import identity_pb2 as ipb
 from aicc.platform import audit
+from aicc.platform.server import login_actor
 from aicc.platform.settings import Settings
 from aicc.platform.status import read_error
 from services.identity.domain.uscc import make_uscc
@@ -45,7 +46,7 @@ async def _traffic(s: InProcessSuite) -> dict:
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await s.stub("identity").Login(ipb.LoginRequest(username="mallory", password="not-the-password-1"))
     assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
-    op_token = await s.operator_token()
+    op_token = await s.admin_token("system_admin")
     op = s.stub("identity", op_token)
     org = (
         await op.CreateOrganization(
@@ -58,7 +59,7 @@ async def _traffic(s: InProcessSuite) -> dict:
         )
     ).organization
     await op.GetOrganization(ipb.GetOrganizationRequest(organization_id=org.organization_id))
-    with pytest.raises(grpc.aio.AioRpcError) as e:  # operator may not read budgets
+    with pytest.raises(grpc.aio.AioRpcError) as e:  # an administrator may not read budgets
         await s.stub("funding", op_token).GetBudget(fpb.GetBudgetRequest(cycle_id="cyc_audit"))
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
     with pytest.raises(grpc.aio.AioRpcError) as e:
@@ -91,16 +92,20 @@ async def test_every_decision_is_recorded_where_it_was_made(audited):
     for r in rows:
         by_action.setdefault(r["action"], []).append(r)
 
-    failed = [r for r in by_action[ID + "Login"] if r["actor"] == "mallory"]
+    # A failed login's name is kept only as a keyed hash (a password typed there stays out).
+    mallory = login_actor("mallory", "UNAUTHENTICATED", key)
+    assert mallory.startswith("name-hmac:")
+    assert not [r for r in rows if "mallory" in str(r)]
+    failed = [r for r in by_action[ID + "Login"] if r["actor"] == mallory]
     assert len(failed) == 1
     assert failed[0]["outcome"] == "UNAUTHENTICATED"
-    ok_login = [r for r in by_action[ID + "Login"] if r["actor"] == settings.bootstrap_operator_username]
+    ok_login = [r for r in by_action[ID + "Login"] if r["actor"] == settings.bootstrap_system_admin_username]
     assert ok_login
     assert ok_login[0]["outcome"] == "OK"
 
     (create,) = by_action[ID + "CreateOrganization"]
     assert create["outcome"] == "OK"
-    assert create["roles"] == "operator"
+    assert create["roles"] == "system_admin"
     assert create["actor"].startswith("usr_")
     (get,) = by_action[ID + "GetOrganization"]
     assert get["object_id"] == ids["org"]
@@ -180,7 +185,7 @@ async def test_verify_finds_update_delete_and_insert(audited, tmp_path):
     assert not _sqlite_path(settings, "intake").exists()  # verifying created nothing
 
     updated = _copy_db(settings, "identity", tmp_path / "updated.db")
-    _tamper(tmp_path / "updated.db", "UPDATE audit_log SET outcome = 'OK' WHERE actor = 'mallory'")
+    _tamper(tmp_path / "updated.db", "UPDATE audit_log SET outcome = 'OK' WHERE actor LIKE 'name-hmac:%'")
     code, out = _verify(updated, "identity", "funding")
     assert code == 1
     assert "identity: FAILED at record 1: altered" in out
@@ -246,7 +251,7 @@ async def test_state_change_fails_when_its_audit_record_cannot_be_written(tmp_pa
     again, the repeated request is answered without being applied twice, and is recorded."""
     settings = suite_settings(tmp_path)
     async with InProcessSuite(settings, services=["identity"]) as s:
-        op = s.stub("identity", await s.operator_token())
+        op = s.stub("identity", await s.admin_token("system_admin"))
         create = ipb.CreateOrganizationRequest(
             uscc=make_uscc("370212", 8),
             name="某公司",
@@ -286,7 +291,7 @@ async def test_postgresql_refuses_update_delete_and_truncate(tmp_path):
                 await s.stub("identity").Login(
                     ipb.LoginRequest(username="mallory", password="not-the-password-1")
                 )
-            await s.operator_token()
+            await s.admin_token("system_admin")
             key = s.hosts["identity"].runtime.audit_key
         code, out = _verify(settings, "identity")
         assert code == 0, out

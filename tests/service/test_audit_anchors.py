@@ -34,7 +34,7 @@ def _verify(settings: Settings) -> tuple[int, str]:
 
 
 async def _calls(s: InProcessSuite, n: int) -> None:
-    token = await s.operator_token()
+    token = await s.admin_token("system_admin")
     for _ in range(n):
         await s.stub("identity", token).ListJurisdictions(ipb.ListJurisdictionsRequest())
 

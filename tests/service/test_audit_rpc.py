@@ -1,6 +1,6 @@
 """The audit administrator reads each service's audit trail over gRPC (``aicc.audit.v1.AuditService``
 on every service's port): filtered by actor, object, action and time, in AIP-158 pages bound to the
-caller and the filter; nobody but ``audit_admin`` may (not the auditor, not the operator); and the
+caller and the filter; nobody but ``audit_admin`` may (not the auditor, not the other administrators); and the
 reading is itself audited."""
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ def _ts(t: datetime) -> Timestamp:
 async def test_audit_admin_reads_each_services_trail_filtered_and_paged(tmp_path):
     settings = suite_settings(tmp_path)
     async with InProcessSuite(settings, services=["identity", "funding"]) as s:
-        op = await s.operator_token()
+        op = await s.admin_token(authz.SYSTEM_ADMIN)
         for _ in range(3):
             await s.stub("identity", op).ListJurisdictions(ipb.ListJurisdictionsRequest())
         with pytest.raises(grpc.aio.AioRpcError):
@@ -58,7 +58,7 @@ async def test_audit_admin_reads_each_services_trail_filtered_and_paged(tmp_path
         assert len(listed) == 3
         operator_id = listed[0].actor
         assert operator_id.startswith("usr_")
-        assert list(listed[0].roles) == ["operator"]
+        assert list(listed[0].roles) == ["system_admin"]
 
         # By action (method name or full path), by actor, by object.
         by_name = await ident.ListAuditRecords(apb.ListAuditRecordsRequest(action="ListJurisdictions"))
@@ -66,7 +66,8 @@ async def test_audit_admin_reads_each_services_trail_filtered_and_paged(tmp_path
         full = await ident.ListAuditRecords(
             apb.ListAuditRecordsRequest(action="/aicc.identity.v1.IdentityService/Login")
         )
-        assert [r.actor for r in full.records] == [settings.bootstrap_operator_username]
+        # The trail records the bootstrap administrators' logins (the suite's own set-up included).
+        assert settings.bootstrap_system_admin_username in [r.actor for r in full.records]
         assert {
             r.actor
             for r in (await ident.ListAuditRecords(apb.ListAuditRecordsRequest(actor=operator_id))).records
@@ -124,7 +125,13 @@ async def test_audit_admin_reads_each_services_trail_filtered_and_paged(tmp_path
 
 
 @pytest.mark.parametrize(
-    "roles", [(authz.AUDITOR,), (authz.OPERATOR,), (authz.PROVINCE_INDUSTRY, authz.SYSTEM)]
+    "roles",
+    [
+        (authz.AUDITOR,),
+        (authz.SYSTEM_ADMIN,),
+        (authz.SECURITY_ADMIN,),
+        (authz.PROVINCE_INDUSTRY, authz.SYSTEM),
+    ],
 )
 async def test_nobody_else_reads_the_trail(tmp_path, roles):
     settings = suite_settings(tmp_path)

@@ -1,6 +1,6 @@
 """The authorisation matrix over real gRPC: all five services in process (a Temporal dev server and
 the real cycle worker behind intake), two cities with two enterprises each, officials of each city,
-the province's roles, two experts, an auditor and an operator.
+the province's roles, two experts, an auditor and the three administrators.
 
 Table-driven cases:
 - every RPC × every role its rule does not name → PERMISSION_DENIED (the role gate);
@@ -72,7 +72,9 @@ ROLE_USER = {
     authz.PARTY_GROUP: "party",
     authz.EXPERT: "expert1",
     authz.AUDITOR: "auditor",
-    authz.OPERATOR: "operator",
+    authz.SYSTEM_ADMIN: "sysadmin",
+    authz.SECURITY_ADMIN: "secadmin",
+    authz.AUDIT_ADMIN: "auditadmin",
     authz.SYSTEM: "system",
     authz.AUDIT_ADMIN: "audit_admin",
 }
@@ -178,9 +180,10 @@ async def _wait_phase(w: World, phase: str, within: float = 30) -> None:
 
 async def seed(w: World) -> None:  # noqa: C901 - the matrix world, built in one pass
     s = w.suite
-    w.tokens["operator"] = await s.operator_token()
+    for role in (authz.SYSTEM_ADMIN, authz.SECURITY_ADMIN, authz.AUDIT_ADMIN):
+        w.tokens[ROLE_USER[role]] = await s.admin_token(role)
     w.tokens["system"] = await s.worker_token()
-    ident = w.stub("identity", "operator")
+    ident = await s.admin()
 
     async def org(key: str, division: str, serial: int, kind, name: str, parent: str = "") -> None:
         o = await ident.CreateOrganization(
@@ -785,7 +788,7 @@ def _cases() -> list[Case]:
         "CheckEligibility",
         "identity",
         "CheckEligibility",
-        ["app_J2", "qd_ind", "qd_fin", "expert1", "operator", "party"],
+        ["app_J2", "qd_ind", "qd_fin", "expert1", "sysadmin", "party"],
         elig,
         org_secrets,
     )
@@ -811,7 +814,7 @@ def _cases() -> list[Case]:
             "allow",
             present=lambda w: [w.users["app_J1"], w.orgs["J1"]],
         )
-        for u in ("app_J1", "jn_ind", "prov_fin", "party", "operator")
+        for u in ("app_J1", "jn_ind", "prov_fin", "party", "secadmin")
     ]
     C += _deny(
         "GetUser-other-expert",
@@ -869,7 +872,7 @@ def _cases() -> list[Case]:
         "GetApplication",
         "intake",
         "GetApplication",
-        ["app_J2", "app_Q1", "qd_ind", "qd_fin", "expert1", "operator"],
+        ["app_J2", "app_Q1", "qd_ind", "qd_fin", "expert1", "sysadmin"],
         get_app,
         J1,
     )
@@ -926,7 +929,7 @@ def _cases() -> list[Case]:
             lambda w: [w.apps["J1"], w.apps["J2"]],
         )
     ]
-    C += _deny("ListApplications", "intake", "ListApplications", ["expert1", "operator"], list_apps, J1)
+    C += _deny("ListApplications", "intake", "ListApplications", ["expert1", "sysadmin"], list_apps, J1)
     submit = lambda w: inpb.SubmitApplicationRequest(  # noqa: E731
         application_id=w.apps["J1"], declaration=inpb.AuthenticityDeclaration(signer_name="x", accepted=True)
     )
@@ -949,7 +952,7 @@ def _cases() -> list[Case]:
         "CreateApplication-for-another-org",
         "intake",
         "CreateApplication",
-        ["app_J2", "app_Q1", "jn_ind", "operator"],
+        ["app_J2", "app_Q1", "jn_ind", "sysadmin"],
         create,
         J1,
     )
@@ -1016,7 +1019,7 @@ def _cases() -> list[Case]:
         "ListCycleDecisions",
         "intake",
         "ListCycleDecisions",
-        ["app_J1", "jn_ind", "qd_fin", "expert1", "operator"],
+        ["app_J1", "jn_ind", "qd_fin", "expert1", "sysadmin"],
         lambda w: inpb.ListCycleDecisionsRequest(cycle_id=CYCLE_REC),
         lambda w: ["secret-concurrence-opinion"],
     )
@@ -1024,7 +1027,7 @@ def _cases() -> list[Case]:
         "ListRecommendations",
         "intake",
         "ListRecommendations",
-        ["app_J1", "expert1", "operator"],
+        ["app_J1", "expert1", "sysadmin"],
         recs,
         jn_rec,
     )
@@ -1104,7 +1107,7 @@ def _cases() -> list[Case]:
         "ListAssignments",
         "review",
         "ListAssignments",
-        ["app_J1", "jn_ind", "party", "operator"],
+        ["app_J1", "jn_ind", "party", "sysadmin"],
         asg,
         lambda w: w.assignments["expert1"] + w.assignments["expert2"],
     )
@@ -1117,7 +1120,7 @@ def _cases() -> list[Case]:
             m,
             "review",
             m,
-            ["app_J1", "jn_ind", "qd_fin", "expert1", "operator"],
+            ["app_J1", "jn_ind", "qd_fin", "expert1", "sysadmin"],
             req,
             lambda w: [
                 w.rv_app(CYCLE_RV, "J1"),
@@ -1133,7 +1136,7 @@ def _cases() -> list[Case]:
         "ListObjections",
         "review",
         "ListObjections",
-        ["app_Q1", "app_J1", "jn_ind", "qd_ind", "expert1", "operator"],
+        ["app_Q1", "app_J1", "jn_ind", "qd_ind", "expert1", "sysadmin"],
         objections,
         obj_secrets,
     )
@@ -1176,7 +1179,7 @@ def _cases() -> list[Case]:
         "ExportDocument",
         "review",
         "ExportDocument",
-        ["app_J1", "jn_ind", "qd_fin", "expert1", "operator"],
+        ["app_J1", "jn_ind", "qd_fin", "expert1", "sysadmin"],
         lambda w: rpb.ExportDocumentRequest(
             cycle_id=CYCLE_ANN, kind=rpb.DOCUMENT_KIND_PROPOSAL, format=rpb.EXPORT_FORMAT_PDF
         ),
@@ -1210,7 +1213,7 @@ def _cases() -> list[Case]:
         "FileObjection-wrong-role",
         "review",
         "FileObjection",
-        ["auditor", "operator", "party", "system"],
+        ["auditor", "sysadmin", "party", "system"],
         lambda w: rpb.FileObjectionRequest(
             cycle_id=CYCLE_PUB,
             application_id=w.rv_app(CYCLE_PUB, "J1"),
@@ -1245,13 +1248,13 @@ def _cases() -> list[Case]:
             lambda w: [w.disbursements["J1"]],
         )
     ]
-    C += _deny("ListDisbursements", "funding", "ListDisbursements", ["expert1", "operator"], disb, d_j1)
+    C += _deny("ListDisbursements", "funding", "ListDisbursements", ["expert1", "sysadmin"], disb, d_j1)
     for m, req in (
         ("GetBudget", lambda w: fpb.GetBudgetRequest(cycle_id=CYCLE_FU)),
         ("ListLedgerEntries", lambda w: fpb.ListLedgerEntriesRequest(cycle_id=CYCLE_FU)),
         ("ListFinanceConcurrences", lambda w: fpb.ListFinanceConcurrencesRequest(cycle_id=CYCLE_FU)),
     ):
-        C += _deny(m, "funding", m, ["app_J1", "jn_ind", "qd_fin", "expert1", "operator"], req, d_j1)
+        C += _deny(m, "funding", m, ["app_J1", "jn_ind", "qd_fin", "expert1", "sysadmin"], req, d_j1)
     fin_secrets = lambda w: [FINANCE_OPINION, w.orgs["J1"], "鲁财工指"]  # noqa: E731
     for m, req in (
         ("GetAppropriation", lambda w: fpb.GetAppropriationRequest(fiscal_year=FISCAL_YEAR)),
@@ -1260,7 +1263,7 @@ def _cases() -> list[Case]:
     ):
         method = m.split("-")[0]
         C += _deny(
-            m, "funding", method, ["app_J1", "jn_fin", "qd_ind", "expert1", "operator"], req, fin_secrets
+            m, "funding", method, ["app_J1", "jn_fin", "qd_ind", "expert1", "sysadmin"], req, fin_secrets
         )
     # Money moves only on province finance's own record: neither the workflow's service account nor
     # another official may concur, nor may anyone but province finance open an appropriation.
@@ -1331,7 +1334,7 @@ def _cases() -> list[Case]:
         "ListPerformanceTargets-of-another-award",
         "supervision",
         "ListPerformanceTargets",
-        ["app_J2", "app_Q1", "qd_ind", "qd_fin", "expert1", "operator"],
+        ["app_J2", "app_Q1", "qd_ind", "qd_fin", "expert1", "sysadmin"],
         tg_j1,
         t_j1,
     )
@@ -1378,7 +1381,7 @@ def _cases() -> list[Case]:
         "GetSupervisionStatus",
         "supervision",
         "GetSupervisionStatus",
-        ["app_J1", "jn_ind", "expert1", "operator"],
+        ["app_J1", "jn_ind", "expert1", "sysadmin"],
         lambda w: spb.GetSupervisionStatusRequest(cycle_id=CYCLE_FU),
         t_j1,
     )
@@ -1387,7 +1390,7 @@ def _cases() -> list[Case]:
         "GetSupervisionConclusion",
         "supervision",
         "GetSupervisionConclusion",
-        ["app_J1", "jn_ind", "qd_fin", "expert1", "operator"],
+        ["app_J1", "jn_ind", "qd_fin", "expert1", "sysadmin"],
         conclusion,
         lambda w: [SUPERVISION_SUMMARY],
     )

@@ -1,6 +1,6 @@
 """The authorisation table (``aicc.platform.authz.RULES``) checked against the generated proto
-descriptors: every RPC has exactly one rule, nothing is public by accident, auditors and operators
-change nothing (bar the operator's account administration), the auditor reads what the province
+descriptors: every RPC has exactly one rule, nothing is public by accident, the auditor and the
+administrators change nothing (bar each administrator's own duty), the auditor reads what the province
 reads, and RPCs left to the ``system`` role alone are exactly the workflow's activities."""
 
 from __future__ import annotations
@@ -25,11 +25,15 @@ ROOT = Path(__file__).resolve().parents[2]
 # The only RPCs callable without a token besides grpc.health.v1 and reflection.
 PUBLIC = {"/aicc.identity.v1.IdentityService/Login", "/aicc.identity.v1.IdentityService/GetPublicKeys"}
 # Platform IT administers accounts (DESIGN: "run the platform; no business data changes").
-OPERATOR_WRITES = {
-    "/aicc.identity.v1.IdentityService/CreateOrganization",
-    "/aicc.identity.v1.IdentityService/CreateUser",
-    "/aicc.identity.v1.IdentityService/ResetSecondFactor",
-    "/aicc.identity.v1.IdentityService/RegisterExpert",
+ADMIN_WRITES = {
+    authz.SYSTEM_ADMIN: {"/aicc.identity.v1.IdentityService/CreateOrganization"},
+    authz.SECURITY_ADMIN: {
+        "/aicc.identity.v1.IdentityService/CreateUser",
+        "/aicc.identity.v1.IdentityService/GrantRole",
+        "/aicc.identity.v1.IdentityService/RevokeRole",
+        "/aicc.identity.v1.IdentityService/ResetSecondFactor",
+    },
+    authz.AUDIT_ADMIN: set(),
 }
 # Export*: a read that answers a file (ExportProposal).
 READ_PREFIXES = ("Get", "List", "Check", "Export")
@@ -91,11 +95,62 @@ def test_mutating_flag_follows_the_rpc_name():
         assert RULES[m].mutating == (not name.startswith(READ_PREFIXES)), m
 
 
-@pytest.mark.parametrize("role", [authz.AUDITOR, authz.OPERATOR])
-def test_auditor_and_operator_change_nothing(role):
-    allowed = OPERATOR_WRITES if role == authz.OPERATOR else set()
+@pytest.mark.parametrize("role", [authz.AUDITOR, *sorted(authz.ADMINS)])
+def test_auditor_and_administrators_change_nothing_but_their_own_duty(role):
+    allowed = ADMIN_WRITES.get(role, set())
     writes = {m for m, r in RULES.items() if r.mutating and role in r.roles}
     assert writes == allowed
+
+
+def test_administrators_read_no_business_records():
+    """三员分立: an administrator reads identity's reference records (organisations, jurisdictions,
+    accounts) for its duty, nothing of intake, review, funding or supervision; the audit
+    administrator reads the audit trail, and that alone."""
+    for m, r in RULES.items():
+        if r.roles & authz.ADMINS:
+            assert m.startswith((authz.ID, authz.AU)), f"an administrator may call {m}"
+        if m.startswith(authz.AU):
+            assert r.roles == {authz.AUDIT_ADMIN}, m
+    assert authz.AUDIT_ADMIN not in {role for r in RULES.values() for role in r.roles if r.mutating}
+    assert not authz.CODEC_READERS & authz.ADMINS
+
+
+def test_granting_roles_is_the_security_administrators_alone():
+    for rpc in ("CreateUser", "GrantRole", "RevokeRole", "ResetSecondFactor"):
+        assert RULES[authz.ID + rpc].roles == {authz.SECURITY_ADMIN}, rpc
+
+
+ROLE_CONFLICTS = [
+    (authz.PROVINCE_INDUSTRY, authz.PROVINCE_FINANCE),
+    (authz.PROVINCE_INDUSTRY, authz.PARTY_GROUP),
+    (authz.PROVINCE_FINANCE, authz.AUDITOR),
+    (authz.PARTY_GROUP, authz.EXPERT),
+    (authz.AUDITOR, authz.EXPERT),
+    (authz.SYSTEM_ADMIN, authz.SECURITY_ADMIN),
+    (authz.SECURITY_ADMIN, authz.AUDIT_ADMIN),
+    (authz.AUDIT_ADMIN, authz.AUDITOR),
+    (authz.SECURITY_ADMIN, authz.APPLICANT),
+    (authz.SYSTEM_ADMIN, authz.CITY_INDUSTRY),
+    (authz.SYSTEM, authz.PROVINCE_FINANCE),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), ROLE_CONFLICTS)
+def test_roles_that_never_meet(a, b):
+    assert frozenset({a, b}) in authz.INCOMPATIBLE_ROLES
+    assert authz.role_conflict([a, b]) == tuple(sorted((a, b)))
+
+
+def test_roles_that_may_meet():
+    assert authz.role_conflict([authz.CITY_INDUSTRY, authz.CITY_FINANCE]) is None
+    assert authz.role_conflict([authz.APPLICANT, authz.EXPERT]) is None
+    assert authz.role_conflict([authz.PROVINCE_INDUSTRY]) is None
+    # The table: 10 pairs among the five separated roles, and every administrator (and the
+    # service account) with every other role.
+    n = len(authz.ROLES)
+    sole = len(authz.SOLE_ROLES)
+    expected = 10 + sole * (n - 1) - sole * (sole - 1) // 2
+    assert len(authz.INCOMPATIBLE_ROLES) == expected
 
 
 def test_auditor_reads_whatever_the_province_reads():

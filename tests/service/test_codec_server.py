@@ -30,7 +30,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="module")
 async def world(tmp_path_factory):
     settings = suite_settings(tmp_path_factory.mktemp("codec-server"), codec_server_cors_origins=UI)
     async with InProcessSuite(settings, services=["identity"]) as suite:
-        op = suite.stub("identity", await suite.operator_token())
+        op = await suite.admin()
         for username, role in (("aud", "auditor"), ("ind", "province_industry")):
             await op.CreateUser(
                 ipb.CreateUserRequest(
@@ -44,7 +44,8 @@ async def world(tmp_path_factory):
                 "keys": keys_from_settings(settings),
                 "tokens": {
                     "auditor": await suite.login("aud", PASSWORD),
-                    "operator": await suite.operator_token(),
+                    "system_admin": await suite.admin_token("system_admin"),
+                    "audit_admin": await suite.admin_token("audit_admin"),
                     "province_industry": await suite.login("ind", PASSWORD),
                 },
             }
@@ -82,8 +83,8 @@ async def _sealed(world, value: object) -> dict:
     return json_format.MessageToDict(Payloads(payloads=[*(await dc.encode([value])), plain]))
 
 
-@pytest.mark.parametrize("role", ["auditor", "operator"])
-async def test_an_auditor_or_operator_reads_payloads_and_each_decode_is_audited(world, role, caplog):
+@pytest.mark.parametrize("role", ["auditor"])
+async def test_the_auditor_reads_payloads_and_each_decode_is_audited(world, role, caplog):
     body = await _sealed(world, {"opinion": "同意推荐", "city_code": "370100"})
     caplog.set_level(logging.INFO, logger="aicc.codec_server")
     status, _, out = await _post(world, "/decode", body, {**_bearer(world, role), "X-Namespace": "default"})
@@ -94,8 +95,7 @@ async def test_an_auditor_or_operator_reads_payloads_and_each_decode_is_audited(
     # a payload the codec did not write is shown as refused, not passed off as ours
     assert json.loads(base64.b64decode(second["data"]))["aicc_refused"].startswith("not encrypted")
     (line,) = [r.getMessage() for r in caplog.records if "audit codec decode" in r.getMessage()]
-    username = "aud" if role == "auditor" else "operator"
-    assert f"username={username} roles={role}" in line
+    assert f"username=aud roles={role}" in line
     assert "namespace=default payloads=2 refused=1 key_ids=0000-dev" in line
 
 
@@ -106,6 +106,9 @@ async def test_an_auditor_or_operator_reads_payloads_and_each_decode_is_audited(
         ({"Authorization": "Bearer not-a-token"}, 401),
         ({"Authorization": "Basic b3BlcmF0b3I6cGFzcw=="}, 401),
         ("province_industry", 403),
+        # 三员分立: payloads are business content; no administrator reads them.
+        ("system_admin", 403),
+        ("audit_admin", 403),
     ],
 )
 async def test_decoding_without_a_token_with_a_bad_one_or_another_role_is_refused(

@@ -53,7 +53,7 @@ async def shared(tmp_path_factory):
     each test works in a cycle of its own with a fresh fake treasury."""
     settings = suite_settings(tmp_path_factory.mktemp("funding"))
     async with InProcessSuite(settings, services=["identity", "funding"]) as suite:
-        ident = suite.stub("identity", await suite.operator_token())
+        ident = await suite.admin()
         org_a = await enterprise(ident, "370212", 1, "青岛智算科技有限公司")
         org_b = await enterprise(ident, "370102", 2, "济南工业智能有限公司")
         users = [
@@ -738,7 +738,7 @@ async def test_concurrent_requests_on_postgresql_pay_once_and_never_overspend(tm
         async with InProcessSuite(settings, services=["identity", "funding"]) as suite:
             treasury = FakeTreasury()
             funding_app(suite).treasury = treasury
-            ident = suite.stub("identity", await suite.operator_token())
+            ident = await suite.admin()
             await create_users(ident, PW, [("pg-finance", ["province_finance"], "", "")])
             prov = suite.stub("funding", await suite.login("pg-finance", PW))
             system = suite.stub("funding", await suite.worker_token())

@@ -76,7 +76,8 @@ ROLE_PREFERENCE = (
     authz.PROVINCE_INDUSTRY,
     authz.PROVINCE_FINANCE,
     authz.PARTY_GROUP,
-    authz.OPERATOR,
+    authz.SECURITY_ADMIN,
+    authz.SYSTEM_ADMIN,
     authz.APPLICANT,
     authz.CITY_INDUSTRY,
     authz.CITY_FINANCE,
@@ -166,7 +167,7 @@ async def _seed(suite: InProcessSuite, world: World) -> None:
     """One official of each role, an enterprise and its operator organisation, a cycle (waiting
     for its window) with a draft application, this year's appropriation; their ids join the pool
     of strings the generator draws from."""
-    op = suite.stub("identity", await suite.operator_token())
+    op = await suite.admin()
     org = (
         await op.CreateOrganization(
             ipb.CreateOrganizationRequest(
@@ -193,7 +194,6 @@ async def _seed(suite: InProcessSuite, world: World) -> None:
         authz.CITY_FINANCE: ("f_jn_fin", "", "370100"),
         authz.EXPERT: ("f_exp", "", ""),
         authz.AUDITOR: ("f_aud", "", ""),
-        authz.AUDIT_ADMIN: ("f_audadm", "", ""),
     }
     for role, (username, org_id, city) in users.items():
         await op.CreateUser(
@@ -215,7 +215,8 @@ async def _seed(suite: InProcessSuite, world: World) -> None:
             )
         )
     ).user
-    world.tokens[authz.OPERATOR] = await suite.operator_token()
+    for admin in (authz.SYSTEM_ADMIN, authz.SECURITY_ADMIN, authz.AUDIT_ADMIN):
+        world.tokens[admin] = await suite.admin_token(admin)
     world.tokens[authz.SYSTEM] = await suite.worker_token()
     year = beijing_date(datetime.now(UTC)).year
     from aicc.funding.v1 import funding_pb2 as fpb
@@ -545,11 +546,11 @@ IN = "/aicc.intake.v1.IntakeService/"
 @pytest.mark.parametrize(
     ("path", "role", "message", "field_name"),
     [
-        (ID + "CreateOrganization", authz.OPERATOR, ipb.CreateOrganizationRequest(uscc="x", name="n", kind=99), "kind"),  # type: ignore[arg-type]
+        (ID + "CreateOrganization", authz.SYSTEM_ADMIN, ipb.CreateOrganizationRequest(uscc="x", name="n", kind=99), "kind"),  # type: ignore[arg-type]
         (ID + "ImportRegistryRecords", authz.PROVINCE_INDUSTRY, ipb.ImportRegistryRecordsRequest(kind=7, csv_text="a"), "kind"),  # type: ignore[arg-type]
         (ID + "CheckEligibility", authz.PROVINCE_INDUSTRY, ipb.CheckEligibilityRequest(organization_id="org_x", as_of_date="0001-01-01"), "as_of_date"),
-        (ID + "CreateUser", authz.OPERATOR, ipb.CreateUserRequest(username="look\n", display_name="x", password="p" * 12, roles=["expert"]), "username"),
-        (ID + "CreateUser", authz.OPERATOR, ipb.CreateUserRequest(username="big", display_name="x" * 1_000_000, password="p" * 12, roles=["expert"]), "display_name"),
+        (ID + "CreateUser", authz.SECURITY_ADMIN, ipb.CreateUserRequest(username="look\n", display_name="x", password="p" * 12, roles=["expert"]), "username"),
+        (ID + "CreateUser", authz.SECURITY_ADMIN, ipb.CreateUserRequest(username="big", display_name="x" * 1_000_000, password="p" * 12, roles=["expert"]), "display_name"),
         (ID + "UpdateOrganizationCity", authz.PROVINCE_INDUSTRY, ipb.UpdateOrganizationCityRequest(organization_id="org_x", city_code="370100", reason="a\x00b"), "reason"),
         (IN + "ExtendDeadline", authz.PROVINCE_INDUSTRY, inpb.ExtendDeadlineRequest(cycle_id="fuzz-cycle", phase=inpb.CYCLE_PHASE_APPLYING, reason="r", new_deadline={"seconds": 253_402_300_800}), "new_deadline"),
         (IN + "CreateCycle", authz.PROVINCE_INDUSTRY, inpb.CreateCycleRequest(cycle_id="bomb", title="t", policy_yaml="a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\nd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\ne: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"), "policy_yaml"),

@@ -37,7 +37,7 @@ async def test_rpc_without_token_is_unauthenticated(suite):
 
 
 async def test_operator_registers_enterprise_mapped_to_city_by_uscc(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     code = make_uscc("370212", 1)  # a Qingdao district
     org = (
         await ident.CreateOrganization(
@@ -58,7 +58,7 @@ async def test_operator_registers_enterprise_mapped_to_city_by_uscc(suite):
 
 
 async def test_invalid_uscc_is_refused_naming_the_field_and_rule(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     bad = make_uscc("370212", 2)[:-1] + ("0" if make_uscc("370212", 2)[-1] != "0" else "1")
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await ident.CreateOrganization(
@@ -75,7 +75,7 @@ async def test_invalid_uscc_is_refused_naming_the_field_and_rule(suite):
 
 
 async def test_bad_input_lists_every_field(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await ident.CreateUser(pb.CreateUserRequest(username="", password="short", roles=["wizard"]))
     err = read_error(e.value)
@@ -84,14 +84,14 @@ async def test_bad_input_lists_every_field(suite):
 
 
 async def test_unknown_organization_is_not_found(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     with pytest.raises(grpc.aio.AioRpcError) as e:
         await ident.GetOrganization(pb.GetOrganizationRequest(organization_id="org_nope"))
     assert e.value.code() == grpc.StatusCode.NOT_FOUND
 
 
 async def test_login_issues_token_with_roles_and_city(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     created = await ident.CreateUser(
         pb.CreateUserRequest(
             username="jn-industry",
@@ -121,7 +121,7 @@ async def test_login_issues_token_with_roles_and_city(suite):
 
 
 async def test_wrong_role_is_permission_denied(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     await ident.CreateUser(
         pb.CreateUserRequest(
             username="auditor1", display_name="审计", password="a-long-password-2", roles=["auditor"]
@@ -246,7 +246,7 @@ async def _all_pages(call, request, items: str, page_size: int) -> tuple[list, i
 
 
 async def test_organizations_are_listed_page_by_page_with_default_and_maximum_sizes(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     ids = await _seed_organizations(suite, 520)
 
     first = await ident.ListOrganizations(pb.ListOrganizationsRequest())
@@ -281,7 +281,7 @@ async def _raises(call) -> grpc.aio.AioRpcError:
 
 
 async def test_a_page_token_serves_only_its_caller_its_list_and_its_filter(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     await _seed_organizations(suite, 6)
     await ident.CreateUser(
         pb.CreateUserRequest(
@@ -316,7 +316,7 @@ async def test_a_page_token_serves_only_its_caller_its_list_and_its_filter(suite
 
 
 async def test_jurisdictions_and_experts_are_paged_too(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     everything = await ident.ListJurisdictions(pb.ListJurisdictionsRequest())
     assert len(everything.jurisdictions) == 17
     assert not everything.next_page_token

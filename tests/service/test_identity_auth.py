@@ -3,7 +3,6 @@ personal data encrypted at rest and masked, the official correction of an applic
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sqlite3
 import time
@@ -24,6 +23,7 @@ from services.identity.domain.uscc import make_uscc
 from tests.support.suite import InProcessSuite, suite_settings
 
 PW = "a-long-password-for-tests"
+BAD_CREDENTIALS = "wrong username or password (after repeated failures, attempts are refused for a while)"
 
 
 @pytest.fixture
@@ -56,7 +56,7 @@ async def _refused(call) -> object:
 
 
 async def test_official_gets_totp_once_and_needs_a_fresh_code(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     created = await ident.CreateUser(
         pb.CreateUserRequest(
             username="prov", display_name="省工信厅", password=PW, roles=["province_industry"]
@@ -80,7 +80,7 @@ async def test_official_gets_totp_once_and_needs_a_fresh_code(suite):
     # A wrong password says nothing about the second factor (or whether the user exists).
     for who in ("prov", "nobody"):
         err = await _refused(anon.Login(pb.LoginRequest(username=who, password="wrong-password-xx")))
-        assert (err.reason, err.message) == ("BAD_CREDENTIALS", "wrong username or password")
+        assert (err.reason, err.message) == ("BAD_CREDENTIALS", BAD_CREDENTIALS)
 
     code = totp.now()
     ok = await anon.Login(pb.LoginRequest(username="prov", password=PW, totp_code=code))
@@ -101,7 +101,7 @@ async def test_official_gets_totp_once_and_needs_a_fresh_code(suite):
 
 
 async def test_applicant_needs_no_code(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     org = await _enterprise(ident)
     created = await ident.CreateUser(
         pb.CreateUserRequest(
@@ -117,88 +117,22 @@ async def test_applicant_needs_no_code(suite):
     assert (await suite.stub("identity").Login(pb.LoginRequest(username="appl", password=PW))).access_token
 
 
-async def test_operator_logs_in_with_the_bootstrap_totp(suite):
-    secret_file = suite.settings.data_dir / "secrets" / "operator-totp"
+@pytest.mark.parametrize("role", ["system_admin", "security_admin", "audit_admin"])
+async def test_each_administrator_logs_in_with_its_bootstrap_totp(suite, role):
+    secret_file = suite.settings.data_dir / "secrets" / f"{role}-totp"
     assert secret_file.stat().st_mode & 0o777 == 0o600
-    err = await _refused(
-        suite.stub("identity").Login(
-            pb.LoginRequest(username="operator", password=suite.settings.bootstrap_operator_password)
-        )
-    )
+    username = suite.settings.admin_usernames()[role]
+    password = suite.admin_password(role)
+    err = await _refused(suite.stub("identity").Login(pb.LoginRequest(username=username, password=password)))
     assert err.reason == "SECOND_FACTOR_REQUIRED"
     code = pyotp.TOTP(secret_file.read_text().strip()).now()
     resp = await suite.stub("identity").Login(
-        pb.LoginRequest(
-            username="operator", password=suite.settings.bootstrap_operator_password, totp_code=code
-        )
+        pb.LoginRequest(username=username, password=password, totp_code=code)
     )
-    assert resp.user.roles == ["operator"]
+    assert resp.user.roles == [role]
 
 
-# ---------------------------------------------------------------- lockout
-
-
-async def test_five_failures_lock_the_account_until_it_expires(tmp_path):
-    settings = suite_settings(tmp_path, login_lockout_minutes=0.05)  # 3 seconds
-    async with InProcessSuite(settings, services=["identity"]) as suite:
-        ident = suite.stub("identity", await suite.operator_token())
-        org = await _enterprise(ident)
-        await ident.CreateUser(
-            pb.CreateUserRequest(
-                username="appl",
-                display_name="申报人",
-                password=PW,
-                roles=["applicant"],
-                organization_id=org.organization_id,
-            )
-        )
-        anon = suite.stub("identity")
-        # A success resets the count.
-        for _ in range(4):
-            assert (
-                await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
-            ).reason == "BAD_CREDENTIALS"
-        await anon.Login(pb.LoginRequest(username="appl", password=PW))
-        for _ in range(4):
-            assert (
-                await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
-            ).reason == "BAD_CREDENTIALS"
-        fifth = await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
-        assert fifth.reason == "ACCOUNT_LOCKED"
-        sixth = await _refused(anon.Login(pb.LoginRequest(username="appl", password=PW)))
-        assert (sixth.code, sixth.reason) == (grpc.StatusCode.UNAUTHENTICATED, "ACCOUNT_LOCKED")
-        assert "locked" in sixth.message
-        assert "until" in sixth.message
-        assert "锁定至" in sixth.message_zh
-        assert sixth.metadata["locked_until"]
-        # An unknown username locks the same way: a lockout reveals nothing.
-        for _ in range(5):
-            last = await _refused(anon.Login(pb.LoginRequest(username="ghost", password="wrong-password-xx")))
-        assert last.reason == "ACCOUNT_LOCKED"
-        await asyncio.sleep(3.2)
-        assert (await anon.Login(pb.LoginRequest(username="appl", password=PW))).access_token
-        # The count starts again from zero after the lock.
-        assert (
-            await _refused(anon.Login(pb.LoginRequest(username="appl", password="wrong-password-xx")))
-        ).reason == "BAD_CREDENTIALS"
-
-
-async def test_wrong_second_factor_codes_count_towards_the_lock(tmp_path):
-    async with InProcessSuite(suite_settings(tmp_path, login_max_failures=3), services=["identity"]) as suite:
-        ident = suite.stub("identity", await suite.operator_token())
-        created = await ident.CreateUser(
-            pb.CreateUserRequest(username="aud", display_name="审计", password=PW, roles=["auditor"])
-        )
-        totp = pyotp.TOTP(created.totp_secret)
-        wrong = f"{(int(totp.now()) + 7) % 1_000_000:06d}"
-        anon = suite.stub("identity")
-        reasons = [
-            (await _refused(anon.Login(pb.LoginRequest(username="aud", password=PW, totp_code=wrong)))).reason
-            for _ in range(3)
-        ]
-        assert reasons == ["SECOND_FACTOR_INVALID", "SECOND_FACTOR_INVALID", "ACCOUNT_LOCKED"]
-        err = await _refused(anon.Login(pb.LoginRequest(username="aud", password=PW, totp_code=totp.now())))
-        assert err.reason == "ACCOUNT_LOCKED"
+# lockout: tests/service/test_identity_lockout.py
 
 
 # ---------------------------------------------------------------- key rotation
@@ -220,7 +154,7 @@ async def test_signing_key_rotation_without_restart(tmp_path):
     key_a = _write_key(keys_dir, "2026-01-a")
     settings = suite_settings(tmp_path, token_signing_keys_dir=keys_dir)
     async with InProcessSuite(settings, services=["identity", "supervision"]) as suite:
-        ident = suite.stub("identity", await suite.operator_token())
+        ident = await suite.admin()
         org = await _enterprise(ident)
         await ident.CreateUser(
             pb.CreateUserRequest(
@@ -283,7 +217,7 @@ async def test_signing_key_rotation_without_restart(tmp_path):
 
 
 async def test_personal_data_is_encrypted_at_rest_and_masked(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     org = await _enterprise(ident)
     id_number = make_id_number("370102", "19850607", "412")
     created = await ident.CreateUser(
@@ -314,12 +248,13 @@ async def test_personal_data_is_encrypted_at_rest_and_masked(suite):
     assert totp_enc is None
     assert "12345678" not in dump
     assert id_number[6:14] not in dump
-    op_totp = (suite.settings.data_dir / "secrets" / "operator-totp").read_text().strip()
-    assert op_totp not in dump  # the operator's TOTP secret is encrypted too
+    for role in ("system_admin", "security_admin", "audit_admin"):
+        admin_totp = (suite.settings.data_dir / "secrets" / f"{role}-totp").read_text().strip()
+        assert admin_totp not in dump  # the administrators' TOTP secrets are encrypted too
 
 
 async def test_bad_personal_data_is_refused_naming_the_field_without_echoing_it(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     good = make_id_number("370102", "19850607", "412")
     bad = good[:-1] + ("0" if good[-1] != "0" else "1")
     err = await _refused(
@@ -345,7 +280,7 @@ async def test_bad_personal_data_is_refused_naming_the_field_without_echoing_it(
 
 
 async def test_province_industry_corrects_an_applicants_city_with_a_reason(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     # Registered with a provincial authority (division 370000): the city was named at registration,
     # wrongly; the province corrects it.
     org = await _enterprise(ident, 7, division="370000", city="370100")
@@ -360,14 +295,15 @@ async def test_province_industry_corrects_an_applicants_city_with_a_reason(suite
     err = await _refused(prov.UpdateOrganizationCity(req))
     assert err.code == grpc.StatusCode.INVALID_ARGUMENT
     assert [v.field for v in err.violations] == ["reason"]
+    sysadmin = suite.stub("identity", await suite.admin_token("system_admin"))
     err = await _refused(
-        ident.UpdateOrganizationCity(
+        sysadmin.UpdateOrganizationCity(
             pb.UpdateOrganizationCityRequest(
                 organization_id=org.organization_id, city_code="370600", reason="x"
             )
         )
     )
-    assert err.code == grpc.StatusCode.PERMISSION_DENIED  # the operator may not
+    assert err.code == grpc.StatusCode.PERMISSION_DENIED  # the system administrator may not
     err = await _refused(
         prov.UpdateOrganizationCity(
             pb.UpdateOrganizationCityRequest(
@@ -393,7 +329,7 @@ async def test_province_industry_corrects_an_applicants_city_with_a_reason(suite
 
 
 async def test_operator_re_enrols_an_officials_second_factor_and_the_old_one_stops_working(suite):
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     created = await ident.CreateUser(
         pb.CreateUserRequest(
             username="lost-phone",

@@ -35,7 +35,7 @@ class World:
 async def world(tmp_path_factory):
     settings = suite_settings(tmp_path_factory.mktemp("eligibility"))
     async with InProcessSuite(settings, services=["identity"]) as suite:
-        op = suite.stub("identity", await suite.operator_token())
+        op = await suite.admin()
         await create_users(op, PW, [("prov-ind", ["province_industry"], "", "")])
         prov = suite.stub("identity", await suite.login("prov-ind", PW))
         ids = []

@@ -72,7 +72,7 @@ async def world(tmp_path_factory):
         # the worker reads what intake writes: the same codec (the suite's dev key)
         worker = build_worker(await connect(settings, tracing=False), settings, clients)
         async with worker:
-            op = suite.stub("identity", await suite.operator_token())
+            op = await suite.admin()
             org = (
                 await op.CreateOrganization(
                     ipb.CreateOrganizationRequest(

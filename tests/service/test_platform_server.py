@@ -143,7 +143,7 @@ async def test_every_handler_kind_refuses_a_call_without_a_token_and_audits_it(p
 @pytest.mark.parametrize("kind", KINDS)
 async def test_every_handler_kind_checks_the_role_then_answers(probe, kind):
     suite, host = probe
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     from aicc.identity.v1 import identity_pb2 as ipb
 
     for name, role in (("prov", "province_industry"), ("fin", "province_finance")):
@@ -165,7 +165,7 @@ async def test_every_handler_kind_checks_the_role_then_answers(probe, kind):
 
 async def test_errors_in_a_stream_are_mapped_without_leaking(probe, caplog):
     suite, host = probe
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     from aicc.identity.v1 import identity_pb2 as ipb
 
     await ident.CreateUser(
@@ -247,7 +247,7 @@ async def test_reflection_speaks_v1_and_v1alpha(probe, version):
 
 async def test_a_client_channel_attaches_its_token_to_streaming_calls_too(probe):
     suite, host = probe
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     from aicc.identity.v1 import identity_pb2 as ipb
 
     await ident.CreateUser(

@@ -57,7 +57,7 @@ async def make_world(suite, n_clean: int = 4) -> World:
     """Enterprises A-E (A with an operating organisation), clean experts c1..cN and two
     conflicted ones: x_emp (left A about a year ago) and x_share (shareholder of A's operator)."""
     w = World()
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
 
     async def org(key, serial, kind, name, parent=""):
         o = await ident.CreateOrganization(
@@ -632,7 +632,7 @@ async def test_auditors_read_the_recorded_draw_with_every_exclusion(suite):
     )
     assert err.metadata["phase"] == "COMPLIANCE_REVIEW"
     _, drawn = await open_and_draw(suite, w, "cycle-e", seed=4242)
-    await suite.stub("identity", await suite.operator_token()).CreateUser(
+    await (await suite.admin()).CreateUser(
         ipb.CreateUserRequest(username="audit-d", display_name="审计", password=PASSWORD, roles=["auditor"])
     )
     auditor = suite.stub("review", await suite.login("audit-d", PASSWORD))
@@ -920,7 +920,7 @@ def _onsite(cycle: str, app: str = "app-b", **kw) -> pb.RecordOnSiteReviewReques
 
 async def test_on_site_reviews_are_recorded_in_review_phases_and_read_by_province_and_auditors(suite):
     w = await make_world(suite, n_clean=4)
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     await ident.CreateUser(
         ipb.CreateUserRequest(username="audit", display_name="审计", password=PASSWORD, roles=["auditor"])
     )
@@ -1073,7 +1073,7 @@ async def test_objector_contact_is_encrypted_at_rest_clear_for_province_industry
 
     caplog.set_level(logging.DEBUG)
     w = await make_world(suite)
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     for username, role in (("audit", "auditor"), ("pfin", "province_finance")):
         await ident.CreateUser(
             ipb.CreateUserRequest(username=username, display_name=username, password=PASSWORD, roles=[role])
@@ -1209,7 +1209,7 @@ async def _pages(call, request, field: str) -> list[list]:
 
 async def test_lists_come_in_pages_bound_to_their_caller_and_filter(suite):
     w = await make_world(suite, n_clean=4)
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     await ident.CreateUser(
         ipb.CreateUserRequest(username="audit-p", display_name="审计", password=PASSWORD, roles=["auditor"])
     )

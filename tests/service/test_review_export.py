@@ -25,7 +25,7 @@ from tests.service.test_review import (
 
 async def test_export_proposal_as_xlsx_and_pdf_for_province_and_auditors(suite):  # noqa: F811
     w = await make_world(suite)
-    ident = suite.stub("identity", await suite.operator_token())
+    ident = await suite.admin()
     await ident.CreateUser(
         ipb.CreateUserRequest(username="audit-x", display_name="审计", password=PASSWORD, roles=["auditor"])
     )

@@ -70,7 +70,7 @@ class World:
 async def shared(tmp_path_factory):
     settings = suite_settings(tmp_path_factory.mktemp("supervision"))
     async with InProcessSuite(settings, services=["identity", "supervision"]) as suite:
-        ident = suite.stub("identity", await suite.operator_token())
+        ident = await suite.admin()
         org_a = await enterprise(ident, "370212", 11, "青岛工业智能中心有限公司")
         org_b = await enterprise(ident, "370102", 12, "济南智造赋能有限公司")
         await create_users(

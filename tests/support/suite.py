@@ -30,7 +30,6 @@ def suite_settings(data_dir: Path, *, db_urls: dict[str, str] | None = None, **e
         if db_urls and svc in db_urls:
             values[f"{svc}_database_url"] = db_urls[svc]
     values["worker_password"] = "worker-password-for-tests"
-    values["bootstrap_operator_password"] = "operator-password-for-tests"
     values.update(extra)
     return Settings(**values)
 
@@ -66,8 +65,8 @@ class InProcessSuite:
         return stub_for(service, ch)
 
     async def login(self, username: str, password: str, totp_code: str | None = None) -> str:
-        """Logs in; for an official computes the TOTP code (operator: from the bootstrap settings;
-        others: from identity's database, in process), never reusing a time step."""
+        """Logs in; for an official computes the TOTP code (administrators: from their bootstrap
+        files; others: from identity's database, in process), never reusing a time step."""
         if totp_code is None:
             totp_code = await self.totp_code(username)
         resp = await self.stub("identity").Login(
@@ -78,8 +77,9 @@ class InProcessSuite:
     async def totp_secret(self, username: str) -> str | None:
         from services.identity.domain import second_factor
 
-        if username == self.settings.bootstrap_operator_username:
-            return second_factor.operator_secret(self.settings)
+        for role, admin in self.settings.admin_usernames().items():
+            if username == admin:
+                return second_factor.admin_totp_secret(self.settings, role)
         host = self.hosts.get("identity")
         if host is None:
             return None
@@ -114,10 +114,92 @@ class InProcessSuite:
                 return second_factor.code_at_step(secret, step)
             await asyncio.sleep(0.5)
 
-    async def operator_token(self) -> str:
-        return await self.login(
-            self.settings.bootstrap_operator_username, self.settings.bootstrap_operator_password
+    def admin_password(self, role: str) -> str:
+        return (self.settings.data_dir / "secrets" / f"{role}-password").read_text().strip()
+
+    async def admin_token(self, role: str) -> str:
+        """A token of a bootstrap administrator: system_admin, security_admin or audit_admin."""
+        return await self.login(self.settings.admin_usernames()[role], self.admin_password(role))
+
+    async def admin(self) -> AdminIdentity:
+        """Identity as the administrators together set a test up (what the single operator did):
+        organisations by the system administrator, accounts by the security administrator, the
+        expert pool by a province industry official."""
+        return AdminIdentity(self)
+
+    async def create_user(
+        self,
+        username: str,
+        password: str,
+        *,
+        roles: list[str],
+        organization_id: str = "",
+        city_code: str = "",
+        display_name: str = "",
+    ) -> identity_pb2.User:
+        """An account created by the security administrator, ready for its owner to log in with
+        ``password``."""
+        ident = self.stub("identity", await self.admin_token("security_admin"))
+        resp = await ident.CreateUser(
+            identity_pb2.CreateUserRequest(
+                username=username,
+                display_name=display_name or username,
+                password=password,
+                roles=roles,
+                organization_id=organization_id,
+                city_code=city_code,
+            )
         )
+        return resp.user
 
     async def worker_token(self) -> str:
         return await self.login(self.settings.worker_username, self.settings.worker_password)
+
+
+class AdminIdentity:
+    """An identity stub that sends each set-up call with the token of whoever may make it."""
+
+    ROUTES = {
+        "CreateOrganization": "system_admin",
+        "ListOrganizations": "system_admin",
+        "GetOrganization": "system_admin",
+        "ListJurisdictions": "system_admin",
+        "CreateUser": "security_admin",
+        "GrantRole": "security_admin",
+        "RevokeRole": "security_admin",
+        "ResetSecondFactor": "security_admin",
+        "GetUser": "security_admin",
+        "RegisterExpert": "pool-keeper",
+    }
+    POOL_KEEPER = "suite.pool-keeper"
+    POOL_KEEPER_PASSWORD = "pool-keeper-password-for-tests"  # noqa: S105 - a test account
+
+    def __init__(self, suite: InProcessSuite) -> None:
+        self._suite = suite
+        self._stubs: dict[str, object] = {}
+
+    async def _stub(self, who: str):
+        if who not in self._stubs:
+            if who == "pool-keeper":
+                try:
+                    await self._suite.create_user(
+                        self.POOL_KEEPER, self.POOL_KEEPER_PASSWORD, roles=["province_industry"]
+                    )
+                except grpc.aio.AioRpcError as e:
+                    if e.code() != grpc.StatusCode.ALREADY_EXISTS:
+                        raise
+                token = await self._suite.login(self.POOL_KEEPER, self.POOL_KEEPER_PASSWORD)
+            else:
+                token = await self._suite.admin_token(who)
+            self._stubs[who] = self._suite.stub("identity", token)
+        return self._stubs[who]
+
+    def __getattr__(self, method: str):
+        who = self.ROUTES.get(method)
+        if who is None:
+            raise AttributeError(f"no administrator makes {method}; use a stub with the right token")
+
+        async def call(request, **kw):
+            return await getattr(await self._stub(who), method)(request, **kw)
+
+        return call

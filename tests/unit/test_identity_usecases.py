@@ -46,7 +46,7 @@ def who(*roles: str, user_id: str = "usr_x", organization_id: str = "", city_cod
     )
 
 
-OPERATOR = who("operator", user_id="usr_op")
+OPERATOR = who("security_admin", user_id="usr_op")  # account administration
 PROVINCE = who("province_industry", user_id="usr_prov", city_code="370000")
 
 

@@ -1206,12 +1206,12 @@ async def test_only_a_cycle_that_needs_attention_is_resumed(uow, workflows):
         "open_budget", "no appropriation open for 2026", "2026 年度预算指标未下达", NOW.isoformat()
     )
     workflows.statuses["c1"] = _status("c1", Phase.PUBLISHED, attention=attention)
-    operator = Principal("u_op", "op", frozenset({authz.OPERATOR}), display_name="运维")
+    operator = Principal("u_op", "op", frozenset({authz.SYSTEM_ADMIN}), display_name="系统管理员")
     await decisions.resume_cycle(
         uow=uow, workflows=workflows, principal=operator, cycle_id="c1", note="预算指标已下达"
     )
     (resumption,) = workflows.updates("resume")
-    assert (resumption.note, resumption.actor.role) == ("预算指标已下达", authz.OPERATOR)
+    assert (resumption.note, resumption.actor.role) == ("预算指标已下达", authz.SYSTEM_ADMIN)
 
 
 # ---------------------------------------------------------------- the decision log

@@ -9,8 +9,8 @@ first year is refused by the three-year look-back).
 
 Officials log in with a second factor: the demo keeps each official's TOTP secret (returned once by
 CreateUser) in ``data_dir/secrets/demo-totp.json`` (0600) with the last time step it used (a code is
-never reused), and the operator's from ``AICC_BOOTSTRAP_OPERATOR_TOTP_FILE`` or
-``data_dir/secrets/operator-totp``. A session is reused while its token has minutes left.
+never reused), and the administrators' (system and security administrator: organisations and
+accounts) from ``<role>-totp`` in ``AICC_BOOTSTRAP_ADMINS_DIR`` or ``data_dir/secrets``. A session is reused while its token has minutes left.
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import grpc
 
@@ -122,10 +123,10 @@ class Demo:
         os.replace(tmp, self.totp_path)
 
     def _totp_secret(self, username: str) -> str | None:
-        s = self.settings
-        if username == s.bootstrap_operator_username:
-            path = s.bootstrap_operator_totp_file or (s.data_dir / "secrets" / "operator-totp")
-            return second_factor.read_secret_file(path) if path.exists() else None
+        for role, admin in self.settings.admin_usernames().items():
+            if username == admin:
+                path = self._admin_secrets() / f"{role}-totp"
+                return second_factor.read_secret_file(path) if path.exists() else None
         return self.totp["secrets"].get(username)
 
     async def _totp_code(self, username: str) -> str:
@@ -148,14 +149,17 @@ class Demo:
 
         return dev_secret(self.settings.data_dir, "demo-password") + "-Aa1"
 
-    def operator_password(self) -> str:
+    def _admin_secrets(self) -> Path:
+        """AICC_BOOTSTRAP_ADMINS_DIR, else where `aicc up` (dev mode) generated them."""
         s = self.settings
-        if s.bootstrap_operator_password:
-            return s.bootstrap_operator_password
-        path = s.data_dir / "secrets" / "operator-password"
+        return Path(s.bootstrap_admins_dir) if s.bootstrap_admins_dir else s.data_dir / "secrets"
+
+    def admin_password(self, role: str) -> str:
+        """A bootstrap administrator's password (AICC_BOOTSTRAP_ADMINS_DIR, or `aicc up`'s dev secrets)."""
+        path = self._admin_secrets() / f"{role}-password"
         if not path.exists():
             raise SystemExit(
-                f"no operator credentials: set AICC_BOOTSTRAP_OPERATOR_PASSWORD or run against `aicc up` ({path})"
+                f"no {role} credentials: set AICC_BOOTSTRAP_ADMINS_DIR or run against `aicc up` ({path})"
             )
         return path.read_text().strip()
 
@@ -240,7 +244,7 @@ class Demo:
         parent="",
         city="",
     ) -> ipb.Organization:
-        idn = self.stub("operator", "identity")
+        idn = self.stub("sysadmin", "identity")
         found = (await idn.ListOrganizations(ipb.ListOrganizationsRequest(uscc=uscc))).organizations
         if found:
             return found[0]
@@ -259,7 +263,7 @@ class Demo:
 
     async def _user(self, username: str, name: str, roles: list[str], org: str = "", city: str = "") -> None:
         try:
-            resp = await self.stub("operator", "identity").CreateUser(
+            resp = await self.stub("secadmin", "identity").CreateUser(
                 ipb.CreateUserRequest(
                     username=username,
                     display_name=name,
@@ -278,9 +282,14 @@ class Demo:
                 raise
 
     async def seed(self) -> None:
-        # The platform operator (bootstrap account) registers organisations and accounts.
-        self.sessions["operator"] = await self.login(
-            self.settings.bootstrap_operator_username, self.operator_password()
+        # 三员分立: the system administrator registers organisations, the security administrator
+        # creates accounts (the audit administrator only reads the audit trail).
+        names = self.settings.admin_usernames()
+        self.sessions["sysadmin"] = await self.login(
+            names["system_admin"], self.admin_password("system_admin")
+        )
+        self.sessions["secadmin"] = await self.login(
+            names["security_admin"], self.admin_password("security_admin")
         )
         province = await self._org(
             make_uscc("370000", 11, authority="1", category="1"),

@@ -65,6 +65,16 @@ class IdentityServiceStub:
                 request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserRequest.SerializeToString,
                 response_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserResponse.FromString,
                 _registered_method=True)
+        self.GrantRole = channel.unary_unary(
+                '/aicc.identity.v1.IdentityService/GrantRole',
+                request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.GrantRoleRequest.SerializeToString,
+                response_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.GrantRoleResponse.FromString,
+                _registered_method=True)
+        self.RevokeRole = channel.unary_unary(
+                '/aicc.identity.v1.IdentityService/RevokeRole',
+                request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.RevokeRoleRequest.SerializeToString,
+                response_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.RevokeRoleResponse.FromString,
+                _registered_method=True)
         self.ResetSecondFactor = channel.unary_unary(
                 '/aicc.identity.v1.IdentityService/ResetSecondFactor',
                 request_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.ResetSecondFactorRequest.SerializeToString,
@@ -155,6 +165,23 @@ class IdentityServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def CreateUser(self, request, context):
+        """The security administrator creates an account. Roles that may not meet on one account
+        (aicc/platform/authz.py INCOMPATIBLE_ROLES) are refused: FAILED_PRECONDITION, reason
+        ROLE_CONFLICT, naming both roles.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GrantRole(self, request, context):
+        """The security administrator grants or revokes one role of an account (a reason is kept). A
+        grant that would make roles meet that may not is refused as in CreateUser.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RevokeRole(self, request, context):
         """Missing associated documentation comment in .proto file."""
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -162,7 +189,7 @@ class IdentityServiceServicer:
 
     def ResetSecondFactor(self, request, context):
         """Enrols a new second factor for an official (lost device, or created before second factors):
-        the old secret stops working at once; the new one is returned once. Operator only.
+        the old secret stops working at once; the new one is returned once. Security administrator.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -177,7 +204,8 @@ class IdentityServiceServicer:
     def Login(self, request, context):
         """Exchanges a username and password (and, for officials, a TOTP code) for a short-lived signed
         access token (JWT, EdDSA, with kid). Refusals are UNAUTHENTICATED with ErrorInfo reason
-        BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED, SECOND_FACTOR_INVALID or ACCOUNT_LOCKED.
+        BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED or SECOND_FACTOR_INVALID. Failures are throttled per
+        account name and source address together; a waiting or locked pair answers BAD_CREDENTIALS.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -261,6 +289,16 @@ def add_IdentityServiceServicer_to_server(servicer, server):
                     servicer.CreateUser,
                     request_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserRequest.FromString,
                     response_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserResponse.SerializeToString,
+            ),
+            'GrantRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.GrantRole,
+                    request_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.GrantRoleRequest.FromString,
+                    response_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.GrantRoleResponse.SerializeToString,
+            ),
+            'RevokeRole': grpc.unary_unary_rpc_method_handler(
+                    servicer.RevokeRole,
+                    request_deserializer=aicc_dot_identity_dot_v1_dot_identity__pb2.RevokeRoleRequest.FromString,
+                    response_serializer=aicc_dot_identity_dot_v1_dot_identity__pb2.RevokeRoleResponse.SerializeToString,
             ),
             'ResetSecondFactor': grpc.unary_unary_rpc_method_handler(
                     servicer.ResetSecondFactor,
@@ -476,6 +514,60 @@ class IdentityService:
             '/aicc.identity.v1.IdentityService/CreateUser',
             aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserRequest.SerializeToString,
             aicc_dot_identity_dot_v1_dot_identity__pb2.CreateUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GrantRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.identity.v1.IdentityService/GrantRole',
+            aicc_dot_identity_dot_v1_dot_identity__pb2.GrantRoleRequest.SerializeToString,
+            aicc_dot_identity_dot_v1_dot_identity__pb2.GrantRoleResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RevokeRole(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/aicc.identity.v1.IdentityService/RevokeRole',
+            aicc_dot_identity_dot_v1_dot_identity__pb2.RevokeRoleRequest.SerializeToString,
+            aicc_dot_identity_dot_v1_dot_identity__pb2.RevokeRoleResponse.FromString,
             options,
             channel_credentials,
             insecure,

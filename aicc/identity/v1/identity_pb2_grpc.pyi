@@ -43,15 +43,25 @@ class IdentityServiceStub:
     (e.g. registered with a provincial authority, or moved); the reason is kept with the change.
     """
     CreateUser: _grpc.UnaryUnaryMultiCallable[_identity_pb2.CreateUserRequest, _identity_pb2.CreateUserResponse]
+    """The security administrator creates an account. Roles that may not meet on one account
+    (aicc/platform/authz.py INCOMPATIBLE_ROLES) are refused: FAILED_PRECONDITION, reason
+    ROLE_CONFLICT, naming both roles.
+    """
+    GrantRole: _grpc.UnaryUnaryMultiCallable[_identity_pb2.GrantRoleRequest, _identity_pb2.GrantRoleResponse]
+    """The security administrator grants or revokes one role of an account (a reason is kept). A
+    grant that would make roles meet that may not is refused as in CreateUser.
+    """
+    RevokeRole: _grpc.UnaryUnaryMultiCallable[_identity_pb2.RevokeRoleRequest, _identity_pb2.RevokeRoleResponse]
     ResetSecondFactor: _grpc.UnaryUnaryMultiCallable[_identity_pb2.ResetSecondFactorRequest, _identity_pb2.ResetSecondFactorResponse]
     """Enrols a new second factor for an official (lost device, or created before second factors):
-    the old secret stops working at once; the new one is returned once. Operator only.
+    the old secret stops working at once; the new one is returned once. Security administrator.
     """
     GetUser: _grpc.UnaryUnaryMultiCallable[_identity_pb2.GetUserRequest, _identity_pb2.GetUserResponse]
     Login: _grpc.UnaryUnaryMultiCallable[_identity_pb2.LoginRequest, _identity_pb2.LoginResponse]
     """Exchanges a username and password (and, for officials, a TOTP code) for a short-lived signed
     access token (JWT, EdDSA, with kid). Refusals are UNAUTHENTICATED with ErrorInfo reason
-    BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED, SECOND_FACTOR_INVALID or ACCOUNT_LOCKED.
+    BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED or SECOND_FACTOR_INVALID. Failures are throttled per
+    account name and source address together; a waiting or locked pair answers BAD_CREDENTIALS.
     """
     GetPublicKeys: _grpc.UnaryUnaryMultiCallable[_identity_pb2.GetPublicKeysRequest, _identity_pb2.GetPublicKeysResponse]
     """Public keys that verify access tokens; services fetch them to verify tokens locally."""
@@ -81,15 +91,25 @@ class IdentityServiceAsyncStub(IdentityServiceStub):
     (e.g. registered with a provincial authority, or moved); the reason is kept with the change.
     """
     CreateUser: _aio.UnaryUnaryMultiCallable[_identity_pb2.CreateUserRequest, _identity_pb2.CreateUserResponse]  # type: ignore[assignment]
+    """The security administrator creates an account. Roles that may not meet on one account
+    (aicc/platform/authz.py INCOMPATIBLE_ROLES) are refused: FAILED_PRECONDITION, reason
+    ROLE_CONFLICT, naming both roles.
+    """
+    GrantRole: _aio.UnaryUnaryMultiCallable[_identity_pb2.GrantRoleRequest, _identity_pb2.GrantRoleResponse]  # type: ignore[assignment]
+    """The security administrator grants or revokes one role of an account (a reason is kept). A
+    grant that would make roles meet that may not is refused as in CreateUser.
+    """
+    RevokeRole: _aio.UnaryUnaryMultiCallable[_identity_pb2.RevokeRoleRequest, _identity_pb2.RevokeRoleResponse]  # type: ignore[assignment]
     ResetSecondFactor: _aio.UnaryUnaryMultiCallable[_identity_pb2.ResetSecondFactorRequest, _identity_pb2.ResetSecondFactorResponse]  # type: ignore[assignment]
     """Enrols a new second factor for an official (lost device, or created before second factors):
-    the old secret stops working at once; the new one is returned once. Operator only.
+    the old secret stops working at once; the new one is returned once. Security administrator.
     """
     GetUser: _aio.UnaryUnaryMultiCallable[_identity_pb2.GetUserRequest, _identity_pb2.GetUserResponse]  # type: ignore[assignment]
     Login: _aio.UnaryUnaryMultiCallable[_identity_pb2.LoginRequest, _identity_pb2.LoginResponse]  # type: ignore[assignment]
     """Exchanges a username and password (and, for officials, a TOTP code) for a short-lived signed
     access token (JWT, EdDSA, with kid). Refusals are UNAUTHENTICATED with ErrorInfo reason
-    BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED, SECOND_FACTOR_INVALID or ACCOUNT_LOCKED.
+    BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED or SECOND_FACTOR_INVALID. Failures are throttled per
+    account name and source address together; a waiting or locked pair answers BAD_CREDENTIALS.
     """
     GetPublicKeys: _aio.UnaryUnaryMultiCallable[_identity_pb2.GetPublicKeysRequest, _identity_pb2.GetPublicKeysResponse]  # type: ignore[assignment]
     """Public keys that verify access tokens; services fetch them to verify tokens locally."""
@@ -151,7 +171,28 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         self,
         request: _identity_pb2.CreateUserRequest,
         context: _ServicerContext,
-    ) -> _typing.Union[_identity_pb2.CreateUserResponse, _abc.Awaitable[_identity_pb2.CreateUserResponse]]: ...
+    ) -> _typing.Union[_identity_pb2.CreateUserResponse, _abc.Awaitable[_identity_pb2.CreateUserResponse]]:
+        """The security administrator creates an account. Roles that may not meet on one account
+        (aicc/platform/authz.py INCOMPATIBLE_ROLES) are refused: FAILED_PRECONDITION, reason
+        ROLE_CONFLICT, naming both roles.
+        """
+
+    @_abc_1.abstractmethod
+    def GrantRole(
+        self,
+        request: _identity_pb2.GrantRoleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.GrantRoleResponse, _abc.Awaitable[_identity_pb2.GrantRoleResponse]]:
+        """The security administrator grants or revokes one role of an account (a reason is kept). A
+        grant that would make roles meet that may not is refused as in CreateUser.
+        """
+
+    @_abc_1.abstractmethod
+    def RevokeRole(
+        self,
+        request: _identity_pb2.RevokeRoleRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_identity_pb2.RevokeRoleResponse, _abc.Awaitable[_identity_pb2.RevokeRoleResponse]]: ...
 
     @_abc_1.abstractmethod
     def ResetSecondFactor(
@@ -160,7 +201,7 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_identity_pb2.ResetSecondFactorResponse, _abc.Awaitable[_identity_pb2.ResetSecondFactorResponse]]:
         """Enrols a new second factor for an official (lost device, or created before second factors):
-        the old secret stops working at once; the new one is returned once. Operator only.
+        the old secret stops working at once; the new one is returned once. Security administrator.
         """
 
     @_abc_1.abstractmethod
@@ -178,7 +219,8 @@ class IdentityServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_identity_pb2.LoginResponse, _abc.Awaitable[_identity_pb2.LoginResponse]]:
         """Exchanges a username and password (and, for officials, a TOTP code) for a short-lived signed
         access token (JWT, EdDSA, with kid). Refusals are UNAUTHENTICATED with ErrorInfo reason
-        BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED, SECOND_FACTOR_INVALID or ACCOUNT_LOCKED.
+        BAD_CREDENTIALS, SECOND_FACTOR_REQUIRED or SECOND_FACTOR_INVALID. Failures are throttled per
+        account name and source address together; a waiting or locked pair answers BAD_CREDENTIALS.
         """
 
     @_abc_1.abstractmethod

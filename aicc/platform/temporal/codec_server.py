@@ -1,4 +1,4 @@
-"""``aicc codec-server``: lets an authorised operator read Temporal payloads in clear — the Web UI's
+"""``aicc codec-server``: lets the auditor read Temporal payloads in clear — the Web UI's
 or the CLI's codec endpoint (Temporal's remote codec protocol).
 
 - ``POST /decode`` with ``{"payloads": [...]}`` (the JSON form of ``temporal.api.common.v1.Payloads``)
@@ -7,7 +7,7 @@ or the CLI's codec endpoint (Temporal's remote codec protocol).
 - ``POST /encode`` is refused (403), always: a payload encrypted on request would be a decision that
   did not come through intake, which is exactly what the codec exists to stop.
 - Every request needs ``Authorization: Bearer <token>`` from identity's ``Login``, for a role in
-  ``authz.CODEC_READERS`` (auditor, operator), verified with identity's published keys
+  ``authz.CODEC_READERS`` (the auditor), verified with identity's published keys
   (``TokenVerifier``): none or a bad one → 401, another role → 403.
 - Each decode is audited as one log line (``aicc.codec_server`` logger, ``audit`` in the message):
   who (user id, name, roles), from where, which namespace (the UI's ``X-Namespace``), how many

@@ -1,14 +1,22 @@
-"""Login: a password (and, for officials, a TOTP code) for a signed access token; failed attempts
-in a row lock the name for a while, known or not (a lockout reveals nothing)."""
+"""Login: a password (and, for officials, a TOTP code) for a signed access token.
+
+Failed attempts are counted per account name **and source** together (the caller's address), so an
+anonymous caller hammering ``sd.finance`` from one address locks only that address out of that
+account; its owner, coming from another, is not affected. After ``free_failures`` failures in a row
+each further attempt must wait a growing delay (1, 2, 4, 8 … seconds); ``max_failures`` lock the
+pair for ``lockout``. A refused-while-waiting or locked attempt answers exactly like a wrong
+password, in message and in time (the password hash is always computed), so the lock is no oracle.
+The pair is stored as a keyed hash: a password typed into the username field is never kept."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from aicc.platform.auth import Principal
-from aicc.platform.clock import SHANGHAI
 from aicc.platform.errors import DomainError, Unauthenticated, present
 from aicc.platform.ports import UnitOfWork
 from services.identity.domain import second_factor
@@ -25,8 +33,23 @@ from services.identity.domain.users import (
 
 @dataclass(frozen=True)
 class LoginPolicy:
-    max_failures: int = 5
+    max_failures: int = 10
     lockout: timedelta = timedelta(minutes=30)
+    # Failures in a row answered at once; then 1, 2, 4 … seconds between attempts.
+    free_failures: int = 3
+    first_delay: timedelta = timedelta(seconds=1)
+    # Keys the hash of (account name, source) in the throttle table.
+    key: bytes = b""
+
+    def delay_after(self, failures: int) -> timedelta:
+        """How long the pair must wait after ``failures`` failures in a row (before the lock)."""
+        if failures <= self.free_failures:
+            return timedelta(0)
+        return min(self.first_delay * 2 ** (failures - self.free_failures - 1), self.lockout)
+
+    def throttle_key(self, username: str, source: str) -> str:
+        msg = f"login-throttle\x00{username}\x00{source}".encode()
+        return hmac.new(self.key, msg, hashlib.sha256).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -63,13 +86,12 @@ async def _verify_or_waste_time(user: User | None, password: str) -> bool:
     return await verify_password(user.password_hash, password)
 
 
-def _locked(until: datetime) -> Unauthenticated:
-    local = until.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+def _bad_credentials() -> Unauthenticated:
+    """The one answer to a wrong name or password, to a pair made to wait, and to a locked pair."""
     return Unauthenticated(
-        f"account locked after repeated failed logins until {local} (Asia/Shanghai)",
-        f"连续登录失败次数过多，账户已锁定至 {local}（北京时间）",
-        reason="ACCOUNT_LOCKED",
-        metadata={"locked_until": until.isoformat()},
+        "wrong username or password (after repeated failures, attempts are refused for a while)",
+        "用户名或密码错误（多次失败后，一段时间内的登录尝试将被拒绝）",
+        reason="BAD_CREDENTIALS",
     )
 
 
@@ -89,6 +111,7 @@ async def login(
     totp_code: str,
     now: datetime,
     policy: LoginPolicy,
+    source: str = "",
 ) -> Session:
     """A token, or the refusal — raised *after* the unit of work commits, so failures are counted."""
     issuer.reload()  # a key added to (or removed from) the keys directory takes effect now
@@ -102,6 +125,7 @@ async def login(
             totp_code=totp_code,
             now=now,
             policy=policy,
+            source=source,
         )
     if isinstance(outcome, DomainError):
         raise outcome
@@ -167,34 +191,37 @@ async def _attempt(
     totp_code: str,
     now: datetime,
     policy: LoginPolicy,
+    source: str,
 ) -> Session | DomainError:
-    """Order: lock → password (unknown user and wrong password answer alike) → second factor, so the
-    answer names the missing factor only to someone who knows the password."""
-    throttle = await repo.throttle(username)
-    if throttle and throttle.locked_until:
-        if now < throttle.locked_until:
-            return _locked(throttle.locked_until)
-        throttle.failures, throttle.locked_until = 0, None  # the lock has expired
-        await repo.save_throttle(throttle)
+    """Order: the pair's lock or delay → password (unknown user and wrong password answer alike) →
+    second factor, so the answer names the missing factor only to someone who knows the password."""
+    key = policy.throttle_key(username, source)
+    throttle = await repo.throttle(key)
+    user = await repo.user_by_username(username)
+    if throttle and throttle.locked_until and now >= throttle.locked_until:
+        throttle.failures, throttle.locked_until, throttle.next_attempt_at = 0, None, None
+        await repo.save_throttle(throttle)  # the lock has expired
+    if throttle and (
+        (throttle.locked_until and now < throttle.locked_until)
+        or (throttle.next_attempt_at and now < throttle.next_attempt_at)
+    ):
+        await _verify_or_waste_time(user, password)  # the same time as a wrong password
+        return _bad_credentials()
 
     async def fail(err: DomainError) -> DomainError:
         nonlocal throttle
         if throttle is None:
-            throttle = LoginThrottle(username=username, failures=0)
+            throttle = LoginThrottle(throttle_key=key, failures=0)
         throttle.failures += 1
         throttle.last_failure_at = now
-        refusal = err
+        throttle.next_attempt_at = now + policy.delay_after(throttle.failures)
         if throttle.failures >= policy.max_failures:
             throttle.locked_until = now + policy.lockout
-            refusal = _locked(throttle.locked_until)
         await repo.save_throttle(throttle)
-        return refusal
+        return err
 
-    user = await repo.user_by_username(username)
     if not await _verify_or_waste_time(user, password):
-        return await fail(
-            Unauthenticated("wrong username or password", "用户名或密码错误", reason="BAD_CREDENTIALS")
-        )
+        return await fail(_bad_credentials())
     user = present(user, "user")
     if needs_second_factor(user.roles):
         checked = _second_factor(user, cipher, totp_code, now)
@@ -203,7 +230,8 @@ async def _attempt(
         user.totp_last_step = checked
         await repo.save_user(user)
     if throttle is not None:
-        throttle.failures, throttle.last_failure_at, throttle.locked_until = 0, None, None
+        throttle.failures, throttle.last_failure_at = 0, None
+        throttle.next_attempt_at, throttle.locked_until = None, None
         await repo.save_throttle(throttle)
     token, expires_at = issuer.issue(principal_of(user))
     return Session(token, expires_at, profile_of(user, cipher))

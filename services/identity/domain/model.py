@@ -31,6 +31,7 @@ __all__ = [
     "OrganizationKind",
     "RegistryKind",
     "RelationKind",
+    "RoleChange",
     "SecondFactorReset",
     "User",
     "UserProfile",
@@ -102,11 +103,14 @@ class User:
 
 @dataclass
 class LoginThrottle:
-    """Failed logins in a row per username (known or not, so that a lockout reveals nothing)."""
+    """Failed logins in a row of one account name from one source (known or not, so a lockout
+    reveals nothing). ``throttle_key`` is a keyed hash of the pair: a password typed into the
+    username field is never kept in clear. Attempts before ``next_attempt_at`` are refused unseen."""
 
-    username: str
+    throttle_key: str
     failures: int = 0
     last_failure_at: datetime | None = None
+    next_attempt_at: datetime | None = None
     locked_until: datetime | None = None
 
 
@@ -125,13 +129,26 @@ class CityCorrection:
 
 @dataclass
 class SecondFactorReset:
-    """An operator's re-enrolment of an official's second factor, with the reason given."""
+    """The security administrator's re-enrolment of an official's second factor, with the reason."""
 
     user_id: str
     reason: str
     reset_by: str
     reset_at: datetime
     reset_id: int | None = None  # assigned by the store
+
+
+@dataclass
+class RoleChange:
+    """A role granted (or revoked) by the security administrator, with the reason given."""
+
+    user_id: str
+    role: str
+    granted: bool
+    reason: str
+    changed_by: str
+    changed_at: datetime
+    change_id: int | None = None  # assigned by the store
 
 
 @dataclass

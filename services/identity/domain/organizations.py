@@ -30,19 +30,20 @@ def organization_not_found(organization_id: str) -> NotFound:
 
 
 def may_read_organization(actor: Principal, org: Organization) -> bool:
-    """Its own people, its city's officials and province-wide readers; the operator (account
+    """Its own people, its city's officials and province-wide readers; the system and security
+    administrators (the registry, account
     administration) and experts (conflict declarations name organisations); an enterprise's people
     also read its operating organisation."""
     return (
         authz.can_see_organization(actor, org.organization_id, org.city_code)
-        or actor.has(authz.OPERATOR, authz.EXPERT)
+        or actor.has(authz.SYSTEM_ADMIN, authz.SECURITY_ADMIN, authz.EXPERT)
         or bool(actor.organization_id and org.parent_organization_id == actor.organization_id)
     )
 
 
 def listing_city(actor: Principal, requested: str) -> str:
     """The city a listing is limited to: city officials see their own city only, whatever they ask."""
-    if authz.is_province_wide(actor) or actor.has(authz.OPERATOR):
+    if authz.is_province_wide(actor) or actor.has(authz.SYSTEM_ADMIN, authz.SECURITY_ADMIN):
         return requested
     return actor.city_code
 

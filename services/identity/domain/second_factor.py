@@ -57,8 +57,8 @@ def read_secret_file(path: Path) -> str:
     return parse_secret(path.read_text())
 
 
-def dev_secret_file(data_dir: Path, name: str = "operator-totp") -> str:
-    """Embedded dev mode only: the operator's TOTP secret kept in data_dir/secrets (0600)."""
+def dev_secret_file(data_dir: Path, name: str) -> str:
+    """Embedded dev mode only: a TOTP secret kept in data_dir/secrets/<name> (0600)."""
     path = data_dir / "secrets" / name
     if path.exists():
         return read_secret_file(path)
@@ -69,14 +69,25 @@ def dev_secret_file(data_dir: Path, name: str = "operator-totp") -> str:
     return secret
 
 
-def operator_secret(settings, *, create: bool = False) -> str | None:
-    """The bootstrap operator's TOTP secret: AICC_BOOTSTRAP_OPERATOR_TOTP_FILE, else (dev mode)
-    data_dir/secrets/operator-totp — generated there by identity on start when ``create``."""
-    if settings.bootstrap_operator_totp_file:
-        return read_secret_file(Path(settings.bootstrap_operator_totp_file))
+def admin_secrets_dir(settings) -> Path | None:
+    """Where the bootstrap administrators' password and TOTP files are: AICC_BOOTSTRAP_ADMINS_DIR,
+    else (dev mode) data_dir/secrets; None otherwise (no administrator is bootstrapped)."""
+    if settings.bootstrap_admins_dir:
+        return Path(settings.bootstrap_admins_dir)
     if settings.dev_mode:
-        path = settings.data_dir / "secrets" / "operator-totp"
-        if create:
-            return dev_secret_file(settings.data_dir)
-        return read_secret_file(path) if path.exists() else None
+        return Path(settings.data_dir) / "secrets"
+    return None
+
+
+def admin_totp_secret(settings, role: str, *, create: bool = False) -> str | None:
+    """A bootstrap administrator's TOTP secret (``<role>-totp``); generated in dev mode on
+    ``create`` (identity's start) so tools (aicc demo) can compute codes."""
+    folder = admin_secrets_dir(settings)
+    if folder is None:
+        return None
+    path = folder / f"{role}-totp"
+    if path.exists():
+        return read_secret_file(path)
+    if create and settings.dev_mode and not settings.bootstrap_admins_dir:
+        return dev_secret_file(Path(settings.data_dir), f"{role}-totp")
     return None

@@ -1,6 +1,7 @@
 """Users: accounts with argon2id passwords, second factors for officials (TOTP, re-enrolment),
-personal data encrypted at rest and masked when shown, who may read whose record, and the bootstrap
-accounts (operator, the worker's service account)."""
+roles granted and revoked by the security administrator (never two that may not meet, from
+``authz.INCOMPATIBLE_ROLES``), personal data encrypted at rest and masked when shown, who may read
+whose record, and the bootstrap accounts (the three administrators, the worker's service account)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from services.identity.domain.model import (
     PROVINCE_CODE,
     Enrolment,
     OrganizationKind,
+    RoleChange,
     SecondFactorReset,
     User,
     UserProfile,
@@ -107,13 +109,27 @@ def enrolment(secret: str, username: str) -> Enrolment:
 
 
 def may_read_user(actor: Principal, user: User) -> bool:
-    """Self; the operator (account administration); province-wide readers; a city official only for
-    users of their own city. Not experts, not other cities (another's looks missing)."""
+    """Self; the security administrator (account administration); province-wide readers; a city
+    official only for users of their own city. Not experts, not other cities (another's looks
+    missing)."""
     return (
         actor.user_id == user.user_id
-        or actor.has(authz.OPERATOR)
+        or actor.has(authz.SECURITY_ADMIN)
         or authz.can_see_city(actor, user.city_code)
     )
+
+
+def refuse_role_conflict(roles: list[str]) -> None:
+    """FAILED_PRECONDITION naming both roles when two that may not meet are held together."""
+    pair = authz.role_conflict(roles)
+    if pair:
+        a, b = pair
+        raise FailedPrecondition(
+            f"roles {a} and {b} may not be held by one account (separation of duties)",
+            f"角色 {a} 与 {b} 不得由同一账户兼任（职责分离）",
+            reason="ROLE_CONFLICT",
+            metadata={"role": a, "conflicting_role": b},
+        )
 
 
 async def get_user(
@@ -141,6 +157,7 @@ async def create_user(
     now: datetime,
 ) -> tuple[UserProfile, Enrolment | None]:
     """The new user and, for an official, the second factor to hand over once."""
+    refuse_role_conflict(roles)
     async with uow() as repo:
         org = None
         if organization_id:
@@ -208,6 +225,55 @@ async def reset_second_factor(
     return enrolment(secret, user.username)
 
 
+async def change_role(
+    uow: UnitOfWork[IdentityRepository],
+    cipher: Cipher,
+    *,
+    actor: Principal,
+    user_id: str,
+    role: str,
+    grant: bool,
+    reason: str,
+    now: datetime,
+) -> UserProfile:
+    """Grants (or revokes) one role, with the reason kept. A grant that would make two roles meet
+    that may not is refused naming both; an official who gains a second factor requirement gets it
+    at their next re-enrolment (ResetSecondFactor)."""
+    async with uow() as repo:
+        user = await repo.user(user_id)
+        if user is None:
+            raise user_not_found(user_id)
+        held = set(user.roles)
+        if grant:
+            if role in held:
+                raise AlreadyExists(
+                    f"user {user_id} already holds role {role}", f"该用户已有角色 {role}", reason="ROLE_HELD"
+                )
+            refuse_role_conflict([*held, role])
+            held.add(role)
+        else:
+            if role not in held:
+                raise FailedPrecondition(
+                    f"user {user_id} does not hold role {role}",
+                    f"该用户没有角色 {role}",
+                    reason="ROLE_NOT_HELD",
+                )
+            held.discard(role)
+        user.roles = sorted(held)
+        await repo.save_user(user)
+        await repo.add_role_change(
+            RoleChange(
+                user_id=user_id,
+                role=role,
+                granted=grant,
+                reason=reason.strip(),
+                changed_by=actor.user_id,
+                changed_at=now,
+            )
+        )
+    return profile_of(user, cipher)
+
+
 async def ensure_account(
     uow: UnitOfWork[IdentityRepository],
     *,
@@ -219,7 +285,7 @@ async def ensure_account(
     cipher: Cipher | None = None,
     totp_secret: str | None = None,
 ) -> User:
-    """Bootstrap accounts (operator, the worker's service account): create, or reset the password
+    """Bootstrap accounts (the administrators, the worker's service account): create, or reset the password
     (and the operator's TOTP secret) to the configured secret so that rotating it takes effect on
     restart."""
     async with uow() as repo:

@@ -377,6 +377,6 @@ async def resume_cycle(
             reason="NOT_NEEDING_ATTENTION",
             metadata={"phase": str(status.phase)},
         )
-    role = authz.PROVINCE_INDUSTRY if principal.has(authz.PROVINCE_INDUSTRY) else authz.OPERATOR
+    role = authz.PROVINCE_INDUSTRY if principal.has(authz.PROVINCE_INDUSTRY) else authz.SYSTEM_ADMIN
     await workflows.resume(cycle_id, Resumption(actor(principal, role), note))
     return await get_cycle(uow=uow, workflows=workflows, cycle_id=cycle_id)

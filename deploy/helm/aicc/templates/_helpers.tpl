@@ -143,6 +143,8 @@ Call with (dict "root" $ "component" "intake"). Never carries a secret value: se
   value: "false"
 - name: AICC_DATA_DIR
   value: {{ $v.dataDir | quote }}
+- name: AICC_LISTEN_HOST
+  value: {{ $v.listenHost | quote }}
 - name: AICC_POLICY_DIR
   value: {{ $v.policy.mountPath | quote }}
 - name: AICC_POLICY_NAME
